@@ -1,0 +1,355 @@
+//! `create`: set up a container and leave its init waiting for `start`.
+//!
+//! The runtime validates and compiles everything first (config, mount plan, capabilities,
+//! seccomp, Landlock, cgroup support), then claims the id, clones the init into its new
+//! namespaces, puts it in its cgroup, and drives it over the sync socket until it reports
+//! Ready. Any failure after the id is claimed is undone by [`CreateGuard`]: the half-made
+//! init is killed (its mounts die with its mount namespace), its cgroup and its state
+//! directory are removed.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use oci_spec::runtime::LinuxNamespaceType;
+
+use crate::capabilities::CapPlan;
+use crate::config::{self, Config};
+use crate::init::InitArgs;
+use crate::namespaces;
+use crate::protocol::{self, Channel, Message};
+use crate::rootfs::{devices, plan};
+use crate::state::{ContainerDir, ContainerState, Status};
+use crate::{cgroups, hooks, Cli};
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// Path to the bundle directory (holding config.json)
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Write the container init's pid to this file
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket that receives the pty master when process.terminal is true
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Pass this many extra fds (3, 4, ...) through to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Use MS_MOVE + chroot instead of pivot_root (for a rootfs on ramfs)
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Container id
+    pub id: String,
+}
+
+pub fn run(cli: &Cli, a: &CreateArgs) -> anyhow::Result<i32> {
+    let launched = launch(cli, a, false)?;
+    launched.finish_create();
+    Ok(0)
+}
+
+/// A container whose init is waiting at the start barrier.
+pub struct Launched {
+    pub dir: ContainerDir,
+    pub state: ContainerState,
+    /// The pty master, when `run` proxies the terminal itself.
+    pub console: Option<OwnedFd>,
+    guard: CreateGuard,
+}
+
+impl Launched {
+    /// Keeps the container: disarms the cleanup.
+    pub fn finish_create(mut self) -> (ContainerDir, ContainerState, Option<OwnedFd>) {
+        self.guard.armed = false;
+        (self.dir, self.state, self.console)
+    }
+}
+
+/// Undoes a partial create on drop unless disarmed.
+struct CreateGuard {
+    armed: bool,
+    dir_path: PathBuf,
+    pid: i32,
+    cgroup: Option<(PathBuf, String)>,
+}
+
+impl Drop for CreateGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if self.pid > 0 {
+            // SAFETY: kill/waitpid on our own direct child.
+            unsafe {
+                libc::kill(self.pid, libc::SIGKILL);
+                libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+            }
+        }
+        if let Some((path, id)) = &self.cgroup {
+            if let Err(e) = cgroups::remove(path, id) {
+                crate::log::warn(&format!("cleanup: {e}"));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir_path);
+    }
+}
+
+struct Prepared {
+    cfg: Config,
+    ns: namespaces::Plan,
+    init: InitArgs,
+    console_sock: Option<std::os::unix::net::UnixStream>,
+    cgroup_path: PathBuf,
+}
+
+/// Everything that can be checked without side effects, done before the id is claimed.
+fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
+    let cfg = config::load(&a.bundle)?;
+    let spec = &cfg.spec;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let process = spec.process().as_ref().expect("validated");
+    let ns = namespaces::Plan::from_config(linux.namespaces().as_ref());
+    let has_mnt = ns.has_new(LinuxNamespaceType::Mount) || ns.join.iter().any(|(t, _)| *t == LinuxNamespaceType::Mount);
+    if !has_mnt {
+        bail!("{}: field `linux.namespaces`: a mount namespace is required: add {{\"type\":\"mount\"}}", cfg.path.display());
+    }
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && a.console_socket.is_none() && !foreground {
+        bail!("{}: field `process.terminal` is true: pass --console-socket (or set terminal to false)", cfg.path.display());
+    }
+    let console_sock = match (&a.console_socket, terminal) {
+        (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
+        _ => None,
+    };
+    let mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle)
+        .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    let mut devs = devices::defaults();
+    devs.extend(devices::from_config(linux.devices().as_deref().unwrap_or(&[])));
+    let caps = CapPlan::from_config(process.capabilities().as_ref()).with_context(|| cfg.path.display().to_string())?;
+    let seccomp = match linux.seccomp() {
+        Some(s) => {
+            let c = crate::seccomp::compile(s).with_context(|| cfg.path.display().to_string())?;
+            for name in c.skipped() {
+                crate::log::debug(&format!("seccomp: syscall {name:?} is unknown to this runtime; rule skipped"));
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let landlock = crate::landlock::policy_from_annotations(&spec.annotations().clone().unwrap_or_default())
+        .with_context(|| cfg.path.display().to_string())?;
+    if let Some(r) = linux.resources() {
+        cgroups::check_supported(r).with_context(|| cfg.path.display().to_string())?;
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        let ok = ["", "shared", "rshared", "slave", "rslave", "private", "rprivate", "unbindable", "runbindable"];
+        if !ok.contains(&p.as_str()) {
+            bail!("{}: field `linux.rootfsPropagation`: unknown value {p:?}", cfg.path.display());
+        }
+    }
+    let join_ns = namespaces::open_all(&ns)?;
+    let self_exe = std::fs::metadata("/proc/self/exe").map(|m| (m.dev(), m.ino())).context("stat /proc/self/exe")?;
+    let mut extra_env = vec![];
+    let mut preserve = a.preserve_fds;
+    if let Some(n) = std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<u32>().ok()).filter(|n| *n > 0) {
+        // systemd socket activation: the fds 3.. are the listening sockets; pass them on.
+        extra_env.push(format!("LISTEN_FDS={n}"));
+        extra_env.push("LISTEN_PID=1".into());
+        preserve += n;
+    }
+    let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &a.id);
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
+        || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
+    let _ = cli;
+    let init = InitArgs {
+        id: a.id.clone(),
+        spec: cfg.spec.clone(),
+        rootfs: cfg.rootfs.clone(),
+        mounts,
+        devices: devs,
+        join_ns,
+        unshare_cgroup: ns.unshare_cgroup,
+        new_userns: ns.has_new(LinuxNamespaceType::User),
+        new_mountns: ns.has_new(LinuxNamespaceType::Mount),
+        cgroup_path: cgroup_path.clone(),
+        caps,
+        seccomp,
+        landlock,
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        preserve_fds: preserve,
+        fifo: std::fs::File::open("/dev/null")?.into(), // replaced once the fifo exists
+        self_exe,
+        extra_env,
+        has_runtime_hooks,
+        bundle: cfg.bundle.clone(),
+        host_pid: 0,
+    };
+    Ok(Prepared { cfg, ns, init, console_sock, cgroup_path })
+}
+
+/// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
+pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
+    let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(cli, a, foreground)?;
+    let dir = ContainerDir::create(&cli.root, &a.id)?;
+    let mut guard = CreateGuard { armed: true, dir_path: dir.dir.clone(), pid: 0, cgroup: None };
+    let mut state = ContainerState {
+        id: a.id.clone(),
+        pid: 0,
+        pid_start: 0,
+        bundle: cfg.bundle.clone(),
+        rootfs: cfg.rootfs.clone(),
+        created: crate::log::rfc3339_now(),
+        owner: nix::unistd::User::from_uid(nix::unistd::geteuid()).ok().flatten().map(|u| u.name).unwrap_or_else(|| "root".into()),
+        phase: Status::Creating,
+        annotations: cfg.spec.annotations().clone().unwrap_or_default(),
+        cgroup_path: cgroup_path.clone(),
+        hooks: cfg.spec.hooks().clone(),
+        oci_version: cfg.spec.version().clone(),
+        own_pid_ns: ns.has_new(LinuxNamespaceType::Pid) || ns.join_pid.is_some(),
+    };
+    dir.save(&state)?;
+
+    // The start barrier: a fifo the init holds open read-write (so opening never blocks)
+    // and reads one byte from; `start` writes that byte.
+    let fifo = dir.fifo_path();
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).with_context(|| format!("mkfifo {}", fifo.display()))?;
+    init.fifo = std::fs::OpenOptions::new().read(true).write(true).open(&fifo).with_context(|| format!("open {}", fifo.display()))?.into();
+
+    let linux = cfg.spec.linux().clone().unwrap_or_default();
+    if ns.new_time {
+        setup_time_namespace(&linux)?;
+    }
+    let back_to_own_pidns = match &ns.join_pid {
+        Some(p) => Some(namespaces::enter_pid_for_children(p)?),
+        None => None,
+    };
+    let (parent_chan, child_chan) = protocol::pair()?;
+    // SAFETY: this process is single-threaded (the binary never spawns threads), which is
+    // what a fork-style clone requires.
+    let pid = unsafe { crate::sys::clone_fork(ns.clone_flags.bits() as libc::c_ulong) };
+    let pid = match pid {
+        Ok(0) => {
+            drop(parent_chan);
+            std::mem::forget(guard);
+            // flock belongs to the open file: our inherited copy of the lock fd would keep
+            // the container locked while we wait for `start`, which needs that lock.
+            // SAFETY: closing our copy of an fd owned by `dir`, which we never use again.
+            unsafe { libc::close(dir.lock_fd()) };
+            std::mem::forget(dir);
+            drop(console_sock);
+            crate::init::run(init, child_chan)
+        }
+        Ok(pid) => pid,
+        Err(e) => bail!("clone the container init (namespaces {:?}): {e}", ns.clone_flags),
+    };
+    if let Some(own) = back_to_own_pidns {
+        namespaces::leave_pid_for_children(own);
+    }
+    drop(child_chan);
+    drop(init);
+    guard.pid = pid;
+    state.pid = pid;
+    state.pid_start = crate::state::proc_start_time(pid).map(|(s, _)| s).unwrap_or(0);
+    dir.save(&state)?;
+
+    guard.cgroup = Some((cgroup_path.clone(), a.id.clone()));
+    cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref()).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
+    if ns.has_new(LinuxNamespaceType::User) {
+        write_id_maps(pid, &linux)?;
+    }
+    parent_chan.send(&Message::Proceed)?;
+
+    let console = drive_init(&parent_chan, &state, console_sock.as_ref())?;
+    state.phase = Status::Created;
+    dir.save(&state)?;
+    if let Some(p) = &a.pid_file {
+        write_pid_file(p, pid)?;
+    }
+    Ok(Launched { dir, state, console, guard })
+}
+
+/// Serves the init's requests until it is Ready. Returns the pty master if we keep it.
+fn drive_init(chan: &Channel, state: &ContainerState, console_sock: Option<&std::os::unix::net::UnixStream>) -> anyhow::Result<Option<OwnedFd>> {
+    let mut console = None;
+    loop {
+        let (msg, fd) = chan.recv_with_fd()?;
+        match msg {
+            Message::Log { level, msg } => crate::log::write(&level, &msg),
+            Message::Error { msg } => bail!("{msg}"),
+            Message::RunCreateRuntimeHooks => {
+                let st = serde_json::to_vec(&hook_state(state, "creating"))?;
+                let h = state.hooks.clone().unwrap_or_default();
+                // prestart is deprecated but honoured; it runs with createRuntime, before it.
+                hooks::run_all("prestart", h.prestart().as_deref().unwrap_or(&[]), &st)?;
+                hooks::run_all("createRuntime", h.create_runtime().as_deref().unwrap_or(&[]), &st)?;
+                chan.send(&Message::HooksDone)?;
+            }
+            Message::Console => {
+                let master = fd.context("console message without a pty fd")?;
+                match console_sock {
+                    Some(sock) => {
+                        use std::os::fd::AsFd;
+                        crate::tty::send_master(sock, master.as_fd())?;
+                    }
+                    None => console = Some(master),
+                }
+            }
+            Message::Ready => return Ok(console),
+            other => bail!("sync socket: unexpected {other:?} from the container init"),
+        }
+    }
+}
+
+pub fn hook_state(st: &ContainerState, status: &str) -> serde_json::Value {
+    let mut v = st.oci_state(Status::Created);
+    v["status"] = serde_json::Value::from(status);
+    v["pid"] = serde_json::Value::from(st.pid);
+    v
+}
+
+fn setup_time_namespace(linux: &oci_spec::runtime::Linux) -> anyhow::Result<()> {
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).context("linux.namespaces: create time namespace")?;
+    if let Some(offsets) = linux.time_offsets() {
+        let mut s = String::new();
+        for (clock, off) in offsets {
+            let name = match clock.as_str() {
+                "monotonic" => "monotonic",
+                "boottime" => "boottime",
+                other => bail!("linux.timeOffsets: unknown clock {other:?} (monotonic or boottime)"),
+            };
+            s.push_str(&format!("{name} {} {}\n", off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
+        }
+        std::fs::write("/proc/self/timens_offsets", s).context("linux.timeOffsets: write /proc/self/timens_offsets")?;
+    }
+    Ok(())
+}
+
+fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> anyhow::Result<()> {
+    let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        m.iter().flatten().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect::<String>()
+    };
+    let uid = fmt(linux.uid_mappings());
+    let gid = fmt(linux.gid_mappings());
+    if uid.is_empty() || gid.is_empty() {
+        bail!("linux.uidMappings/gidMappings: a new user namespace needs both mappings");
+    }
+    std::fs::write(format!("/proc/{pid}/uid_map"), uid).context("linux.uidMappings: write uid_map")?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), gid).context("linux.gidMappings: write gid_map")?;
+    Ok(())
+}
+
+/// Written atomically (temp file + rename) so a manager polling it never reads a partial pid.
+pub fn write_pid_file(path: &Path, pid: i32) -> anyhow::Result<()> {
+    let tmp = path.with_extension("pid-tmp");
+    std::fs::write(&tmp, pid.to_string()).with_context(|| format!("--pid-file {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("--pid-file {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,44 @@
+//! `list`: every container under --root.
+
+use clap::Args;
+
+use crate::state::{list_ids, ContainerDir};
+use crate::Cli;
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Output format: table or json
+    #[arg(short, long, default_value = "table")]
+    pub format: String,
+    /// Print only the ids
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub fn run(cli: &Cli, a: &ListArgs) -> anyhow::Result<i32> {
+    let mut rows = vec![];
+    for id in list_ids(&cli.root) {
+        let Ok(dir) = ContainerDir::open(&cli.root, &id, false) else { continue };
+        let Ok(st) = dir.load() else { continue };
+        let status = st.status(&dir);
+        rows.push(st.oci_state(status));
+    }
+    if a.quiet {
+        for r in &rows {
+            println!("{}", r["id"].as_str().unwrap_or_default());
+        }
+        return Ok(0);
+    }
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string(&rows)?),
+        "table" => {
+            println!("{:<20} {:<8} {:<10} {:<40} {:<32} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+            for r in &rows {
+                let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                println!("{:<20} {:<8} {:<10} {:<40} {:<32} {}", s("id"), r["pid"], s("status"), s("bundle"), s("created"), s("owner"));
+            }
+        }
+        other => anyhow::bail!("--format {other:?}: use table or json"),
+    }
+    Ok(0)
+}

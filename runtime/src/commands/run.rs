@@ -1,0 +1,135 @@
+//! `run`: create + start. In the foreground it forwards signals to the container, proxies a
+//! terminal if there is no console socket, exits with the container's status and deletes it.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+use super::create::{self, CreateArgs};
+use crate::{Cli, BUNDLE_STORE};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Path to the bundle directory (default: the current directory)
+    #[arg(short, long)]
+    pub bundle: Option<PathBuf>,
+    /// Detach: leave the container running and exit
+    #[arg(short, long)]
+    pub detach: bool,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Keep the container's state after it exits (do not delete it)
+    #[arg(long)]
+    pub keep: bool,
+    /// Container id; or, with no --bundle and no config.json here, a bundle directory or the
+    /// name of a bundle in the bundle store, whose base name becomes the id
+    pub id: String,
+}
+
+/// runc's meaning holds whenever --bundle is given or ./config.json exists. Otherwise the
+/// argument names a bundle: the path itself, then BUNDLE_STORE/NAME.
+fn resolve(a: &RunArgs) -> (PathBuf, String) {
+    if let Some(b) = &a.bundle {
+        return (b.clone(), a.id.clone());
+    }
+    if Path::new("config.json").exists() {
+        return (PathBuf::from("."), a.id.clone());
+    }
+    let candidates = [PathBuf::from(&a.id), Path::new(BUNDLE_STORE).join(&a.id)];
+    for c in candidates {
+        if c.join("config.json").is_file() {
+            let abs = std::fs::canonicalize(&c).unwrap_or(c);
+            let id = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| a.id.clone());
+            return (abs, id);
+        }
+    }
+    (PathBuf::from("."), a.id.clone())
+}
+
+pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
+    let (bundle, id) = resolve(a);
+    let c = CreateArgs {
+        bundle,
+        pid_file: a.pid_file.clone(),
+        console_socket: a.console_socket.clone(),
+        preserve_fds: a.preserve_fds,
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        id,
+    };
+    // Block the signals we forward before the container can run, so none is lost between
+    // start and the forwarding loop. The init resets its mask before exec.
+    let mut forwarded = SigSet::all();
+    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
+        forwarded.remove(s);
+    }
+    let launched = create::launch(cli, &c, !a.detach)?;
+    let (dir, mut st, console) = launched.finish_create();
+    if a.detach {
+        super::start::start(&dir, &mut st).inspect_err(|_| {
+            let _ = super::delete::destroy(&dir, &st);
+        })?;
+        return Ok(0);
+    }
+    forwarded.thread_block().context("block signals")?;
+    let mut sfd = SignalFd::with_flags(&forwarded, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).context("signalfd")?;
+    if let Err(e) = super::start::start(&dir, &mut st) {
+        let _ = super::delete::destroy(&dir, &st);
+        return Err(e);
+    }
+    let pid = Pid::from_raw(st.pid);
+    let mut exit_code: Option<i32> = None;
+    let mut check = |sfd: &mut SignalFd| -> bool {
+        while let Ok(Some(info)) = sfd.read_signal() {
+            let sig = info.ssi_signo as i32;
+            if sig != libc::SIGCHLD {
+                // SAFETY: kill(2) on our direct child.
+                unsafe { libc::kill(pid.as_raw(), sig) };
+            }
+        }
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, c)) => exit_code = Some(c),
+            Ok(WaitStatus::Signaled(_, s, _)) => exit_code = Some(128 + s as i32),
+            _ => {}
+        }
+        exit_code.is_some()
+    };
+    match &console {
+        Some(master) => {
+            crate::tty::proxy(master, || check(&mut sfd));
+            while !check(&mut sfd) {
+                wait_for_signal(&sfd);
+            }
+        }
+        None => {
+            while !check(&mut sfd) {
+                wait_for_signal(&sfd);
+            }
+        }
+    }
+    drop(console);
+    if !a.keep {
+        super::delete::destroy(&dir, &st)?;
+    }
+    Ok(exit_code.unwrap_or(1))
+}
+
+fn wait_for_signal(sfd: &SignalFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+    let _ = poll(&mut fds, PollTimeout::from(1000u16));
+}

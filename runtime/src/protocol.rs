@@ -1,0 +1,192 @@
+//! The runtime ⇄ container-init protocol: typed messages over a SOCK_SEQPACKET socketpair.
+//!
+//! One datagram is one JSON-encoded [`Message`]; a file descriptor (the console's pty master)
+//! rides along as SCM_RIGHTS. SEQPACKET keeps message boundaries, and a peer that dies shows
+//! up as end-of-file, so neither side can hang on a dead partner.
+//!
+//! ```text
+//!   runtime (parent)                          init (child, in the new namespaces)
+//!   ----------------                          -----------------------------------
+//!   clone() ---------------------------------> waits
+//!   joins cgroup, writes uid/gid maps
+//!   Proceed --------------------------------->
+//!                                             joins/creates the remaining namespaces,
+//!                                             prepares the rootfs (mounts, devices)
+//!           <-------------------------------- RunCreateRuntimeHooks
+//!   runs prestart + createRuntime hooks
+//!   HooksDone ------------------------------->
+//!                                             createContainer hooks, pivot_root, masks,
+//!                                             console, user, caps, Landlock, seccomp
+//!           <-------------------------------- Console (pty master as SCM_RIGHTS), if terminal
+//!           <-------------------------------- Ready (waiting on the exec fifo)
+//!   writes state.json, --pid-file; exits (create) or starts and waits (run)
+//!
+//!   At any point:  <------------------------- Log { level, msg }
+//!                  <------------------------- Error { msg }   (then the init exits)
+//! ```
+//! A failure inside the container therefore becomes the runtime's own error message.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum Message {
+    /// parent → init: cgroup joined and id maps written; go on.
+    Proceed,
+    /// init → parent: namespaces and mounts are ready; run createRuntime hooks now.
+    RunCreateRuntimeHooks,
+    /// parent → init: the hooks succeeded.
+    HooksDone,
+    /// init → parent: the pty master follows as SCM_RIGHTS.
+    Console,
+    /// init → parent: everything is set up; the init waits on the exec fifo.
+    Ready,
+    /// init → parent: a log record to print on the runtime's log.
+    Log { level: String, msg: String },
+    /// init → parent: setup failed; the init exits after sending this.
+    Error { msg: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("socketpair: {0}")]
+    Socket(nix::Error),
+    #[error("sync socket send: {0}")]
+    Send(nix::Error),
+    #[error("sync socket receive: {0}")]
+    Recv(nix::Error),
+    #[error("the container's init exited before it was ready")]
+    Eof,
+    #[error("sync socket: malformed message: {0}")]
+    Decode(serde_json::Error),
+    #[error("sync socket: expected {expected}, got {got:?}")]
+    Unexpected { expected: &'static str, got: Message },
+    #[error("{0}")]
+    FromInit(String),
+}
+
+/// One end of the sync socket.
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+pub fn pair() -> Result<(Channel, Channel), ProtocolError> {
+    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(ProtocolError::Socket)?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    pub fn send(&self, msg: &Message) -> Result<(), ProtocolError> {
+        self.send_with_fd(msg, None)
+    }
+
+    pub fn send_with_fd(&self, msg: &Message, fd: Option<RawFd>) -> Result<(), ProtocolError> {
+        let data = serde_json::to_vec(msg).expect("messages serialise");
+        let iov = [IoSlice::new(&data)];
+        let fds;
+        let cmsgs: Vec<ControlMessage> = match fd {
+            Some(f) => {
+                fds = [f];
+                vec![ControlMessage::ScmRights(&fds)]
+            }
+            None => vec![],
+        };
+        loop {
+            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+                Ok(_) => return Ok(()),
+                Err(nix::Error::EINTR) => continue,
+                Err(e) => return Err(ProtocolError::Send(e)),
+            }
+        }
+    }
+
+    /// Receives one message and the fd that came with it, if any.
+    pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ProtocolError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+        let (n, fd) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+                Ok(m) => {
+                    let mut fd = None;
+                    for c in m.cmsgs().map_err(ProtocolError::Recv)? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            // SAFETY: the kernel just installed these fds in our table; we own them.
+                            fd = fds.first().map(|&f| unsafe { OwnedFd::from_raw_fd(f) });
+                        }
+                    }
+                    break (m.bytes, fd);
+                }
+                Err(nix::Error::EINTR) => continue,
+                Err(e) => return Err(ProtocolError::Recv(e)),
+            }
+        };
+        if n == 0 {
+            return Err(ProtocolError::Eof);
+        }
+        let msg = serde_json::from_slice(&buf[..n]).map_err(ProtocolError::Decode)?;
+        Ok((msg, fd))
+    }
+
+    pub fn recv(&self) -> Result<Message, ProtocolError> {
+        self.recv_with_fd().map(|(m, _)| m)
+    }
+
+    /// Waits for `expected`, printing any Log records on the way and turning an Error from
+    /// the init into this side's error.
+    pub fn expect(&self, expected: &'static str) -> Result<(Message, Option<OwnedFd>), ProtocolError> {
+        loop {
+            let (msg, fd) = self.recv_with_fd()?;
+            match msg {
+                Message::Log { level, msg } => crate::log::write(&level, &msg),
+                Message::Error { msg } => return Err(ProtocolError::FromInit(msg)),
+                m if variant_name(&m) == expected => return Ok((m, fd)),
+                got => return Err(ProtocolError::Unexpected { expected, got }),
+            }
+        }
+    }
+
+    pub fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+fn variant_name(m: &Message) -> &'static str {
+    match m {
+        Message::Proceed => "Proceed",
+        Message::RunCreateRuntimeHooks => "RunCreateRuntimeHooks",
+        Message::HooksDone => "HooksDone",
+        Message::Console => "Console",
+        Message::Ready => "Ready",
+        Message::Log { .. } => "Log",
+        Message::Error { .. } => "Error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_fds_cross() {
+        let (a, b) = pair().unwrap();
+        a.send(&Message::Log { level: "debug".into(), msg: "hi".into() }).unwrap();
+        a.send(&Message::Ready).unwrap();
+        assert_eq!(b.expect("Ready").unwrap().0, Message::Ready);
+        let f = std::fs::File::open("/dev/null").unwrap();
+        a.send_with_fd(&Message::Console, Some(f.as_raw_fd())).unwrap();
+        let (m, fd) = b.recv_with_fd().unwrap();
+        assert_eq!(m, Message::Console);
+        assert!(fd.is_some());
+        a.send(&Message::Error { msg: "mount /proc: EPERM".into() }).unwrap();
+        assert_eq!(b.expect("Ready").err().unwrap().to_string(), "mount /proc: EPERM");
+        drop(a);
+        assert!(matches!(b.recv(), Err(ProtocolError::Eof)));
+    }
+}

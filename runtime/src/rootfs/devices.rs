@@ -1,0 +1,117 @@
+//! /dev: the default devices, `linux.devices`, and the standard symlinks.
+//!
+//! A device that does not exist yet is created with mknodat inside the resolved /dev; one
+//! that exists in the rootfs already gets the host's node bind-mounted over it, so the rootfs
+//! on disk is never modified. The runtime-spec's default set is always provided.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
+
+use super::resolve::{ensure, open, Kind};
+use super::{io_err, RootfsError};
+use crate::sys;
+
+pub struct Dev {
+    pub path: PathBuf,
+    pub char: bool,
+    pub major: i64,
+    pub minor: i64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+pub fn defaults() -> Vec<Dev> {
+    [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
+        .into_iter()
+        .map(|(n, ma, mi)| Dev { path: Path::new("/dev").join(n), char: true, major: ma, minor: mi, mode: 0o666, uid: 0, gid: 0 })
+        .collect()
+}
+
+pub fn from_config(devs: &[LinuxDevice]) -> Vec<Dev> {
+    devs.iter()
+        .map(|d| Dev {
+            path: d.path().clone(),
+            char: !matches!(d.typ(), LinuxDeviceType::B),
+            major: d.major(),
+            minor: d.minor(),
+            mode: d.file_mode().unwrap_or(0o666) & 0o7777,
+            uid: d.uid().unwrap_or(0),
+            gid: d.gid().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Creates every device. `userns`: mknod is not permitted there, so bind the host's node.
+pub fn create_all(root: &OwnedFd, devs: &[Dev], userns: bool) -> Result<(), RootfsError> {
+    for d in devs {
+        create_one(root, d, userns)?;
+    }
+    Ok(())
+}
+
+fn create_one(root: &OwnedFd, d: &Dev, userns: bool) -> Result<(), RootfsError> {
+    let parent_path = d.path.parent().unwrap_or(Path::new("/dev"));
+    let name = d.path.file_name().ok_or_else(|| RootfsError::Refused(format!("bad device path {}", d.path.display())))?;
+    if userns || open(root, &d.path).is_ok() {
+        return bind_host_node(root, d);
+    }
+    let parent = ensure(root, parent_path, Kind::Dir)?;
+    let cname = CString::new(name.to_string_lossy().as_bytes()).map_err(|_| RootfsError::Refused("bad device name".into()))?;
+    let kind = if d.char { libc::S_IFCHR } else { libc::S_IFBLK };
+    let dev = libc::makedev(d.major as u32, d.minor as u32);
+    // SAFETY: valid dirfd and C string; mknodat creates exactly this name in that directory.
+    if unsafe { libc::mknodat(parent.as_raw_fd(), cname.as_ptr(), kind | d.mode, dev) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EPERM) {
+            return bind_host_node(root, d);
+        }
+        return Err(io_err("mknod", d.path.display())(e));
+    }
+    // mknod applies the umask; set the exact mode and owner the config asked for.
+    // SAFETY: valid dirfd and C string; AT_SYMLINK_NOFOLLOW keeps it to this node.
+    unsafe {
+        libc::fchmodat(parent.as_raw_fd(), cname.as_ptr(), d.mode, 0);
+        libc::fchownat(parent.as_raw_fd(), cname.as_ptr(), d.uid, d.gid, libc::AT_SYMLINK_NOFOLLOW);
+    }
+    Ok(())
+}
+
+fn bind_host_node(root: &OwnedFd, d: &Dev) -> Result<(), RootfsError> {
+    let host = &d.path;
+    let target = ensure(root, &d.path, Kind::File)?;
+    let tree = sys::open_tree(libc::AT_FDCWD, host, false, false).map_err(io_err("open_tree", host.display()))?;
+    sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("bind device onto", d.path.display()))
+}
+
+/// /dev/fd, /dev/std{in,out,err} and /dev/ptmx, as every container runtime provides them.
+pub fn symlinks(root: &OwnedFd, with_pts: bool) -> Result<(), RootfsError> {
+    let dev = ensure(root, Path::new("/dev"), Kind::Dir)?;
+    let mut links = vec![("/proc/self/fd", "fd"), ("/proc/self/fd/0", "stdin"), ("/proc/self/fd/1", "stdout"), ("/proc/self/fd/2", "stderr")];
+    if with_pts {
+        links.push(("pts/ptmx", "ptmx"));
+    }
+    for (target, name) in links {
+        let t = CString::new(target).expect("static");
+        let n = CString::new(name).expect("static");
+        // SAFETY: valid dirfd and C strings; symlinkat creates only this name.
+        if unsafe { libc::symlinkat(t.as_ptr(), dev.as_raw_fd(), n.as_ptr()) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EEXIST) {
+                return Err(io_err("symlink", format!("/dev/{name}"))(e));
+            }
+            if name == "ptmx" {
+                // An existing /dev/ptmx node (rootfs on disk) would be the host's pty
+                // multiplexer; cover it with the container's own devpts ptmx instead.
+                let pts = open(root, Path::new("/dev/pts/ptmx")).map_err(io_err("resolve", "/dev/pts/ptmx"))?;
+                let tree = sys::open_tree(pts.as_raw_fd(), Path::new(""), false, true).map_err(io_err("open_tree", "/dev/pts/ptmx"))?;
+                let tgt = open(root, Path::new("/dev/ptmx")).map_err(io_err("resolve", "/dev/ptmx"))?;
+                sys::move_mount(tree.as_raw_fd(), tgt.as_raw_fd()).map_err(io_err("bind onto", "/dev/ptmx"))?;
+            }
+        }
+    }
+    Ok(())
+}

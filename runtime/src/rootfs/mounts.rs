@@ -1,0 +1,152 @@
+//! Executing the mount plan inside the container's mount namespace, before pivot_root.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use super::plan::{MountKind, PlannedMount};
+use super::resolve::{ensure, Kind};
+use super::{io_err, nix_err, RootfsError};
+use crate::sys;
+
+/// Mounts every planned entry, in order, under the rootfs behind `root`.
+/// `cgroup_path` is the container's cgroup, shown at /sys/fs/cgroup on cgroup v1.
+pub fn mount_all(root: &OwnedFd, plan: &[PlannedMount], cgroup_path: &Path, cgroupns: bool) -> Result<(), RootfsError> {
+    for m in plan {
+        mount_one(root, m, cgroup_path, cgroupns).map_err(|e| RootfsError::Plan {
+            index: m.index,
+            dest: m.dest.display().to_string(),
+            msg: e.to_string(),
+        })?;
+    }
+    Ok(())
+}
+
+fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: bool) -> Result<(), RootfsError> {
+    let kind = if m.file_target { Kind::File } else { Kind::Dir };
+    let target = ensure(root, &m.dest, kind)?;
+    match &m.kind {
+        MountKind::Bind { recursive } => {
+            let src = m.source.as_ref().expect("planned bind has a source");
+            let tree = sys::open_tree(libc::AT_FDCWD, src, *recursive, false).map_err(io_err("open_tree", src.display()))?;
+            set_attrs(&tree, m)?;
+            sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("move_mount onto", m.dest.display()))?;
+            propagate(&tree, m)?;
+        }
+        MountKind::Cgroup => mount_cgroup(root, m, &target, cgroup_path, cgroupns)?,
+        MountKind::Fs => {
+            let source = m.source.as_ref().map(|s| s.display().to_string()).unwrap_or_else(|| m.fstype.clone());
+            let t = sys::fd_path(&target);
+            let data = if m.data.is_empty() { None } else { Some(m.data.as_str()) };
+            match nix::mount::mount(Some(source.as_str()), t.as_str(), Some(m.fstype.as_str()), nix::mount::MsFlags::from_bits_retain(m.flags), data) {
+                Ok(()) => {}
+                // sysfs cannot be mounted in a user namespace that does not own the network
+                // namespace; runc falls back to a recursive bind of the host's /sys.
+                Err(nix::Error::EPERM) if m.fstype == "sysfs" => {
+                    let tree = sys::open_tree(libc::AT_FDCWD, Path::new("/sys"), true, false).map_err(io_err("open_tree", "/sys"))?;
+                    sys::mount_setattr(tree.as_raw_fd(), true, flags_to_attrs(m.flags), 0, 0).map_err(io_err("mount_setattr", "/sys"))?;
+                    sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("move_mount onto", m.dest.display()))?;
+                }
+                Err(e) => return Err(nix_err("mount", format!("{} ({})", m.dest.display(), m.fstype))(e)),
+            }
+            if m.propagation != 0 {
+                let fresh = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
+                nix::mount::mount::<str, str, str, str>(None, sys::fd_path(&fresh).as_str(), None, nix::mount::MsFlags::from_bits_retain(m.propagation), None)
+                    .map_err(nix_err("set propagation of", m.dest.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn flags_to_attrs(f: libc::c_ulong) -> u64 {
+    let mut a = 0;
+    if f & libc::MS_RDONLY != 0 { a |= libc::MOUNT_ATTR_RDONLY; }
+    if f & libc::MS_NOSUID != 0 { a |= libc::MOUNT_ATTR_NOSUID; }
+    if f & libc::MS_NODEV != 0 { a |= libc::MOUNT_ATTR_NODEV; }
+    if f & libc::MS_NOEXEC != 0 { a |= libc::MOUNT_ATTR_NOEXEC; }
+    a
+}
+
+/// Applies the recursive attributes to the whole detached tree, then the plain ones to its
+/// top mount only (as runc does for `ro` on an rbind).
+fn set_attrs(tree: &OwnedFd, m: &PlannedMount) -> Result<(), RootfsError> {
+    if m.rattr_set != 0 || m.rattr_clr != 0 {
+        sys::mount_setattr(tree.as_raw_fd(), true, m.rattr_set, m.rattr_clr, 0).map_err(io_err("mount_setattr (recursive)", m.dest.display()))?;
+    }
+    if m.attr_set != 0 || m.attr_clr != 0 {
+        sys::mount_setattr(tree.as_raw_fd(), false, m.attr_set, m.attr_clr, 0).map_err(io_err("mount_setattr", m.dest.display()))?;
+    }
+    Ok(())
+}
+
+fn propagate(tree: &OwnedFd, m: &PlannedMount) -> Result<(), RootfsError> {
+    if m.propagation == 0 {
+        return Ok(());
+    }
+    let rec = m.propagation & libc::MS_REC != 0;
+    sys::mount_setattr(tree.as_raw_fd(), rec, 0, 0, m.propagation & !libc::MS_REC).map_err(io_err("set propagation of", m.dest.display()))
+}
+
+/// cgroup2 hosts: a cgroup2 mount (inside a cgroup namespace it shows the container's own
+/// cgroup). v1/hybrid hosts: a tmpfs with one directory per hierarchy, each the container's
+/// own cgroup from that hierarchy (a fresh mount in a cgroup namespace, else a bind).
+fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path: &Path, cgroupns: bool) -> Result<(), RootfsError> {
+    let unified = matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified));
+    let ro = m.flags & libc::MS_RDONLY != 0;
+    let base = (m.flags & !libc::MS_RDONLY) | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    if unified || m.fstype == "cgroup2" {
+        let t = sys::fd_path(target);
+        return nix::mount::mount(Some("cgroup2"), t.as_str(), Some("cgroup2"), nix::mount::MsFlags::from_bits_retain(m.flags | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC), None::<&str>)
+            .map_err(nix_err("mount cgroup2 on", m.dest.display()));
+    }
+    let t = sys::fd_path(target);
+    nix::mount::mount(Some("tmpfs"), t.as_str(), Some("tmpfs"), nix::mount::MsFlags::from_bits_retain(base), Some("mode=755"))
+        .map_err(nix_err("mount tmpfs on", m.dest.display()))?;
+    let rel = cgroup_path.strip_prefix("/").unwrap_or(cgroup_path);
+    for entry in std::fs::read_dir("/sys/fs/cgroup").map_err(io_err("read", "/sys/fs/cgroup"))?.flatten() {
+        let name = entry.file_name();
+        let host = entry.path();
+        let Some(fstype) = mount_fstype(&host) else { continue };
+        let dest = m.dest.join(&name);
+        let sub = ensure(root, &dest, Kind::Dir)?;
+        if cgroupns {
+            let opts = if fstype == "cgroup2" { None } else { Some(options_of(&host)) };
+            nix::mount::mount(Some("cgroup"), sys::fd_path(&sub).as_str(), Some(fstype.as_str()), nix::mount::MsFlags::from_bits_retain(base | if ro { libc::MS_RDONLY } else { 0 }), opts.as_deref())
+                .map_err(nix_err("mount cgroup on", dest.display()))?;
+        } else {
+            let src = if host.join(rel).is_dir() { host.join(rel) } else { host.clone() };
+            let tree = sys::open_tree(libc::AT_FDCWD, &src, false, false).map_err(io_err("open_tree", src.display()))?;
+            let attrs = libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV | libc::MOUNT_ATTR_NOEXEC | if ro { libc::MOUNT_ATTR_RDONLY } else { 0 };
+            sys::mount_setattr(tree.as_raw_fd(), false, attrs, 0, 0).map_err(io_err("mount_setattr", src.display()))?;
+            sys::move_mount(tree.as_raw_fd(), sub.as_raw_fd()).map_err(io_err("move_mount onto", dest.display()))?;
+        }
+    }
+    if ro {
+        let fresh = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
+        sys::mount_setattr(fresh.as_raw_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0).map_err(io_err("make read-only", m.dest.display()))?;
+    }
+    Ok(())
+}
+
+/// The filesystem type of the mount at exactly `path`, if it is a cgroup hierarchy.
+fn mount_fstype(path: &Path) -> Option<String> {
+    let c = CString::new(path.to_string_lossy().as_bytes()).ok()?;
+    // SAFETY: a zeroed statfs is a valid out-buffer; c is a valid C string.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    match st.f_type {
+        libc::CGROUP_SUPER_MAGIC => Some("cgroup".into()),
+        libc::CGROUP2_SUPER_MAGIC => Some("cgroup2".into()),
+        _ => None,
+    }
+}
+
+/// The controller options of a v1 hierarchy ("memory", "cpu", "name=systemd"), from its name.
+fn options_of(host: &Path) -> String {
+    let name = host.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if name == "systemd" { "none,name=systemd".into() } else { name }
+}

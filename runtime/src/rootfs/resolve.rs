@@ -1,0 +1,118 @@
+//! Resolving and creating paths strictly inside the rootfs.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use super::{io_err, RootfsError};
+use crate::sys::open_in_root;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+/// Lexically normalises an absolute container path ("/a/./b/../c" → "a/c", relative to root).
+pub fn clean(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Opens `path` (a container path) as O_PATH, resolved inside `root`.
+pub fn open(root: &OwnedFd, path: &Path) -> std::io::Result<OwnedFd> {
+    let rel = clean(path);
+    let rel = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
+    open_in_root(root.as_raw_fd(), &rel, libc::O_PATH)
+}
+
+/// Opens `path` inside `root`, creating missing directories (0755) and, for Kind::File, an
+/// empty final file. Each component is created with mkdirat/openat relative to an fd that
+/// was itself resolved inside the root, so nothing is ever created outside it.
+pub fn ensure(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd, RootfsError> {
+    let rel = clean(path);
+    if let Ok(fd) = open(root, &rel) {
+        return Ok(fd);
+    }
+    let comps: Vec<_> = rel.components().collect();
+    let mut cur = PathBuf::new();
+    for (i, c) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        let parent = open_in_root(root.as_raw_fd(), if cur.as_os_str().is_empty() { Path::new(".") } else { &cur }, libc::O_PATH | libc::O_DIRECTORY)
+            .map_err(io_err("resolve", format!("/{}", cur.display())))?;
+        cur.push(c);
+        if open(root, &cur).is_ok() {
+            continue;
+        }
+        let name = CString::new(c.as_os_str().as_bytes()).map_err(|_| RootfsError::Refused(format!("bad path {path:?}")))?;
+        let shown = format!("/{}", cur.display());
+        if last && kind == Kind::File {
+            // SAFETY: valid dirfd and C string; O_CREAT|O_EXCL never follows a symlink.
+            let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644) };
+            if fd < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EEXIST) {
+                    return Err(io_err("create mount point", shown)(e));
+                }
+            } else {
+                // SAFETY: we own the fd just returned.
+                unsafe { libc::close(fd) };
+            }
+        } else {
+            // SAFETY: valid dirfd and C string; mkdirat never follows a final symlink.
+            let r = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) };
+            if r < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.raw_os_error() != Some(libc::EEXIST) {
+                    return Err(io_err("create mount point", shown)(e));
+                }
+            }
+        }
+        if open(root, &cur).is_err() {
+            return Err(RootfsError::Refused(format!(
+                "{shown} exists but cannot be resolved inside the rootfs (a dangling or escaping symlink?): remove it from the rootfs"
+            )));
+        }
+    }
+    open(root, &rel).map_err(io_err("resolve", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning() {
+        assert_eq!(clean(Path::new("/a/./b/../c")), PathBuf::from("a/c"));
+        assert_eq!(clean(Path::new("/../../etc")), PathBuf::from("etc"));
+    }
+
+    #[test]
+    fn symlinks_stay_inside_the_root() {
+        let base = std::env::temp_dir().join(format!("ocirt-resolve-{}", std::process::id()));
+        let root = base.join("root");
+        let outside = base.join("outside");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("evil")).unwrap();
+        std::os::unix::fs::symlink("../../../..", root.join("up")).unwrap();
+        let rfd: OwnedFd = std::fs::File::open(&root).unwrap().into();
+        // The absolute symlink resolves to root/<outside path>, which is created inside root.
+        ensure(&rfd, Path::new("/evil/sub"), Kind::Dir).unwrap();
+        assert!(!outside.join("sub").exists(), "escaped the root");
+        assert!(root.join(outside.strip_prefix("/").unwrap()).join("sub").is_dir());
+        ensure(&rfd, Path::new("/up/x"), Kind::File).unwrap();
+        assert!(root.join("x").is_file());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

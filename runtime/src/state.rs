@@ -1,0 +1,295 @@
+//! Per-container state under `--root`: `<root>/<id>/state.json`, the exec fifo, and a lock.
+//!
+//! - The id is claimed by `mkdir`, which is atomic: two concurrent `create`s of one id cannot
+//!   both succeed.
+//! - Every command that reads or changes a container holds `flock` on the directory, so
+//!   `start`, `kill` and `delete` on one id are serialised.
+//! - state.json is written to a temporary file and renamed, so a reader never sees half of it.
+//! - The init's start time (from /proc/PID/stat) is stored beside its pid: a pid that was
+//!   recycled by another process is never taken for the container and never signalled.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const STATE_FILE: &str = "state.json";
+pub const EXEC_FIFO: &str = "exec.fifo";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("container {0:?} does not exist (looked in {1})")]
+    NotFound(String, PathBuf),
+    #[error("container with id {0:?} already exists: delete it first or pick another id")]
+    Exists(String),
+    #[error("invalid container id {0:?}: use letters, digits, '_', '+', '-', '.', '@' (not starting with '.')")]
+    BadId(String),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: corrupt state file: {source}")]
+    Corrupt { path: PathBuf, source: serde_json::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io { path: path.to_path_buf(), source }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        })
+    }
+}
+
+/// What the runtime remembers between commands. Hooks are copied in at create so that
+/// `start` and `delete` do not depend on the bundle still being there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub id: String,
+    /// 0 until the init has been cloned.
+    pub pid: i32,
+    /// Start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat).
+    pub pid_start: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    pub owner: String,
+    /// Set once create finished; `start` moves it to started.
+    pub phase: Status,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    pub cgroup_path: PathBuf,
+    #[serde(default)]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
+    #[serde(default)]
+    pub oci_version: String,
+    /// The container has its own pid namespace: killing its init kills everything in it.
+    #[serde(default)]
+    pub own_pid_ns: bool,
+}
+
+pub fn validate_id(id: &str) -> Result<(), StateError> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && !id.starts_with('.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.@".contains(c));
+    if ok { Ok(()) } else { Err(StateError::BadId(id.to_string())) }
+}
+
+/// An open, locked container directory.
+pub struct ContainerDir {
+    pub dir: PathBuf,
+    lock: File,
+}
+
+impl ContainerDir {
+    /// Claims `id` under `root`. Fails if it exists.
+    pub fn create(root: &Path, id: &str) -> Result<ContainerDir, StateError> {
+        validate_id(id)?;
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(io(root))?;
+        let dir = root.join(id);
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(StateError::Exists(id.to_string())),
+            Err(e) => return Err(StateError::Io { path: dir, source: e }),
+        }
+        let lock = File::open(&dir).map_err(io(&dir))?;
+        flock(&lock, libc::LOCK_EX).map_err(io(&dir))?;
+        Ok(ContainerDir { dir, lock })
+    }
+
+    /// Opens an existing container directory and locks it (exclusive or shared).
+    pub fn open(root: &Path, id: &str, exclusive: bool) -> Result<ContainerDir, StateError> {
+        validate_id(id)?;
+        let dir = root.join(id);
+        let lock = match File::open(&dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StateError::NotFound(id.to_string(), root.to_path_buf()))
+            }
+            Err(e) => return Err(StateError::Io { path: dir, source: e }),
+        };
+        flock(&lock, if exclusive { libc::LOCK_EX } else { libc::LOCK_SH }).map_err(io(&dir))?;
+        // The directory may have been deleted while we waited for the lock.
+        if !dir.join(STATE_FILE).exists() && !dir.exists() {
+            return Err(StateError::NotFound(id.to_string(), root.to_path_buf()));
+        }
+        Ok(ContainerDir { dir, lock })
+    }
+
+    pub fn load(&self) -> Result<ContainerState, StateError> {
+        let path = self.dir.join(STATE_FILE);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        serde_json::from_slice(&bytes).map_err(|source| StateError::Corrupt { path, source })
+    }
+
+    /// Atomic replace: write a temporary file in the same directory, fsync-free rename.
+    pub fn save(&self, st: &ContainerState) -> Result<(), StateError> {
+        let tmp = self.dir.join(".state.json.tmp");
+        let path = self.dir.join(STATE_FILE);
+        let data = serde_json::to_vec(st).expect("state serialises");
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(&data).map_err(io(&tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(io(&path))
+    }
+
+    pub fn fifo_path(&self) -> PathBuf {
+        self.dir.join(EXEC_FIFO)
+    }
+
+    /// Removes the directory and everything in it. The lock fd stays valid until drop.
+    pub fn remove(&self) -> Result<(), StateError> {
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StateError::Io { path: self.dir.clone(), source: e }),
+        }
+    }
+
+    pub fn lock_fd(&self) -> i32 {
+        self.lock.as_raw_fd()
+    }
+}
+
+fn flock(f: &File, op: i32) -> std::io::Result<()> {
+    loop {
+        // SAFETY: flock on a valid, owned fd; no memory is passed.
+        let r = unsafe { libc::flock(f.as_raw_fd(), op) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Start time of `pid` (clock ticks since boot) and whether it is a zombie, or None if gone.
+pub fn proc_start_time(pid: i32) -> Option<(u64, bool)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?;
+    // starttime is field 22 overall; `rest` starts at field 3.
+    let start = fields.nth(22 - 4)?.parse().ok()?;
+    Some((start, state == "Z" || state == "X"))
+}
+
+impl ContainerState {
+    /// True if the recorded init is still the same live process.
+    pub fn init_alive(&self) -> bool {
+        if self.pid <= 0 {
+            return false;
+        }
+        matches!(proc_start_time(self.pid), Some((start, zombie)) if start == self.pid_start && !zombie)
+    }
+
+    /// True if `pid` still names our init, even as an unreaped zombie (safe to signal/reap).
+    pub fn init_pid_is_ours(&self) -> bool {
+        self.pid > 0 && matches!(proc_start_time(self.pid), Some((start, _)) if start == self.pid_start)
+    }
+
+    /// The status a reader should see, derived from the process and the fifo.
+    pub fn status(&self, dir: &ContainerDir) -> Status {
+        if self.phase == Status::Creating {
+            return if self.init_alive() { Status::Creating } else { Status::Stopped };
+        }
+        if !self.init_alive() {
+            return Status::Stopped;
+        }
+        if crate::cgroups::is_frozen(&self.cgroup_path) {
+            return Status::Paused;
+        }
+        if dir.fifo_path().exists() { Status::Created } else { Status::Running }
+    }
+
+    /// The runtime-spec state object (runc's shape, with `paused` possible).
+    pub fn oci_state(&self, status: Status) -> serde_json::Value {
+        let pid = if matches!(status, Status::Stopped) { 0 } else { self.pid };
+        let mut v = serde_json::json!({
+            "ociVersion": if self.oci_version.is_empty() { "1.2.0" } else { &self.oci_version },
+            "id": self.id,
+            "status": status.to_string(),
+            "pid": pid,
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+        });
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::to_value(&self.annotations).unwrap_or_default();
+        }
+        v
+    }
+}
+
+/// Ids of every container under `root`, sorted.
+pub fn list_ids(root: &Path) -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join(STATE_FILE).exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(validate_id("abc-1.2_x@y").is_ok());
+        for bad in ["", "../x", "a/b", ".hidden", "sp ace"] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn own_start_time_is_readable() {
+        let me = std::process::id() as i32;
+        let (t, z) = proc_start_time(me).unwrap();
+        assert!(t > 0 && !z);
+    }
+
+    #[test]
+    fn create_is_exclusive_and_save_load_round_trips() {
+        let root = std::env::temp_dir().join(format!("ocirt-state-test-{}", std::process::id()));
+        let d = ContainerDir::create(&root, "c1").unwrap();
+        assert!(matches!(ContainerDir::create(&root, "c1"), Err(StateError::Exists(_))));
+        let st = ContainerState {
+            id: "c1".into(), pid: 0, pid_start: 0, bundle: "/b".into(), rootfs: "/b/r".into(),
+            created: "x".into(), owner: "root".into(), phase: Status::Creating, annotations: Default::default(),
+            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true,
+        };
+        d.save(&st).unwrap();
+        assert_eq!(d.load().unwrap().id, "c1");
+        d.remove().unwrap();
+        std::fs::remove_dir(&root).unwrap();
+    }
+}

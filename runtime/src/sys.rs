@@ -1,0 +1,128 @@
+//! Thin wrappers over the syscalls that nix does not wrap (clone as fork, openat2, the new
+//! mount API, pidfd, close_range). Each returns std::io::Result with errno preserved.
+
+use std::ffi::CString;
+use std::io::{Error, Result};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+fn cstr(p: &Path) -> Result<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::from_raw_os_error(libc::EINVAL))
+}
+
+fn check(r: libc::c_long) -> Result<libc::c_long> {
+    if r < 0 { Err(Error::last_os_error()) } else { Ok(r) }
+}
+
+/// clone(2) with fork semantics (no new stack: the child runs on a copy-on-write copy of ours)
+/// and namespace flags. Returns 0 in the child and the child's pid in the parent.
+///
+/// # Safety
+/// The caller must be single-threaded (true for this binary: it never spawns threads), as
+/// with fork(2): the child may only rely on state that the copy preserves.
+pub unsafe fn clone_fork(flags: libc::c_ulong) -> Result<i32> {
+    // SAFETY: raw clone with a null stack behaves like fork(2); the caller upholds the
+    // single-thread requirement documented above. x86_64 argument order: flags, stack,
+    // parent_tid, child_tid, tls.
+    let r = unsafe {
+        libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
+    };
+    check(r).map(|r| r as i32)
+}
+
+/// openat2 with RESOLVE_IN_ROOT: `path` is resolved as if `root` were "/", so `..` and
+/// absolute symlinks cannot leave it; magic links (/proc/self/fd/...) are refused.
+pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> Result<OwnedFd> {
+    let c = cstr(path)?;
+    let mut how: libc::open_how = unsafe_zeroed_open_how();
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: `c` and `how` live across the call; the kernel reads `size` bytes of `how`.
+    let r = unsafe {
+        libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+    };
+    // SAFETY: on success the kernel returned a new fd that nobody else owns.
+    check(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+fn unsafe_zeroed_open_how() -> libc::open_how {
+    // SAFETY: open_how is a plain C struct of integers; all-zero is its documented default.
+    unsafe { std::mem::zeroed() }
+}
+
+/// open_tree(2): a detached copy of the mount at `path` (OPEN_TREE_CLONE), recursive if asked.
+pub fn open_tree(dirfd: RawFd, path: &Path, recursive: bool, empty_path: bool) -> Result<OwnedFd> {
+    let c = cstr(path)?;
+    let mut flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    if empty_path {
+        flags |= libc::AT_EMPTY_PATH as u32;
+    }
+    // SAFETY: `c` outlives the call; flags are plain integers.
+    let r = unsafe { libc::syscall(libc::SYS_open_tree, dirfd, c.as_ptr(), flags) };
+    // SAFETY: a fresh fd on success.
+    check(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// mount_setattr(2) on the mount referred to by `fd` (AT_EMPTY_PATH).
+pub fn mount_setattr(fd: RawFd, recursive: bool, set: u64, clr: u64, propagation: u64) -> Result<()> {
+    let mut attr: libc::mount_attr = libc::mount_attr { attr_set: set, attr_clr: clr, propagation, userns_fd: 0 };
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: `attr` lives across the call and its size is passed; "" is a valid C string.
+    let r = unsafe {
+        libc::syscall(libc::SYS_mount_setattr, fd, c"".as_ptr(), flags, &mut attr as *mut libc::mount_attr, std::mem::size_of::<libc::mount_attr>())
+    };
+    check(r).map(|_| ())
+}
+
+/// move_mount(2) of the detached mount `from` onto the directory/file `to` (both fds).
+pub fn move_mount(from: RawFd, to: RawFd) -> Result<()> {
+    let flags = libc::MOVE_MOUNT_F_EMPTY_PATH | libc::MOVE_MOUNT_T_EMPTY_PATH;
+    // SAFETY: plain fds and empty C strings.
+    let r = unsafe { libc::syscall(libc::SYS_move_mount, from, c"".as_ptr(), to, c"".as_ptr(), flags) };
+    check(r).map(|_| ())
+}
+
+/// pidfd_open(2).
+pub fn pidfd_open(pid: i32) -> Result<OwnedFd> {
+    // SAFETY: plain integers.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a fresh fd on success.
+    check(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Marks every fd >= `first` close-on-exec (close_range with CLOSE_RANGE_CLOEXEC).
+pub fn cloexec_from(first: u32) -> Result<()> {
+    // SAFETY: plain integers; only fd flags change.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    check(r).map(|_| ())
+}
+
+/// The magic-link path that names an open fd, for syscalls that only take paths (mount(2)).
+/// The kernel follows it to the exact file the fd refers to, not to whatever the path says now.
+pub fn fd_path(fd: &impl AsRawFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// Waits up to `timeout_ms` for the process behind `pidfd` to exit. Ok(true) if it did.
+pub fn wait_pidfd(pidfd: &OwnedFd, timeout_ms: i32) -> Result<bool> {
+    let mut pfd = libc::pollfd { fd: pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if r < 0 {
+            let e = Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(r > 0);
+    }
+}
