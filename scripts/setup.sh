@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the demo need on a fresh Debian machine (as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || need+=(busybox-static)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v file >/dev/null 2>&1 || need+=(file)
+command -v jq >/dev/null 2>&1 || need+=(jq)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
