@@ -178,13 +178,15 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     // 15. Limits while still privileged: raising a hard rlimit or lowering oom_score_adj
     //     needs capabilities we are about to drop.
     for r in process.rlimits().iter().flatten() {
-        let res = rlimit_resource(&format!("{:?}", r.typ()));
+        let debug = format!("{:?}", r.typ());
+        let name = format!("RLIMIT_{}", debug.to_ascii_uppercase().trim_start_matches("RLIMIT"));
+        let res = rlimit_resource(&debug);
         let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
         // SAFETY: a valid rlimit struct for a valid resource number.
         if unsafe { libc::setrlimit(res as _, &lim) } != 0 {
             return Err(Fail(format!(
-                "process.rlimits {:?} {}:{}: {} (the hard limit cannot exceed the runtime's own without CAP_SYS_RESOURCE)",
-                r.typ(), r.soft(), r.hard(), std::io::Error::last_os_error()
+                "process.rlimits {} {}:{}: {} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)",
+                name, r.soft(), r.hard(), std::io::Error::last_os_error()
             )));
         }
     }

@@ -107,7 +107,7 @@ impl SeccompData {
             b[16 + 8 * i..24 + 8 * i].copy_from_slice(&a.to_ne_bytes());
         }
         let off = off as usize;
-        if off % 4 != 0 || off + 4 > b.len() {
+        if off & 3 != 0 || off + 4 > b.len() {
             return None;
         }
         Some(u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]]))
@@ -118,11 +118,24 @@ impl SeccompData {
 /// this interpreter does not know or runs off its end (the kernel would have rejected
 /// such a program at install time).
 pub(crate) fn run(prog: &[sock_filter], d: &SeccompData) -> Option<u32> {
+    run_counting(prog, d, &mut 0)
+}
+
+/// How many instructions the program executes for `d` (for measurements).
+#[cfg(test)]
+pub(crate) fn steps(prog: &[sock_filter], d: &SeccompData) -> usize {
+    let mut n = 0;
+    run_counting(prog, d, &mut n);
+    n
+}
+
+fn run_counting(prog: &[sock_filter], d: &SeccompData, steps: &mut usize) -> Option<u32> {
     let mut a: u32 = 0;
     let mut pc: usize = 0;
     while pc < prog.len() {
         let i = &prog[pc];
         pc += 1;
+        *steps += 1;
         match i.code {
             LD_W_ABS => a = d.word(i.k)?,
             ALU_AND_K => a &= i.k,

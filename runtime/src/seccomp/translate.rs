@@ -184,6 +184,7 @@ fn build<'a>(
 
 /// Puts the guard first and any filter that would deny the install-time `seccomp(2)`
 /// call last; errors if more than one filter would deny it.
+#[allow(clippy::useless_conversion)] // c_ulong is u64 only on 64-bit targets
 fn order_for_install(
     guard: Option<Filter>,
     filters: Vec<Filter>,
