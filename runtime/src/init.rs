@@ -207,9 +207,10 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
 
     // 17. Identity and privileges. Order matters:
     //     bounding set first (needs CAP_SETPCAP); without no_new_privs, Landlock and seccomp
-    //     need CAP_SYS_ADMIN, so they go before the uid switch; keep-caps across setresuid
-    //     keeps the permitted set; then the exact sets; then no_new_privs, Landlock, and
-    //     seccomp last, so its filter need not allow the setup syscalls.
+    //     need CAP_SYS_ADMIN, so they go before the uid switch (the profile must then allow
+    //     the remaining setup syscalls, as with runc); keep-caps across setresuid keeps the
+    //     permitted set; then the exact sets; then no_new_privs and Landlock. With
+    //     no_new_privs, seccomp waits until just before execve (step 20).
     let nnp = process.no_new_privileges().unwrap_or(false);
     step!("capabilities", a.caps.drop_bounding())?;
     if !nnp {
@@ -247,9 +248,6 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
         if let Some(l) = &a.landlock {
             step!("landlock", l.apply())?;
         }
-        if let Some(s) = &a.seccomp {
-            step!("linux.seccomp", s.install())?;
-        }
     }
 
     // 19. Ready: the runtime records us as created. Then wait for `start` on the fifo.
@@ -276,7 +274,19 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
             unsafe { libc::_exit(1) }
         }
     }
-    // 20. exec. On failure the runtime is gone; stderr is the container's, so say it there.
+    // 20. seccomp as late as possible (as runc does): the filter then only has to allow
+    //     execve, not the sync socket, the fifo or the hooks. If it cannot be installed the
+    //     container does not run: fail closed.
+    if nnp {
+        if let Some(s) = &a.seccomp {
+            if let Err(e) = s.install() {
+                eprintln!("runtime init: linux.seccomp: {e}");
+                // SAFETY: plain _exit.
+                unsafe { libc::_exit(1) }
+            }
+        }
+    }
+    // 21. exec. On failure the runtime is gone; stderr is the container's, so say it there.
     let err = nix::unistd::execve(&c_exe, &c_argv, &c_env).unwrap_err();
     eprintln!("runtime init: exec {}: {err}", exe.display());
     // SAFETY: plain _exit.
