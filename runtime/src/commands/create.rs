@@ -138,6 +138,10 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
             for name in c.skipped() {
                 crate::log::debug(&format!("seccomp: syscall {name:?} is unknown to this runtime; rule skipped"));
             }
+            for arch in c.ignored_architectures() {
+                crate::log::debug(&format!("seccomp: architecture {arch} is not filtered; its syscalls are refused"));
+            }
+            crate::log::debug(&format!("seccomp: {} filters, {} instructions", c.filter_count(), c.instruction_count()));
             Some(c)
         }
         None => None,

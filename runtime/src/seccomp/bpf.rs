@@ -26,7 +26,12 @@ pub(crate) const MAX_INSNS_PER_PATH: usize = 32768;
 pub(crate) const PATH_OVERHEAD_PER_FILTER: usize = 4;
 
 pub(crate) const fn stmt(code: u16, k: u32) -> sock_filter {
-    sock_filter { code, jt: 0, jf: 0, k }
+    sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
 }
 
 pub(crate) const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
@@ -84,7 +89,14 @@ pub(crate) fn guard(p: Prefix) -> Vec<sock_filter> {
 
 /// Converts seccompiler's program (same `repr(C)` layout) to libc's type.
 pub(crate) fn from_seccompiler(p: &[seccompiler::sock_filter]) -> Vec<sock_filter> {
-    p.iter().map(|i| sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect()
+    p.iter()
+        .map(|i| sock_filter {
+            code: i.code,
+            jt: i.jt,
+            jf: i.jf,
+            k: i.k,
+        })
+        .collect()
 }
 
 /// The input of a seccomp filter.
@@ -110,7 +122,12 @@ impl SeccompData {
         if off & 3 != 0 || off + 4 > b.len() {
             return None;
         }
-        Some(u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]]))
+        Some(u32::from_ne_bytes([
+            b[off],
+            b[off + 1],
+            b[off + 2],
+            b[off + 3],
+        ]))
     }
 }
 

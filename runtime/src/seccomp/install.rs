@@ -28,11 +28,19 @@ pub(super) fn install(c: &CompiledSeccomp) -> Result<(), SeccompError> {
         if ret > 0 {
             // With SECCOMP_FILTER_FLAG_TSYNC the kernel returns the id of the thread it
             // could not synchronise instead of -1.
-            return Err(SeccompError::Tsync { index: i + 1, count, tid: ret as i64 });
+            return Err(SeccompError::Tsync {
+                index: i + 1,
+                count,
+                tid: ret as i64,
+            });
         }
         // `last_os_error` only reads errno; it does not allocate.
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        return Err(SeccompError::Install { index: i + 1, count, errno });
+        return Err(SeccompError::Install {
+            index: i + 1,
+            count,
+            errno,
+        });
     }
     Ok(())
 }

@@ -85,7 +85,11 @@ pub use translate::compile;
 pub enum SeccompError {
     /// An action this runtime cannot implement (only `SCMP_ACT_NOTIFY`).
     #[error("{field}: {action} is not supported: {reason}")]
-    UnsupportedAction { field: String, action: &'static str, reason: &'static str },
+    UnsupportedAction {
+        field: String,
+        action: &'static str,
+        reason: &'static str,
+    },
 
     /// `listenerPath` is set (seccomp user notification).
     #[error(
@@ -96,7 +100,11 @@ pub enum SeccompError {
 
     /// A flag this runtime cannot honour.
     #[error("linux.seccomp.flags[{index}]: {flag} is not supported: {reason}")]
-    UnsupportedFlag { index: usize, flag: &'static str, reason: &'static str },
+    UnsupportedFlag {
+        index: usize,
+        flag: &'static str,
+        reason: &'static str,
+    },
 
     /// Unusable `architectures` list.
     #[error("linux.seccomp.architectures: {0}")]
@@ -115,7 +123,11 @@ pub enum SeccompError {
         "linux.seccomp: the {filter} filter needs {len} BPF instructions, more than the \
          kernel's limit of {max} per filter; shorten the profile (fewer argument conditions)"
     )]
-    FilterTooLarge { filter: String, len: usize, max: usize },
+    FilterTooLarge {
+        filter: String,
+        len: usize,
+        max: usize,
+    },
 
     /// The whole stack exceeds the kernel's per-process instruction limit.
     #[error(
@@ -123,7 +135,11 @@ pub enum SeccompError {
          (including the kernel's overhead of 4 per filter), more than the kernel's limit \
          of {max}; shorten the profile"
     )]
-    TotalTooLarge { count: usize, total: usize, max: usize },
+    TotalTooLarge {
+        count: usize,
+        total: usize,
+        max: usize,
+    },
 
     /// More than one filter would deny the `seccomp(2)` calls that install the later ones.
     #[error(
@@ -147,14 +163,22 @@ pub enum SeccompError {
         std::io::Error::from_raw_os_error(*errno),
         install::errno_hint(*errno)
     )]
-    Install { index: usize, count: usize, errno: i32 },
+    Install {
+        index: usize,
+        count: usize,
+        errno: i32,
+    },
 
     /// `SECCOMP_FILTER_FLAG_TSYNC` could not synchronise thread `tid`.
     #[error(
         "seccomp(2) failed to install filter {index} of {count}: \
          SECCOMP_FILTER_FLAG_TSYNC could not synchronize thread {tid}"
     )]
-    Tsync { index: usize, count: usize, tid: i64 },
+    Tsync {
+        index: usize,
+        count: usize,
+        tid: i64,
+    },
 }
 
 /// One kernel filter, ready to install.

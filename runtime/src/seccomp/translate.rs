@@ -41,7 +41,8 @@ struct Entry {
 /// of range, architecture lists without the native architecture, and profiles too large
 /// for the kernel.
 pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
-    let native = syscalls::NATIVE.ok_or(SeccompError::UnsupportedHostArch(std::env::consts::ARCH))?;
+    let native =
+        syscalls::NATIVE.ok_or(SeccompError::UnsupportedHostArch(std::env::consts::ARCH))?;
 
     if cfg.listener_path().is_some() {
         return Err(SeccompError::ListenerNotSupported);
@@ -71,13 +72,17 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
             newest_named = newest_named.max(Some(nr));
             // A rule with the default action changes nothing (runc skips these too).
             if ret != default {
-                entries.push(Entry { nr, ret, order: i, rules: rules.clone() });
+                entries.push(Entry {
+                    nr,
+                    ret,
+                    order: i,
+                    rules: rules.clone(),
+                });
             }
         }
     }
 
     let mut filters: Vec<Filter> = Vec::new();
-    let mut deferred_guard = None;
 
     // Per-action groups, the first-listed group installed last so it wins ties.
     let mut groups: Vec<(Ret, usize, Vec<&Entry>)> = Vec::new();
@@ -89,25 +94,29 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
     }
     groups.sort_by_key(|g| Reverse(g.1));
 
-    if default == ALLOW {
-        deferred_guard = Some(Filter {
-            label: "guard".into(),
-            insns: bpf::guard(Prefix {
-                audit_arch: native.audit,
-                x32_enosys: native.has_x32,
-                enosys_above: None,
-            }),
-        });
-    }
+    // Without a base filter, a guard answers x32 and foreign-architecture syscalls.
+    let guard = (default == ALLOW).then(|| Filter {
+        label: "guard".into(),
+        insns: bpf::guard(Prefix {
+            audit_arch: native.audit,
+            x32_enosys: native.has_x32,
+            enosys_above: None,
+        }),
+    });
     for (ret, _, members) in &groups {
         let label = ret_name(*ret);
         let prog = build(members.iter().copied(), ALLOW, *ret, native, &label)?;
-        filters.push(Filter { label, insns: bpf::from_seccompiler(&prog) });
+        filters.push(Filter {
+            label,
+            insns: bpf::from_seccompiler(&prog),
+        });
     }
     if default != ALLOW {
         let label = format!("base (default {})", ret_name(default));
         let body = build(entries.iter(), default, ALLOW, native, &label)?;
-        let stub = enosys_stub_applies(default).then_some(newest_named).flatten();
+        let stub = enosys_stub_applies(default)
+            .then_some(newest_named)
+            .flatten();
         let mut insns = bpf::prefix(Prefix {
             audit_arch: native.audit,
             x32_enosys: native.has_x32,
@@ -117,7 +126,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
         filters.push(Filter { label, insns });
     }
 
-    let filters = order_for_install(deferred_guard, filters, flags, native)?;
+    let filters = order_for_install(guard, filters, flags, native)?;
     check_sizes(&filters)?;
 
     Ok(CompiledSeccomp {
@@ -175,7 +184,10 @@ fn build<'a>(
             len,
             max: bpf::MAX_INSNS_PER_FILTER,
         },
-        source => SeccompError::Backend { filter: label.to_owned(), source },
+        source => SeccompError::Backend {
+            filter: label.to_owned(),
+            source,
+        },
     };
     let filter = SeccompFilter::new(map, to_action(mismatch), to_action(on_match), native.target)
         .map_err(backend)?;
@@ -199,7 +211,14 @@ fn order_for_install(
                 nr: libc::SYS_seccomp as i32,
                 arch: native.audit,
                 ip: 0,
-                args: [u64::from(libc::SECCOMP_SET_MODE_FILTER), u64::from(flags), ptr, 0, 0, 0],
+                args: [
+                    u64::from(libc::SECCOMP_SET_MODE_FILTER),
+                    u64::from(flags),
+                    ptr,
+                    0,
+                    0,
+                    0,
+                ],
             };
             match bpf::run(&f.insns, &call) {
                 Some(r) => {
@@ -213,7 +232,10 @@ fn order_for_install(
     let (mut ordered, denying): (Vec<Filter>, Vec<Filter>) =
         filters.into_iter().partition(|f| !denies(f));
     if denying.len() > 1 {
-        let names: Vec<String> = denying.iter().map(|f| format!("the {} filter", f.label)).collect();
+        let names: Vec<String> = denying
+            .iter()
+            .map(|f| format!("the {} filter", f.label))
+            .collect();
         return Err(SeccompError::SelfBlocking(names.join(" and ")));
     }
     ordered.extend(denying);
@@ -233,8 +255,10 @@ fn check_sizes(filters: &[Filter]) -> Result<(), SeccompError> {
             });
         }
     }
-    let total: usize =
-        filters.iter().map(|f| f.insns.len() + bpf::PATH_OVERHEAD_PER_FILTER).sum();
+    let total: usize = filters
+        .iter()
+        .map(|f| f.insns.len() + bpf::PATH_OVERHEAD_PER_FILTER)
+        .sum();
     if total > bpf::MAX_INSNS_PER_PATH {
         return Err(SeccompError::TotalTooLarge {
             count: filters.len(),
@@ -409,9 +433,10 @@ fn rules_for(args: &[LinuxSeccompArg], i: usize) -> Result<Vec<SeccompRule>, Sec
             LinuxSeccompOperator::ScmpCmpGe => (SeccompCmpOp::Ge, a.value()),
             LinuxSeccompOperator::ScmpCmpGt => (SeccompCmpOp::Gt, a.value()),
             // libseccomp's convention: value is the mask, valueTwo the datum.
-            LinuxSeccompOperator::ScmpCmpMaskedEq => {
-                (SeccompCmpOp::MaskedEq(a.value()), a.value_two().unwrap_or(0))
-            }
+            LinuxSeccompOperator::ScmpCmpMaskedEq => (
+                SeccompCmpOp::MaskedEq(a.value()),
+                a.value_two().unwrap_or(0),
+            ),
         };
         let internal = |source| SeccompError::Backend {
             filter: format!("linux.seccomp.syscalls[{i}].args[{j}]"),
@@ -427,7 +452,10 @@ fn rules_for(args: &[LinuxSeccompArg], i: usize) -> Result<Vec<SeccompRule>, Sec
         source,
     };
     if repeated {
-        conds.into_iter().map(|c| SeccompRule::new(vec![c]).map_err(internal)).collect()
+        conds
+            .into_iter()
+            .map(|c| SeccompRule::new(vec![c]).map_err(internal))
+            .collect()
     } else {
         Ok(vec![SeccompRule::new(conds).map_err(internal)?])
     }
