@@ -166,6 +166,15 @@ impl ContainerDir {
         }
     }
 
+    /// Lets other commands in while a foreground `run` waits for its container.
+    pub fn unlock(&self) {
+        let _ = flock(&self.lock, libc::LOCK_UN);
+    }
+
+    pub fn relock(&self) -> Result<(), StateError> {
+        flock(&self.lock, libc::LOCK_EX).map_err(io(&self.dir))
+    }
+
     pub fn lock_fd(&self) -> i32 {
         self.lock.as_raw_fd()
     }

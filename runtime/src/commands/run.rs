@@ -90,6 +90,8 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         let _ = super::delete::destroy(&dir, &st);
         return Err(e);
     }
+    // While the container runs, `state`, `kill`, `list` and `delete` must work on it.
+    dir.unlock();
     let pid = Pid::from_raw(st.pid);
     let mut exit_code: Option<i32> = None;
     let mut check = |sfd: &mut SignalFd| -> bool {
@@ -121,7 +123,9 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         }
     }
     drop(console);
-    if !a.keep {
+    dir.relock()?;
+    // Someone may have run `delete --force` meanwhile; then there is nothing left to do.
+    if !a.keep && dir.dir.join(crate::state::STATE_FILE).exists() {
         super::delete::destroy(&dir, &st)?;
     }
     Ok(exit_code.unwrap_or(1))
