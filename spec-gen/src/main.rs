@@ -1,1 +1,257 @@
-fn main() {}
+//! spec-gen command line. Library errors carry their own `file:line: error:`
+//! prefix and fix; this file only dispatches and sets the exit code.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use spec_gen::build::{self, BuildOptions};
+use spec_gen::lint::{self, Target};
+use spec_gen::load::{load, LoadOptions};
+use spec_gen::unit::{self, UnitOptions};
+use spec_gen::{bundle, explain, oci, output, structure};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "spec-gen",
+    version,
+    about = "Turn a service description into a hardened OCI bundle, systemd units and a rootfs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write DIR/config.json for the service.
+    Bundle {
+        service: PathBuf,
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Instance name, for `name@instance` services.
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Print a systemd unit that runs the bundle.
+    Unit {
+        service: PathBuf,
+        /// The bundle directory (with --template: a path holding %i).
+        #[arg(long)]
+        bundle: PathBuf,
+        /// Absolute path of the OCI runtime.
+        #[arg(long, default_value = unit::DEFAULT_RUNTIME)]
+        runtime: PathBuf,
+        /// Print a template unit, NAME@.service.
+        #[arg(long, conflicts_with = "instance")]
+        template: bool,
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Lint a service description or a bundle directory; exit code 1 on errors.
+    Check {
+        target: PathBuf,
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Build the rootfs described by [rootfs_build] into DIR.
+    Rootfs {
+        service: PathBuf,
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Where to write the lock file (default: DIR.lock).
+        #[arg(long)]
+        lock: Option<PathBuf>,
+        /// Rebuild exactly what a lock file records.
+        #[arg(long)]
+        from_lock: Option<PathBuf>,
+        /// Instance whose mount points to create, if the description uses {instance}.
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Say in plain words what the service may and may not do.
+    Explain {
+        service: PathBuf,
+        #[arg(long)]
+        instance: Option<String>,
+    },
+}
+
+const STRICT: LoadOptions = LoadOptions {
+    require_paths: true,
+    template: false,
+};
+const LENIENT: LoadOptions = LoadOptions {
+    require_paths: false,
+    template: false,
+};
+
+fn cmd_bundle(service: &Path, out: &Path, instance: Option<&str>) -> Result<()> {
+    let svc = load(service, instance, STRICT)?;
+    let plan = bundle::plan(&svc)?;
+    let json = oci::to_json(&plan.config);
+    let value: serde_json::Value =
+        serde_json::from_str(&json).context("reparsing the generated config")?;
+    let problems = structure::check(&value);
+    if !problems.is_empty() {
+        bail!(
+            "internal error: the generated config.json is not valid:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    let path = out.join("config.json");
+    output::write_atomic(&path, json.as_bytes())?;
+    eprintln!("spec-gen: wrote {}", path.display());
+    Ok(())
+}
+
+fn cmd_unit(
+    service: &Path,
+    bundle: &Path,
+    runtime: &Path,
+    template: bool,
+    instance: Option<&str>,
+) -> Result<()> {
+    let svc = load(
+        service,
+        instance,
+        LoadOptions {
+            require_paths: false,
+            template,
+        },
+    )?;
+    let bundle = std::path::absolute(bundle)
+        .with_context(|| format!("cannot make {} absolute", bundle.display()))?;
+    let u = unit::render(
+        &svc,
+        &UnitOptions {
+            bundle,
+            runtime: runtime.to_path_buf(),
+            template,
+        },
+    )?;
+    print!("{}", u.text);
+    eprintln!(
+        "spec-gen: install it as /etc/systemd/system/{}",
+        u.file_name
+    );
+    Ok(())
+}
+
+fn cmd_check(target: &Path, instance: Option<&str>) -> Result<bool> {
+    let (t, problems) = if target.is_dir() {
+        Target::from_bundle(target)?
+    } else {
+        let svc = load(target, instance, LENIENT)?;
+        (Target::from_service(&svc), Vec::new())
+    };
+    let mut report = lint::run(&t);
+    for p in problems {
+        report.add(
+            lint::Severity::Error,
+            target.join("config.json").display().to_string(),
+            p,
+            "regenerate the bundle with `spec-gen bundle`",
+        );
+    }
+    for f in report.sorted() {
+        println!("{f}");
+    }
+    println!("check: {}", report.summary());
+    Ok(!report.has_errors())
+}
+
+fn cmd_rootfs(
+    service: &Path,
+    out: &Path,
+    lock: Option<&Path>,
+    from_lock: Option<&Path>,
+    instance: Option<&str>,
+) -> Result<()> {
+    let svc = load(service, instance, LENIENT)?;
+    let lock = lock.map(Path::to_path_buf).unwrap_or_else(|| {
+        let mut s = out.as_os_str().to_os_string();
+        s.push(".lock");
+        PathBuf::from(s)
+    });
+    let built = build::build(
+        &svc,
+        &BuildOptions {
+            output: out.to_path_buf(),
+            lock: lock.clone(),
+            from_lock: from_lock.map(Path::to_path_buf),
+        },
+    )?;
+    eprintln!(
+        "spec-gen: built {} ({} package(s) recorded); lock written to {}",
+        out.display(),
+        built.lock.packages.len(),
+        lock.display()
+    );
+    if !built.base.is_empty() {
+        eprintln!(
+            "spec-gen: installed beyond the requested list, base system ({}): {}",
+            built.base.len(),
+            built.base.join(" ")
+        );
+    }
+    if !built.dependencies.is_empty() {
+        eprintln!(
+            "spec-gen: installed beyond the requested list, dependencies ({}): {}",
+            built.dependencies.len(),
+            built.dependencies.join(" ")
+        );
+    }
+    Ok(())
+}
+
+fn cmd_explain(service: &Path, instance: Option<&str>) -> Result<()> {
+    let svc = load(service, instance, STRICT)?;
+    let plan = bundle::plan(&svc)?;
+    print!("{}", explain::explain(&svc, &plan));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Cmd::Bundle {
+            service,
+            output,
+            instance,
+        } => cmd_bundle(service, output, instance.as_deref()).map(|_| true),
+        Cmd::Unit {
+            service,
+            bundle,
+            runtime,
+            template,
+            instance,
+        } => cmd_unit(service, bundle, runtime, *template, instance.as_deref()).map(|_| true),
+        Cmd::Check { target, instance } => cmd_check(target, instance.as_deref()),
+        Cmd::Rootfs {
+            service,
+            output,
+            lock,
+            from_lock,
+            instance,
+        } => cmd_rootfs(
+            service,
+            output,
+            lock.as_deref(),
+            from_lock.as_deref(),
+            instance.as_deref(),
+        )
+        .map(|_| true),
+        Cmd::Explain { service, instance } => {
+            cmd_explain(service, instance.as_deref()).map(|_| true)
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
