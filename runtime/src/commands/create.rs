@@ -211,7 +211,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         bundle: cfg.bundle.clone(),
         rootfs: cfg.rootfs.clone(),
         created: crate::log::rfc3339_now(),
-        owner: nix::unistd::User::from_uid(nix::unistd::geteuid()).ok().flatten().map(|u| u.name).unwrap_or_else(|| "root".into()),
+        owner: owner_name(nix::unistd::geteuid().as_raw()),
         phase: Status::Creating,
         annotations: cfg.spec.annotations().clone().unwrap_or_default(),
         cgroup_path: cgroup_path.clone(),
@@ -348,6 +348,19 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> anyhow::Result<(
     std::fs::write(format!("/proc/{pid}/uid_map"), uid).context("linux.uidMappings: write uid_map")?;
     std::fs::write(format!("/proc/{pid}/gid_map"), gid).context("linux.gidMappings: write gid_map")?;
     Ok(())
+}
+
+/// The user name for `state`'s owner field, read from /etc/passwd directly: no NSS, so the
+/// binary can be linked statically.
+fn owner_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| {
+            let mut f = l.split(':');
+            let name = f.next()?;
+            (f.nth(1)? == uid.to_string()).then(|| name.to_string())
+        }))
+        .unwrap_or_else(|| uid.to_string())
 }
 
 /// Written atomically (temp file + rename) so a manager polling it never reads a partial pid.
