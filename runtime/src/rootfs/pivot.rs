@@ -27,9 +27,13 @@ pub fn pivot(root: &OwnedFd, no_pivot: bool) -> Result<(), RootfsError> {
         mount::<str, str, str, str>(Some("."), "/", None, MsFlags::MS_MOVE, None).map_err(nix_err("move rootfs to /", "."))?;
         nix::unistd::chroot(".").map_err(nix_err("chroot", "."))?;
     } else {
-        // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then
-        // removes the old root without needing a directory for it inside the rootfs.
+        // pivot_root(".", ".") stacks the old root on top of the new one; unmounting it then
+        // needs no directory for it inside the rootfs. We step into the old root through an
+        // fd taken before the pivot, so the recursive slave change below touches only the
+        // old root's tree and not the container's mounts (whose propagation is set already).
+        let old_root = std::fs::File::open("/").map_err(io_err("open old root", "/"))?;
         nix::unistd::pivot_root(".", ".").map_err(nix_err("pivot_root", "rootfs"))?;
+        nix::unistd::fchdir(&old_root).map_err(nix_err("chdir to old root", "/"))?;
         mount::<str, str, str, str>(None, ".", None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None).map_err(nix_err("make old root a slave", "."))?;
         umount2(".", MntFlags::MNT_DETACH).map_err(nix_err("detach old root", "."))?;
     }
