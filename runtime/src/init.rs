@@ -87,6 +87,13 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     // Our pid as the runtime sees it, for the hooks' state: /proc is still the host's here.
     a.host_pid = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str().and_then(|s| s.parse().ok())).unwrap_or(0);
 
+    // In a new user namespace we start as an unmapped uid: become its root now that the
+    // maps exist, or creating mount points would fail with EOVERFLOW.
+    if a.new_userns {
+        step!("become root of the user namespace", nix::unistd::setresgid(0.into(), 0.into(), 0.into()))?;
+        step!("become root of the user namespace", nix::unistd::setresuid(0.into(), 0.into(), 0.into()))?;
+    }
+
     // 2. Never dumpable while we still run the runtime's code: other processes in the
     //    container cannot ptrace us or open /proc/1/exe (the runtime binary) through us.
     // SAFETY: prctl with integer arguments only.
