@@ -103,7 +103,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     let linux = spec.linux().as_ref();
     let namespaces = linux.and_then(|l| l.namespaces().as_ref());
     let mut seen = HashSet::new();
-    let mut has = |t: LinuxNamespaceType| namespaces.is_some_and(|ns| ns.iter().any(|n| n.typ() == t));
+    let has = |t: LinuxNamespaceType| namespaces.is_some_and(|ns| ns.iter().any(|n| n.typ() == t));
     if let Some(ns) = namespaces {
         for (i, n) in ns.iter().enumerate() {
             if !seen.insert(n.typ()) {

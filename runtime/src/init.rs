@@ -29,7 +29,6 @@ pub struct InitArgs {
     pub join_ns: Vec<(LinuxNamespaceType, OwnedFd)>,
     pub unshare_cgroup: bool,
     pub new_userns: bool,
-    pub new_mountns: bool,
     pub cgroup_path: PathBuf,
     pub caps: CapPlan,
     pub seccomp: Option<CompiledSeccomp>,

@@ -14,8 +14,6 @@ pub enum NamespaceError {
     Join { typ: String, path: PathBuf, source: nix::Error },
     #[error("linux.namespaces: open {path}: {source}")]
     Open { path: PathBuf, source: std::io::Error },
-    #[error("linux.namespaces: create {typ} namespace: {source}")]
-    Create { typ: String, source: nix::Error },
 }
 
 pub fn flag(t: LinuxNamespaceType) -> CloneFlags {

@@ -134,10 +134,6 @@ impl Channel {
         Ok((msg, fd))
     }
 
-    pub fn recv(&self) -> Result<Message, ProtocolError> {
-        self.recv_with_fd().map(|(m, _)| m)
-    }
-
     /// Waits for `expected`, printing any Log records on the way and turning an Error from
     /// the init into this side's error.
     pub fn expect(&self, expected: &'static str) -> Result<(Message, Option<OwnedFd>), ProtocolError> {
@@ -150,10 +146,6 @@ impl Channel {
                 got => return Err(ProtocolError::Unexpected { expected, got }),
             }
         }
-    }
-
-    pub fn raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
     }
 }
 
@@ -187,6 +179,6 @@ mod tests {
         a.send(&Message::Error { msg: "mount /proc: EPERM".into() }).unwrap();
         assert_eq!(b.expect("Ready").err().unwrap().to_string(), "mount /proc: EPERM");
         drop(a);
-        assert!(matches!(b.recv(), Err(ProtocolError::Eof)));
+        assert!(matches!(b.recv_with_fd(), Err(ProtocolError::Eof)));
     }
 }

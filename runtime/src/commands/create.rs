@@ -148,6 +148,9 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
     };
     let landlock = crate::landlock::policy_from_annotations(&spec.annotations().clone().unwrap_or_default())
         .with_context(|| cfg.path.display().to_string())?;
+    if let Some(l) = &landlock {
+        crate::log::debug(&format!("landlock: {} (kernel ABI {})", if l.is_required() { "required" } else { "best effort" }, crate::landlock::kernel_abi()));
+    }
     if let Some(r) = linux.resources() {
         cgroups::check_supported(r).with_context(|| cfg.path.display().to_string())?;
     }
@@ -181,7 +184,6 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
         join_ns,
         unshare_cgroup: ns.unshare_cgroup,
         new_userns: ns.has_new(LinuxNamespaceType::User),
-        new_mountns: ns.has_new(LinuxNamespaceType::Mount),
         cgroup_path: cgroup_path.clone(),
         caps,
         seccomp,

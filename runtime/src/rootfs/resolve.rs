@@ -107,7 +107,13 @@ mod tests {
         std::os::unix::fs::symlink(&outside, root.join("evil")).unwrap();
         std::os::unix::fs::symlink("../../../..", root.join("up")).unwrap();
         let rfd: OwnedFd = std::fs::File::open(&root).unwrap().into();
-        // The absolute symlink resolves to root/<outside path>, which is created inside root.
+        // The absolute symlink resolves to root/<outside path>, which does not exist: the
+        // mount point is refused rather than created anywhere.
+        let e = ensure(&rfd, Path::new("/evil/sub"), Kind::Dir).unwrap_err().to_string();
+        assert!(e.contains("/evil") && e.contains("symlink"), "{e}");
+        assert!(!outside.join("sub").exists(), "escaped the root");
+        // Once the target exists inside the root, the same link resolves there.
+        std::fs::create_dir_all(root.join(outside.strip_prefix("/").unwrap())).unwrap();
         ensure(&rfd, Path::new("/evil/sub"), Kind::Dir).unwrap();
         assert!(!outside.join("sub").exists(), "escaped the root");
         assert!(root.join(outside.strip_prefix("/").unwrap()).join("sub").is_dir());
