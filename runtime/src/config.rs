@@ -48,7 +48,7 @@ pub fn load(bundle: &Path) -> Result<Config, ConfigError> {
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let spec: Spec = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let field = e.path().to_string();
         let inner = e.into_inner();
         let msg = if inner.is_syntax() || inner.is_eof() {
@@ -57,7 +57,14 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
             inner.to_string()
         };
         ConfigError::Parse { path: path.to_path_buf(), field: if field == "." { "(top level)".into() } else { field }, msg }
-    })
+    })?;
+    // Trailing bytes (a second object, a stray brace) mean the file is not what was meant.
+    de.end().map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        field: "(top level)".into(),
+        msg: format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()),
+    })?;
+    Ok(spec)
 }
 
 fn invalid(path: &Path, field: &str, msg: &str) -> ConfigError {
@@ -216,6 +223,8 @@ mod tests {
         assert!(e.contains("process.capabilities.bounding[0]") && e.contains("CAP_FOO"), "{e}");
         let e = parse_str(r#"{"ociVersion":"1.2.0","linux":{"namespaces":[{"type":"bogus"}]}}"#).err().unwrap().to_string();
         assert!(e.contains("linux.namespaces[0].type"), "{e}");
+        let e = parse_str(r#"{"ociVersion":"1.2.0"} }"#).err().unwrap().to_string();
+        assert!(e.contains("trailing"), "{e}");
         let e = parse_str("{\"ociVersion\": ").err().unwrap().to_string();
         assert!(e.contains("invalid JSON"), "{e}");
     }

@@ -102,7 +102,7 @@ fn main() {
 
 /// "context: cause: cause", leaving out a cause whose text the previous link already
 /// includes (our error types print their source inline).
-fn error_chain(err: &anyhow::Error) -> String {
+pub fn error_chain(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
         let text = cause.to_string();

@@ -273,7 +273,10 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     }
     parent_chan.send(&Message::Proceed)?;
 
-    let console = drive_init(&parent_chan, &state, console_sock.as_ref())?;
+    let console = drive_init(&parent_chan, &state, console_sock.as_ref()).map_err(|e| {
+        // Setup inside the container failed: say which config it came from.
+        anyhow::anyhow!("{}: {}", cfg.path.display(), crate::error_chain(&e))
+    })?;
     state.phase = Status::Created;
     dir.save(&state)?;
     if let Some(p) = &a.pid_file {

@@ -47,7 +47,10 @@ fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: boo
                     sys::mount_setattr(tree.as_raw_fd(), true, flags_to_attrs(m.flags), 0, 0).map_err(io_err("mount_setattr", "/sys"))?;
                     sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("move_mount onto", m.dest.display()))?;
                 }
-                Err(e) => return Err(nix_err("mount", format!("{} ({})", m.dest.display(), m.fstype))(e)),
+                Err(e) => {
+                    let opts = if m.data.is_empty() { String::new() } else { format!(", options {:?}", m.data) };
+                    return Err(nix_err("mount", format!("{} ({}{opts})", m.dest.display(), m.fstype))(e));
+                }
             }
             if m.propagation != 0 {
                 let fresh = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
