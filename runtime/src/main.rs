@@ -13,6 +13,7 @@ mod init;
 mod landlock;
 mod log;
 mod namespaces;
+mod process;
 mod protocol;
 mod rootfs;
 mod seccomp;

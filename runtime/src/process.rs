@@ -1,0 +1,264 @@
+//! The last steps before a container process runs its program, shared by the container's
+//! init and by `exec`: limits, finding the program, identity, capabilities, cwd, fds,
+//! no_new_privs, Landlock, seccomp, execve.
+//!
+//! Order, and why:
+//! - rlimits and oom_score_adj first, while privileged: raising a hard limit or lowering
+//!   the score needs capabilities that are dropped below.
+//! - The program is looked up (container PATH) as root before any "ready" report, so a typo
+//!   fails `create`/`exec` with a clear message; the runtime's own binary is refused, also as
+//!   a `#!` interpreter (CVE-2019-5736 class).
+//! - The bounding set is dropped while CAP_SETPCAP is still held. Without no_new_privs,
+//!   Landlock and seccomp need CAP_SYS_ADMIN, so they go before the uid switch (the profile
+//!   must then allow the remaining setup syscalls, as with runc).
+//! - keep-caps across setresuid keeps the permitted set the config grants; then the exact
+//!   sets; umask; chdir as the user (a directory only root may enter is an error).
+//! - Every fd past stdio and the preserved ones becomes close-on-exec; then the cwd is checked
+//!   to be inside the container (a leaked host directory fd would not be: CVE-2024-21626).
+//! - With no_new_privs: set it, then Landlock; seccomp waits until just before execve so the
+//!   filter only has to allow execve, not the sync socket or the start barrier.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Process;
+
+use crate::capabilities::CapPlan;
+use crate::landlock::LandlockPolicy;
+use crate::seccomp::CompiledSeccomp;
+
+pub struct Security<'a> {
+    pub caps: &'a CapPlan,
+    pub seccomp: Option<&'a CompiledSeccomp>,
+    pub landlock: Option<&'a LandlockPolicy>,
+    /// False in a user namespace without a gid map, where setgroups(2) is refused.
+    pub setgroups_allowed: bool,
+    pub preserve_fds: u32,
+    /// (st_dev, st_ino) of the runtime binary.
+    pub self_exe: (u64, u64),
+}
+
+/// What execve needs, built before the last privileges go (no allocation after seccomp).
+pub struct ExecPlan {
+    exe: CString,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+    nnp: bool,
+}
+
+macro_rules! step {
+    ($what:expr, $e:expr) => {
+        $e.map_err(|e| format!("{}: {}", $what, e))
+    };
+}
+
+pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan, String> {
+    for r in process.rlimits().iter().flatten() {
+        let debug = format!("{:?}", r.typ());
+        let name = format!("RLIMIT_{}", debug.to_ascii_uppercase().trim_start_matches("RLIMIT"));
+        let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
+        // SAFETY: a valid rlimit struct for a valid resource number.
+        if unsafe { libc::setrlimit(rlimit_resource(&name) as _, &lim) } != 0 {
+            return Err(format!(
+                "process.rlimits {} {}:{}: {} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)",
+                name,
+                r.soft(),
+                r.hard(),
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        step!("process.oomScoreAdj", std::fs::write("/proc/self/oom_score_adj", adj.to_string()))?;
+    }
+
+    let env = build_env(process, extra_env);
+    let argv: Vec<String> = process.args().clone().unwrap_or_default();
+    let first = argv.first().ok_or("process.args: empty")?;
+    let exe = step!("process.args[0]", find_executable(first, &env))?;
+    step!("process.args[0]", refuse_runtime_binary(&exe, sec.self_exe))?;
+
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    step!("capabilities", sec.caps.drop_bounding())?;
+    if !nnp {
+        if let Some(l) = sec.landlock {
+            step!("landlock", l.apply())?;
+        }
+        if let Some(s) = sec.seccomp {
+            step!("linux.seccomp", s.install())?;
+        }
+    }
+    let user = process.user();
+    step!("keep capabilities across the uid switch", caps::securebits::set_keepcaps(true))?;
+    if sec.setgroups_allowed {
+        let gids: Vec<nix::unistd::Gid> = user.additional_gids().iter().flatten().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
+        step!("process.user.additionalGids", nix::unistd::setgroups(&gids))?;
+    }
+    let gid = nix::unistd::Gid::from_raw(user.gid());
+    step!("process.user.gid", nix::unistd::setresgid(gid, gid, gid))?;
+    let uid = nix::unistd::Uid::from_raw(user.uid());
+    step!("process.user.uid", nix::unistd::setresuid(uid, uid, uid))?;
+    step!("keep capabilities across the uid switch", caps::securebits::set_keepcaps(false))?;
+    step!("capabilities", sec.caps.apply())?;
+    if let Some(mask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    step!(format!("process.cwd {}", process.cwd().display()), nix::unistd::chdir(process.cwd()))?;
+    step!("close inherited fds", crate::sys::cloexec_from(3 + sec.preserve_fds))?;
+    check_cwd_inside()?;
+    if nnp {
+        step!("process.noNewPrivileges", nix::sys::prctl::set_no_new_privs())?;
+        if let Some(l) = sec.landlock {
+            step!("landlock", l.apply())?;
+        }
+    }
+    let cstr = |s: &str| CString::new(s.as_bytes()).map_err(|_| format!("{s:?} contains a NUL byte"));
+    Ok(ExecPlan {
+        exe: CString::new(exe.as_os_str().as_bytes()).map_err(|_| "process.args[0]: contains NUL".to_string())?,
+        argv: argv.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
+        env: env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
+        nnp,
+    })
+}
+
+/// seccomp (with no_new_privs) and execve. Never returns: on failure the error goes to the
+/// process's stderr (the runtime may be gone) and it exits, so a filter that cannot be
+/// installed never lets the program run unfiltered.
+pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
+    if plan.nnp {
+        if let Some(s) = sec.seccomp {
+            if let Err(e) = s.install() {
+                eprintln!("runtime: linux.seccomp: {e}");
+                // SAFETY: plain _exit.
+                unsafe { libc::_exit(1) }
+            }
+        }
+    }
+    let err = nix::unistd::execve(&plan.exe, &plan.argv, &plan.env).unwrap_err();
+    eprintln!("runtime: exec {}: {err}", plan.exe.to_string_lossy());
+    // SAFETY: plain _exit.
+    unsafe { libc::_exit(if err == nix::Error::ENOENT { 127 } else { 126 }) }
+}
+
+fn build_env(process: &Process, extra: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    env.extend(extra.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(process.user().uid())));
+    }
+    env
+}
+
+/// HOME from the container's /etc/passwd, "/" when the user has no entry (as runc does).
+fn home_of(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() >= 6 && f[2].parse() == Ok(uid)).then(|| f[5].to_string())
+            })
+        })
+        .unwrap_or_else(|| "/".into())
+}
+
+/// PATH lookup inside the container, with the container's PATH.
+fn find_executable(name: &str, env: &[String]) -> Result<PathBuf, String> {
+    let is_exec = |p: &Path| {
+        std::fs::metadata(p).map(|m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.is_file() && m.permissions().mode() & 0o111 != 0
+        })
+    };
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return match is_exec(&p) {
+            Ok(true) => Ok(p),
+            Ok(false) => Err(format!("{name:?}: not an executable file")),
+            Err(e) => Err(format!("{name:?}: {e}")),
+        };
+    }
+    let path = env.iter().rev().find_map(|e| e.strip_prefix("PATH=")).unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let p = Path::new(dir).join(name);
+        if matches!(is_exec(&p), Ok(true)) {
+            return Ok(p);
+        }
+    }
+    Err(format!("exec: {name:?}: executable file not found in $PATH"))
+}
+
+/// Refuses to exec the runtime's own binary, directly or as a script's interpreter
+/// (`#!/proc/self/exe`): that would run the runtime inside the container, where a process
+/// could reopen it for writing once it exits.
+fn refuse_runtime_binary(exe: &Path, self_exe: (u64, u64)) -> Result<(), String> {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let mut cur = exe.to_path_buf();
+    for _ in 0..5 {
+        let f = std::fs::File::open(&cur).map_err(|e| format!("{}: {e}", cur.display()))?;
+        let m = f.metadata().map_err(|e| e.to_string())?;
+        if (m.dev(), m.ino()) == self_exe {
+            return Err(format!("{} is the runtime binary itself; refusing to execute it in the container", cur.display()));
+        }
+        let mut head = [0u8; 256];
+        let n = (&f).read(&mut head).unwrap_or(0);
+        if n < 2 || &head[..2] != b"#!" {
+            return Ok(());
+        }
+        let line = head[2..n].split(|&c| c == b'\n').next().unwrap_or(&[]);
+        let interp = String::from_utf8_lossy(line);
+        let Some(first) = interp.split_whitespace().next() else { return Ok(()) };
+        cur = PathBuf::from(first);
+    }
+    Ok(())
+}
+
+fn check_cwd_inside() -> Result<(), String> {
+    match nix::unistd::getcwd() {
+        Ok(p) if p.is_absolute() && !p.as_os_str().as_bytes().starts_with(b"(unreachable)") => Ok(()),
+        Ok(p) => Err(format!("process.cwd: working directory {} is outside the container", p.display())),
+        Err(e) => Err(format!("process.cwd: working directory is outside the container ({e})")),
+    }
+}
+
+fn rlimit_resource(name: &str) -> i32 {
+    (match name {
+        "RLIMIT_AS" => libc::RLIMIT_AS,
+        "RLIMIT_CORE" => libc::RLIMIT_CORE,
+        "RLIMIT_CPU" => libc::RLIMIT_CPU,
+        "RLIMIT_DATA" => libc::RLIMIT_DATA,
+        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
+        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
+        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "RLIMIT_NICE" => libc::RLIMIT_NICE,
+        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
+        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
+        "RLIMIT_RSS" => libc::RLIMIT_RSS,
+        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
+        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "RLIMIT_STACK" => libc::RLIMIT_STACK,
+        _ => return -1,
+    }) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rlimit_names() {
+        assert_eq!(rlimit_resource("RLIMIT_NOFILE"), libc::RLIMIT_NOFILE as i32);
+        assert_eq!(rlimit_resource("RLIMIT_BOGUS"), -1);
+    }
+
+    #[test]
+    fn path_lookup() {
+        let env = vec!["PATH=/nonexistent:/bin".to_string()];
+        assert_eq!(find_executable("sh", &env).unwrap(), PathBuf::from("/bin/sh"));
+        assert!(find_executable("definitely-not-a-program", &env).unwrap_err().contains("not found in $PATH"));
+    }
+}
