@@ -97,6 +97,12 @@ pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> R
     mgr.apply(&opt).map_err(err(path))
 }
 
+/// Adds `pid` to an existing container cgroup (for `exec`).
+pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
+    let mgr = manager(path, id)?;
+    mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))
+}
+
 /// Removes the cgroup, killing anything still in it, then any parents left empty under the
 /// same top-level prefix (so `/ocirt` itself does not linger once the last container goes).
 pub fn remove(path: &Path, id: &str) -> Result<(), CgroupError> {

@@ -73,6 +73,8 @@ pub enum Command {
     Delete(commands::delete::DeleteArgs),
     /// Create and start a container; in the foreground unless -d
     Run(commands::run::RunArgs),
+    /// Run another process inside a running container
+    Exec(commands::exec::ExecArgs),
     /// List containers
     #[command(alias = "ls")]
     List(commands::list::ListArgs),

@@ -2,6 +2,7 @@
 
 pub mod create;
 pub mod delete;
+pub mod exec;
 pub mod features;
 pub mod kill;
 pub mod list;
@@ -22,6 +23,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Kill(a) => kill::run(cli, a),
         Command::Delete(a) => delete::run(cli, a),
         Command::Run(a) => run::run(cli, a),
+        Command::Exec(a) => exec::run(cli, a),
         Command::List(a) => list::run(cli, a),
         Command::Pause(a) => pause::run(cli, a, true),
         Command::Resume(a) => pause::run(cli, a, false),

@@ -1,0 +1,331 @@
+//! `exec`: run another process inside a running container (what `podman exec`, `ctr task
+//! exec` and Kubernetes probes use).
+//!
+//! The new process joins every namespace of the container's init that differs from ours,
+//! joins the container's cgroup, and then goes through exactly the same final steps as the
+//! init (process.rs): the container's seccomp filter and Landlock policy, the capability
+//! sets, no_new_privs. It is never more privileged than the config allows.
+
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use oci_spec::runtime::{Capability, LinuxNamespaceType, Process};
+
+use crate::capabilities::CapPlan;
+use crate::protocol::{self, Channel, Message};
+use crate::state::{ContainerDir, Status};
+use crate::{cgroups, config, namespaces, Cli};
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// JSON file with the process to run (runtime-spec `process` object)
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Detach: do not wait for the process
+    #[arg(short, long)]
+    pub detach: bool,
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Allocate a terminal
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Working directory in the container
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Extra environment variables (KEY=VALUE)
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// UID[:GID] to run as
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Extra supplementary group ids
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability (CAP_NAME) to the process's sets
+    #[arg(short = 'c', long)]
+    pub cap: Vec<String>,
+    /// Set no_new_privs for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Accepted for compatibility; SELinux is not supported
+    #[arg(long = "process-label", hide = true)]
+    pub process_label: Option<String>,
+    /// Accepted for compatibility; AppArmor is not supported
+    #[arg(long, hide = true)]
+    pub apparmor: Option<String>,
+    /// Container id
+    pub id: String,
+    /// Command and arguments (when --process is not given)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+fn build_process(a: &ExecArgs, base: &Process) -> anyhow::Result<Process> {
+    if let Some(p) = &a.process {
+        let bytes = std::fs::read(p).with_context(|| format!("--process {}", p.display()))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        return serde_path_to_error::deserialize(de)
+            .map_err(|e| anyhow::anyhow!("--process {}: field `{}`: {}", p.display(), e.path(), e.inner()));
+    }
+    if a.command.is_empty() {
+        bail!("exec: give a command to run, or --process FILE");
+    }
+    let mut p = base.clone();
+    p.set_args(Some(a.command.clone()));
+    p.set_terminal(Some(a.tty));
+    let mut env = base.env().clone().unwrap_or_default();
+    env.extend(a.env.iter().cloned());
+    p.set_env(Some(env));
+    if let Some(cwd) = &a.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    if let Some(u) = &a.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u.parse::<u32>()?, g.parse::<u32>()?),
+            None => (u.parse::<u32>().context("--user: give a numeric UID[:GID]")?, 0),
+        };
+        let user = p.user_mut();
+        user.set_uid(uid);
+        user.set_gid(gid);
+    }
+    if !a.additional_gids.is_empty() {
+        p.user_mut().set_additional_gids(Some(a.additional_gids.clone()));
+    }
+    if a.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if !a.cap.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        for name in &a.cap {
+            let c: Capability = serde_json::from_value(serde_json::Value::from(name.as_str()))
+                .map_err(|_| anyhow::anyhow!("--cap {name:?}: not a capability name (e.g. CAP_NET_RAW)"))?;
+            let add = |s: &Option<oci_spec::runtime::Capabilities>| {
+                let mut s = s.clone().unwrap_or_default();
+                s.insert(c);
+                Some(s)
+            };
+            caps.set_bounding(add(caps.bounding()));
+            caps.set_effective(add(caps.effective()));
+            caps.set_permitted(add(caps.permitted()));
+        }
+        p.set_capabilities(Some(caps));
+    }
+    Ok(p)
+}
+
+pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
+    let dir = ContainerDir::open(&cli.root, &a.id, false)?;
+    let st = dir.load()?;
+    match st.status(&dir) {
+        Status::Running | Status::Created => {}
+        s => bail!("cannot exec in container {} in state {s}: it must be running", a.id),
+    }
+    let cfg = config::load(&st.bundle).context("the container's bundle")?;
+    let base = cfg.spec.process().clone().expect("validated");
+    let process = build_process(a, &base)?;
+    if process.terminal().unwrap_or(false) && a.console_socket.is_none() && a.detach {
+        bail!("exec --tty --detach needs --console-socket");
+    }
+    let linux = cfg.spec.linux().clone().unwrap_or_default();
+    let caps = CapPlan::from_config(process.capabilities().as_ref())?;
+    let seccomp = linux.seccomp().as_ref().map(crate::seccomp::compile).transpose()?;
+    let landlock = crate::landlock::policy_from_annotations(&cfg.spec.annotations().clone().unwrap_or_default())?;
+    let console_sock = match (&a.console_socket, process.terminal().unwrap_or(false)) {
+        (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
+        _ => None,
+    };
+    let self_exe = std::fs::metadata("/proc/self/exe").map(|m| (m.dev(), m.ino()))?;
+
+    // The namespaces to join: every one of the init's that is not already ours.
+    let mut join: Vec<(LinuxNamespaceType, OwnedFd)> = vec![];
+    let mut pid_ns = None;
+    let mut userns = false;
+    for (t, name) in [
+        (LinuxNamespaceType::User, "user"),
+        (LinuxNamespaceType::Ipc, "ipc"),
+        (LinuxNamespaceType::Uts, "uts"),
+        (LinuxNamespaceType::Network, "net"),
+        (LinuxNamespaceType::Pid, "pid"),
+        (LinuxNamespaceType::Cgroup, "cgroup"),
+        (LinuxNamespaceType::Time, "time"),
+        (LinuxNamespaceType::Mount, "mnt"),
+    ] {
+        let theirs = format!("/proc/{}/ns/{name}", st.pid);
+        let (Ok(m1), Ok(m2)) = (std::fs::metadata(&theirs), std::fs::metadata(format!("/proc/self/ns/{name}"))) else { continue };
+        if m1.ino() == m2.ino() {
+            continue;
+        }
+        let fd: OwnedFd = std::fs::File::open(&theirs).with_context(|| format!("open {theirs}"))?.into();
+        if t == LinuxNamespaceType::Pid {
+            pid_ns = Some(theirs);
+        } else {
+            userns |= t == LinuxNamespaceType::User;
+            join.push((t, fd));
+        }
+    }
+    if !st.init_alive() {
+        bail!("container {} stopped while exec was being prepared", a.id);
+    }
+    let back = match &pid_ns {
+        Some(p) => Some(namespaces::enter_pid_for_children(&PathBuf::from(p))?),
+        None => None,
+    };
+    let (parent_chan, child_chan) = protocol::pair()?;
+    // SAFETY: single-threaded process (see create.rs).
+    let pid = match unsafe { crate::sys::clone_fork(0) } {
+        Ok(0) => {
+            drop(parent_chan);
+            // SAFETY: our copy of the lock fd; see create.rs.
+            unsafe { libc::close(dir.lock_fd()) };
+            std::mem::forget(dir);
+            drop(console_sock);
+            let sec = crate::process::Security {
+                caps: &caps,
+                seccomp: seccomp.as_ref(),
+                landlock: landlock.as_ref(),
+                setgroups_allowed: !(userns && linux.gid_mappings().is_none()),
+                preserve_fds: a.preserve_fds,
+                self_exe,
+            };
+            tenant(&child_chan, join, &process, &sec)
+        }
+        Ok(pid) => pid,
+        Err(e) => bail!("clone: {e}"),
+    };
+    if let Some(b) = back {
+        namespaces::leave_pid_for_children(b);
+    }
+    drop(child_chan);
+    let result = (|| -> anyhow::Result<Option<OwnedFd>> {
+        cgroups::join(&st.cgroup_path, &st.id, pid)?;
+        parent_chan.send(&Message::Proceed)?;
+        let mut console = None;
+        loop {
+            let (msg, fd) = parent_chan.recv_with_fd()?;
+            match msg {
+                Message::Log { level, msg } => crate::log::write(&level, &msg),
+                Message::Error { msg } => bail!("{msg}"),
+                Message::Console => {
+                    let master = fd.context("console message without a pty fd")?;
+                    match &console_sock {
+                        Some(s) => {
+                            use std::os::fd::AsFd;
+                            crate::tty::send_master(s, master.as_fd())?;
+                        }
+                        None => console = Some(master),
+                    }
+                }
+                Message::Ready => return Ok(console),
+                other => bail!("sync socket: unexpected {other:?}"),
+            }
+        }
+    })();
+    let console = match result {
+        Ok(c) => c,
+        Err(e) => {
+            // SAFETY: kill/waitpid on our own child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            return Err(e);
+        }
+    };
+    if let Some(p) = &a.pid_file {
+        super::create::write_pid_file(p, pid)?;
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    drop(dir);
+    wait_forwarding(pid, console)
+}
+
+/// The child side: join, then the shared final steps, then exec.
+fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Process, sec: &crate::process::Security) -> ! {
+    let fail = |msg: String| -> ! {
+        let _ = chan.send(&Message::Error { msg });
+        // SAFETY: plain _exit.
+        unsafe { libc::_exit(1) }
+    };
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    if let Err(e) = chan.expect("Proceed") {
+        fail(e.to_string());
+    }
+    for (t, fd) in &join {
+        if let Err(e) = namespaces::join(*t, fd) {
+            fail(e.to_string());
+        }
+    }
+    drop(join);
+    let _ = nix::unistd::setsid();
+    if process.terminal().unwrap_or(false) {
+        let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
+        match crate::tty::open_container_pty(w, h) {
+            Ok(master) => {
+                use std::os::fd::AsRawFd;
+                if let Err(e) = chan.send_with_fd(&Message::Console, Some(master.as_raw_fd())) {
+                    fail(e.to_string());
+                }
+            }
+            Err(e) => fail(format!("process.terminal: {e}")),
+        }
+    }
+    let plan = match crate::process::finalize(process, sec, &[]) {
+        Ok(p) => p,
+        Err(e) => fail(e),
+    };
+    if chan.send(&Message::Ready).is_err() {
+        // SAFETY: plain _exit.
+        unsafe { libc::_exit(1) }
+    }
+    crate::process::exec(&plan, sec)
+}
+
+fn wait_forwarding(pid: i32, console: Option<OwnedFd>) -> anyhow::Result<i32> {
+    let mut forwarded = SigSet::all();
+    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
+        forwarded.remove(s);
+    }
+    forwarded.thread_block().context("block signals")?;
+    let mut sfd = SignalFd::with_flags(&forwarded, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    let pid = Pid::from_raw(pid);
+    let mut code = None;
+    let mut check = |sfd: &mut SignalFd| -> bool {
+        while let Ok(Some(info)) = sfd.read_signal() {
+            if info.ssi_signo as i32 != libc::SIGCHLD {
+                // SAFETY: kill(2) on our own child.
+                unsafe { libc::kill(pid.as_raw(), info.ssi_signo as i32) };
+            }
+        }
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, c)) => code = Some(c),
+            Ok(WaitStatus::Signaled(_, s, _)) => code = Some(128 + s as i32),
+            Err(_) => code = Some(code.unwrap_or(1)),
+            _ => {}
+        }
+        code.is_some()
+    };
+    if let Some(master) = &console {
+        crate::tty::proxy(master, || check(&mut sfd));
+    }
+    while !check(&mut sfd) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(1000u16));
+    }
+    Ok(code.unwrap_or(1))
+}
