@@ -204,6 +204,10 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
 pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
     let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(cli, a, foreground)?;
+    // The channel is made before the guard so that it is dropped after it: on an error the
+    // guard kills the init first, so the init never sees the socket close and never prints
+    // a second, misleading error of its own.
+    let (parent_chan, child_chan) = protocol::pair()?;
     let dir = ContainerDir::create(&cli.root, &a.id)?;
     let mut guard = CreateGuard { armed: true, dir_path: dir.dir.clone(), pid: 0, cgroup: None };
     let mut state = ContainerState {
@@ -237,7 +241,6 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         Some(p) => Some(namespaces::enter_pid_for_children(p)?),
         None => None,
     };
-    let (parent_chan, child_chan) = protocol::pair()?;
     // SAFETY: this process is single-threaded (the binary never spawns threads), which is
     // what a fork-style clone requires.
     let pid = unsafe { crate::sys::clone_fork(ns.clone_flags.bits() as libc::c_ulong) };

@@ -24,6 +24,26 @@ pub fn run(cli: &Cli, a: &StartArgs) -> anyhow::Result<i32> {
 
 /// Writes the byte the init waits for, removes the fifo (the "created" marker), runs the
 /// poststart hooks. Shared with `run`.
+/// Blocks until every other writer of the fifo is gone (the init exec'd or exited).
+fn wait_for_exec(reader: &std::fs::File) {
+    use std::os::fd::AsFd;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => return,
+            Ok(_) => {}
+        }
+        let rev = fds[0].revents().unwrap_or(PollFlags::empty());
+        if rev.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL) {
+            return;
+        }
+        // Our byte is still unread: the init has not woken yet. Do not consume it.
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
 pub fn start(dir: &ContainerDir, st: &mut ContainerState) -> anyhow::Result<()> {
     match st.status(dir) {
         Status::Created => {}
@@ -31,16 +51,31 @@ pub fn start(dir: &ContainerDir, st: &mut ContainerState) -> anyhow::Result<()> 
         s => bail!("cannot start container {} in state {s}: it must be created", st.id),
     }
     let fifo = dir.fifo_path();
-    // O_NONBLOCK: if the init is gone there is no reader and this fails with ENXIO at once
-    // instead of hanging.
-    let mut f = std::fs::OpenOptions::new()
+    // The init holds the fifo open read-write and close-on-exec. We open a reader first and
+    // then a writer of our own: once our writer is closed, the reader reports POLLHUP exactly
+    // when the init's copy closes, that is when it has exec'd the program (or died). Only
+    // then are poststart hooks run, as the runtime-spec orders.
+    let reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .with_context(|| format!("container {}: open {}", st.id, fifo.display()))?;
+    let mut writer = std::fs::OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NONBLOCK)
         .open(&fifo)
         .with_context(|| format!("container {}: the init is not waiting for start ({})", st.id, fifo.display()))?;
-    f.write_all(&[0]).context("write to the start fifo")?;
-    drop(f);
+    writer.write_all(&[0]).context("write to the start fifo")?;
+    drop(writer);
+    wait_for_exec(&reader);
+    // If our byte is still there, the init never read it: it was gone before start.
+    let mut b = [0u8; 1];
+    let unread = matches!(nix::unistd::read(&reader, &mut b), Ok(1));
+    drop(reader);
     std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    if unread {
+        bail!("container {}: its init exited before it could be started", st.id);
+    }
     st.phase = Status::Running;
     dir.save(st)?;
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
