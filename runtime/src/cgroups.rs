@@ -94,13 +94,55 @@ pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> R
     }
     let empty = LinuxResources::default();
     let opt = ControllerOpt { resources: res.unwrap_or(&empty), disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
-    mgr.apply(&opt).map_err(err(path))
+    mgr.apply(&opt).map_err(err(path))?;
+    join_extra_hierarchies(path, pid)
+}
+
+/// On hybrid hosts libcgroups manages only the v1 controllers. The container must also get
+/// its own cgroup in the controller-less hierarchies (name=systemd, and the cgroup2 tree):
+/// left at their root it would see the host's whole tree there, release_agent included
+/// (CVE-2022-0492 class), through its /sys/fs/cgroup mount.
+fn extra_hierarchies() -> Vec<PathBuf> {
+    if matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified)) {
+        return vec![];
+    }
+    ["systemd", "unified"]
+        .iter()
+        .map(|n| Path::new("/sys/fs/cgroup").join(n))
+        .filter(|p| p.join("cgroup.procs").exists())
+        .collect()
+}
+
+fn join_extra_hierarchies(path: &Path, pid: i32) -> Result<(), CgroupError> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    for h in extra_hierarchies() {
+        let dir = h.join(rel);
+        let fail = |e: std::io::Error| CgroupError::Manager { path: dir.clone(), msg: e.to_string() };
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).map_err(fail)?;
+    }
+    Ok(())
+}
+
+fn remove_extra_hierarchies(path: &Path) {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    for h in extra_hierarchies() {
+        let dir = h.join(rel);
+        // The processes were killed by the v1 removal; their exit may lag a moment.
+        for _ in 0..100 {
+            match std::fs::remove_dir(&dir) {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                _ => break,
+            }
+        }
+    }
 }
 
 /// Adds `pid` to an existing container cgroup (for `exec`).
 pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
     let mgr = manager(path, id)?;
-    mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))
+    mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))?;
+    join_extra_hierarchies(path, pid)
 }
 
 /// Removes the cgroup, killing anything still in it, then any parents left empty under the
@@ -108,6 +150,7 @@ pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
 pub fn remove(path: &Path, id: &str) -> Result<(), CgroupError> {
     let mgr = manager(path, id)?;
     mgr.remove().map_err(err(path))?;
+    remove_extra_hierarchies(path);
     prune_empty_parents(path);
     Ok(())
 }
