@@ -49,6 +49,26 @@ fn err(path: &Path) -> impl FnOnce(libcgroups::common::AnyManagerError) -> Cgrou
     move |e| CgroupError::Manager { path: path.to_path_buf(), msg: format!("{e}") }
 }
 
+/// Refuses a cgroup that already holds processes: the container would share it, and delete
+/// (which kills everything in the container's cgroup) would kill processes not its own.
+pub fn check_unused(path: &Path) -> Result<(), CgroupError> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else { return Ok(()) };
+    for h in entries.flatten() {
+        let procs = h.path().join(rel).join("cgroup.procs");
+        if let Ok(s) = std::fs::read_to_string(&procs) {
+            if !s.trim().is_empty() {
+                return Err(CgroupError::Unsupported(format!(
+                    "linux.cgroupsPath {} already has processes ({}): give the container a cgroup of its own",
+                    path.display(),
+                    procs.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks, before anything is created, that every resource asked for has a controller here.
 pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     let setup = libcgroups::common::get_cgroup_setup().map_err(|e| CgroupError::Unsupported(e.to_string()))?;

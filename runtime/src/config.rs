@@ -158,13 +158,17 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             }
         }
         for (i, d) in linux.devices().iter().flatten().enumerate() {
-            if !d.path().is_absolute() || !d.path().starts_with("/dev") {
-                return Err(invalid(p, &format!("linux.devices[{i}].path"), "must be an absolute path under /dev"));
+            let plain = d.path().components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)));
+            if !d.path().is_absolute() || !plain || !d.path().starts_with("/dev") || d.path() == Path::new("/dev") {
+                return Err(invalid(p, &format!("linux.devices[{i}].path"), &format!("{:?} must be a plain absolute path under /dev (no \".\" or \"..\")", d.path())));
             }
         }
         if let Some(cp) = linux.cgroups_path() {
             if cp.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
                 return Err(invalid(p, "linux.cgroupsPath", "must not contain \"..\""));
+            }
+            if !cp.as_os_str().is_empty() && !cp.components().any(|c| matches!(c, std::path::Component::Normal(_))) {
+                return Err(invalid(p, "linux.cgroupsPath", "must name a cgroup below the hierarchy root, e.g. \"/ocirt/<id>\""));
             }
         }
         if linux.intel_rdt().is_some() {

@@ -171,6 +171,7 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
         preserve += n;
     }
     let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &a.id);
+    cgroups::check_unused(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
     let hooks = spec.hooks().clone().unwrap_or_default();
     let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
         || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
