@@ -127,8 +127,12 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
         (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
         _ => None,
     };
-    let mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle)
+    let mut mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle)
         .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    let notify = notify_socket_mount(&mounts);
+    if let Some(m) = &notify {
+        mounts.push(m.clone());
+    }
     let mut devs = devices::defaults();
     devs.extend(devices::from_config(linux.devices().as_deref().unwrap_or(&[])));
     let caps = CapPlan::from_config(process.capabilities().as_ref()).with_context(|| cfg.path.display().to_string())?;
@@ -163,6 +167,9 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
     let join_ns = namespaces::open_all(&ns)?;
     let self_exe = std::fs::metadata("/proc/self/exe").map(|m| (m.dev(), m.ino())).context("stat /proc/self/exe")?;
     let mut extra_env = vec![];
+    if notify.is_some() {
+        extra_env.push(format!("NOTIFY_SOCKET={NOTIFY_IN_CONTAINER}"));
+    }
     let mut preserve = a.preserve_fds;
     if let Some(n) = std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<u32>().ok()).filter(|n| *n > 0) {
         // systemd socket activation: the fds 3.. are the listening sockets; pass them on.
@@ -200,6 +207,35 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
         host_pid: 0,
     };
     Ok(Prepared { cfg, ns, init, console_sock, cgroup_path })
+}
+
+/// Where the service manager's notify socket appears inside the container.
+const NOTIFY_IN_CONTAINER: &str = "/run/notify/notify.sock";
+
+/// systemd's Type=notify: when we are started with NOTIFY_SOCKET naming a socket file, the
+/// service inside gets that socket bind-mounted and NOTIFY_SOCKET pointing at it, so its
+/// READY=1 reaches the service manager. Only when the config gives /run a tmpfs (the rootfs
+/// itself is not modified); abstract sockets are not passed (Landlock may scope them).
+fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMount> {
+    let sock = std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from)?;
+    if !sock.is_absolute() || !sock.exists() {
+        return None;
+    }
+    if !mounts.iter().any(|m| m.dest == Path::new("/run") && m.fstype == "tmpfs") {
+        crate::log::warn("NOTIFY_SOCKET is set but the config has no tmpfs on /run to put it in; not passed to the container");
+        return None;
+    }
+    let m = oci_spec::runtime::MountBuilder::default()
+        .destination(NOTIFY_IN_CONTAINER)
+        .typ("bind")
+        .source(sock)
+        .options(vec!["bind".to_string(), "nosuid".into(), "nodev".into(), "noexec".into()])
+        .build()
+        .ok()?;
+    plan::build(&[m], Path::new("/")).ok()?.pop().map(|mut p| {
+        p.index = mounts.len();
+        p
+    })
 }
 
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
