@@ -69,6 +69,12 @@ fn create_one(root: &OwnedFd, d: &Dev, userns: bool) -> Result<(), RootfsError> 
         if e.raw_os_error() == Some(libc::EPERM) {
             return bind_host_node(root, d);
         }
+        if e.raw_os_error() == Some(libc::EEXIST) {
+            return Err(RootfsError::Refused(format!(
+                "{} exists in the rootfs but does not resolve inside it (a dangling or escaping symlink?): remove it, or mount a tmpfs on /dev",
+                d.path.display()
+            )));
+        }
         return Err(io_err("mknod", d.path.display())(e));
     }
     // mknod applies the umask; set the exact mode and owner the config asked for.

@@ -37,7 +37,7 @@ pub fn mask(root: &OwnedFd, paths: &[String]) -> Result<(), RootfsError> {
         if meta.is_dir() {
             nix::mount::mount(Some("tmpfs"), sys::fd_path(&target).as_str(), Some("tmpfs"),
                 nix::mount::MsFlags::MS_RDONLY | nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV | nix::mount::MsFlags::MS_NOEXEC,
-                Some("size=0,nr_inodes=1,mode=000"))
+                Some("nr_inodes=1,mode=755"))
                 .map_err(nix_err("mask (tmpfs over)", p))?;
         } else {
             let tree = sys::open_tree(null.as_raw_fd(), Path::new(""), false, true).map_err(io_err("open_tree", "/dev/null"))?;
