@@ -47,6 +47,12 @@ pub fn load(bundle: &Path) -> Result<Config, ConfigError> {
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
+    // The common case is a valid config: plain serde_json. Only when that fails is the file
+    // read again through serde_path_to_error, whose (large) code then names the field. This
+    // keeps the error path's code off the start path.
+    if let Ok(spec) = serde_json::from_slice::<Spec>(bytes) {
+        return Ok(spec);
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let spec: Spec = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let field = e.path().to_string();
