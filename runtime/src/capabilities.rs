@@ -68,9 +68,12 @@ impl CapPlan {
         caps::set(None, CapSet::Inheritable, &self.inheritable).map_err(e("inheritable"))?;
         caps::set(None, CapSet::Effective, &self.effective).map_err(e("effective"))?;
         caps::set(None, CapSet::Permitted, &self.permitted).map_err(e("permitted"))?;
-        // Ambient: clear first, then raise each (the caps crate raises one at a time).
+        // Ambient: clear first, then raise each (the caps crate raises one at a time). The
+        // kernel only allows what is in both permitted and inheritable; like runc and crun we
+        // skip the rest (`runc spec` itself lists ambient caps it leaves out of inheritable).
+        // Skipping only ever grants less than asked.
         caps::clear(None, CapSet::Ambient).map_err(e("ambient"))?;
-        for cap in &self.ambient {
+        for cap in self.ambient.iter().filter(|c| self.permitted.contains(c) && self.inheritable.contains(c)) {
             caps::raise(None, CapSet::Ambient, *cap).map_err(e("ambient"))?;
         }
         Ok(())
