@@ -1,0 +1,34 @@
+# Sourced by bench/run.sh and bench/profile.sh (as root, from the repository
+# root): installs what the benchmark needs from Debian's archive, builds the
+# runtime, spec-gen and bench-helper, and sets RT, SPEC_GEN, HELPER, PY.
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" != 0 ]; then
+  echo "bench: run as root (containers, cgroups and mount namespaces need it)" >&2
+  exit 1
+fi
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+for p in runc crun strace linux-perf busybox-static gcc libc6-dev util-linux python3 apache2-utils curl mmdebstrap; do
+  have_pkg "$p" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bench: installing ${need[*]}" >&2
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
+
+echo "bench: cargo build --release -p runtime" >&2
+cargo build --release -q -p runtime
+RT="$PWD/target/release/runtime"
+# spec-gen gives the hardened configuration; without it the benchmark
+# reproduces spec-gen's documented defaults by hand (and says so).
+SPEC_GEN=""
+if cargo build --release -q -p spec-gen; then
+  SPEC_GEN="$PWD/target/release/spec-gen"
+else
+  echo "bench: WARNING: spec-gen does not build; the hardened case is built by hand" >&2
+fi
+mkdir -p target/bench
+HELPER="$PWD/target/bench/bench-helper"
+gcc -static -O2 -Wall -Wextra -o "$HELPER" bench/helper.c
+PY=/usr/bin/python3
