@@ -17,9 +17,19 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 
-echo "bench: cargo build --release -p runtime" >&2
-cargo build --release -q -p runtime
-RT="$PWD/target/release/runtime"
+# The runtime as it is meant to be deployed: a static, non-PIE binary (no dynamic loader,
+# no relocations at start; see docs/operations.md). OCIRT_BENCH_DYNAMIC=1 measures the
+# ordinary dynamic build instead.
+if [ "${OCIRT_BENCH_DYNAMIC:-0}" = 1 ]; then
+  echo "bench: cargo build --release -p runtime (dynamic)" >&2
+  cargo build --release -q -p runtime
+  RT="$PWD/target/release/runtime"
+else
+  echo "bench: cargo build --release -p runtime (static)" >&2
+  RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+    cargo build --release -q -p runtime --target x86_64-unknown-linux-gnu
+  RT="$PWD/target/x86_64-unknown-linux-gnu/release/runtime"
+fi
 # spec-gen gives the hardened configuration; without it the benchmark
 # reproduces spec-gen's documented defaults by hand (and says so).
 SPEC_GEN=""
