@@ -110,16 +110,20 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
                 let _ = writeln!(w, "  /dev/log: the host's syslog socket (syslog = true).");
             }
             "bind" => {
+                // A file bound onto a file (a config file, a socket) is not a directory.
+                let dir = !std::path::Path::new(&m.source).exists()
+                    || std::path::Path::new(&m.source).is_dir();
                 let _ = writeln!(
                     w,
-                    "  {}: host directory {}, {}{}.",
+                    "  {}: host {} {}, {}{}.",
                     m.destination,
+                    if dir { "directory" } else { "file" },
                     m.source,
                     if rw { "read-write" } else { "read-only" },
-                    if noexec {
-                        ", nothing in it can be executed"
-                    } else {
-                        ""
+                    match (noexec, dir) {
+                        (true, true) => ", nothing in it can be executed",
+                        (true, false) => ", it cannot be executed",
+                        (false, _) => "",
                     }
                 );
             }
