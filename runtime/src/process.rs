@@ -54,6 +54,9 @@ macro_rules! step {
 }
 
 pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan, String> {
+    // The signal mask survives execve: whatever the runtime had blocked (for forwarding)
+    // must not stay blocked in the container's program.
+    step!("signal mask", nix::sys::signal::SigSet::empty().thread_set_mask())?;
     for r in process.rlimits().iter().flatten() {
         let debug = format!("{:?}", r.typ());
         let name = format!("RLIMIT_{}", debug.to_ascii_uppercase().trim_start_matches("RLIMIT"));

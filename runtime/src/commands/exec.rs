@@ -12,10 +12,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use oci_spec::runtime::{Capability, LinuxNamespaceType, Process};
 
 use crate::capabilities::CapPlan;
@@ -181,6 +177,9 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         Some(p) => Some(namespaces::enter_pid_for_children(&PathBuf::from(p))?),
         None => None,
     };
+    // Blocked before the child exists so that no signal meant for it is lost; the child
+    // inherits the mask and clears it before exec.
+    let forwarder = if a.detach { None } else { Some(crate::foreground::Forwarder::new()?) };
     let (parent_chan, child_chan) = protocol::pair()?;
     // SAFETY: single-threaded process (see create.rs).
     let pid = match unsafe { crate::sys::clone_fork(0) } {
@@ -249,7 +248,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     drop(dir);
-    wait_forwarding(pid, console)
+    Ok(forwarder.map(|f| f.wait(pid, console.as_ref())).unwrap_or(0))
 }
 
 /// The child side: join, then the shared final steps, then exec.
@@ -292,40 +291,4 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
         unsafe { libc::_exit(1) }
     }
     crate::process::exec(&plan, sec)
-}
-
-fn wait_forwarding(pid: i32, console: Option<OwnedFd>) -> anyhow::Result<i32> {
-    let mut forwarded = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
-        forwarded.remove(s);
-    }
-    forwarded.thread_block().context("block signals")?;
-    let mut sfd = SignalFd::with_flags(&forwarded, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-    let pid = Pid::from_raw(pid);
-    let mut code = None;
-    let mut check = |sfd: &mut SignalFd| -> bool {
-        while let Ok(Some(info)) = sfd.read_signal() {
-            if info.ssi_signo as i32 != libc::SIGCHLD {
-                // SAFETY: kill(2) on our own child.
-                unsafe { libc::kill(pid.as_raw(), info.ssi_signo as i32) };
-            }
-        }
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, c)) => code = Some(c),
-            Ok(WaitStatus::Signaled(_, s, _)) => code = Some(128 + s as i32),
-            Err(_) => code = Some(code.unwrap_or(1)),
-            _ => {}
-        }
-        code.is_some()
-    };
-    if let Some(master) = &console {
-        crate::tty::proxy(master, || check(&mut sfd));
-    }
-    while !check(&mut sfd) {
-        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-        use std::os::fd::AsFd;
-        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        let _ = poll(&mut fds, PollTimeout::from(1000u16));
-    }
-    Ok(code.unwrap_or(1))
 }

@@ -5,10 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 
 use super::create::{self, CreateArgs};
 use crate::{Cli, BUNDLE_STORE};
@@ -70,12 +66,6 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         no_new_keyring: a.no_new_keyring,
         id,
     };
-    // Block the signals we forward before the container can run, so none is lost between
-    // start and the forwarding loop. The init resets its mask before exec.
-    let mut forwarded = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
-        forwarded.remove(s);
-    }
     let launched = create::launch(cli, &c, !a.detach)?;
     let (dir, mut st, console) = launched.finish_create();
     if a.detach {
@@ -84,56 +74,19 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         })?;
         return Ok(0);
     }
-    forwarded.thread_block().context("block signals")?;
-    let mut sfd = SignalFd::with_flags(&forwarded, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).context("signalfd")?;
+    let forwarder = crate::foreground::Forwarder::new().context("block signals for forwarding")?;
     if let Err(e) = super::start::start(&dir, &mut st) {
         let _ = super::delete::destroy(&dir, &st);
         return Err(e);
     }
     // While the container runs, `state`, `kill`, `list` and `delete` must work on it.
     dir.unlock();
-    let pid = Pid::from_raw(st.pid);
-    let mut exit_code: Option<i32> = None;
-    let mut check = |sfd: &mut SignalFd| -> bool {
-        while let Ok(Some(info)) = sfd.read_signal() {
-            let sig = info.ssi_signo as i32;
-            if sig != libc::SIGCHLD {
-                // SAFETY: kill(2) on our direct child.
-                unsafe { libc::kill(pid.as_raw(), sig) };
-            }
-        }
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, c)) => exit_code = Some(c),
-            Ok(WaitStatus::Signaled(_, s, _)) => exit_code = Some(128 + s as i32),
-            _ => {}
-        }
-        exit_code.is_some()
-    };
-    match &console {
-        Some(master) => {
-            crate::tty::proxy(master, || check(&mut sfd));
-            while !check(&mut sfd) {
-                wait_for_signal(&sfd);
-            }
-        }
-        None => {
-            while !check(&mut sfd) {
-                wait_for_signal(&sfd);
-            }
-        }
-    }
+    let exit_code = forwarder.wait(st.pid, console.as_ref());
     drop(console);
     dir.relock()?;
     // Someone may have run `delete --force` meanwhile; then there is nothing left to do.
     if !a.keep && dir.dir.join(crate::state::STATE_FILE).exists() {
         super::delete::destroy(&dir, &st)?;
     }
-    Ok(exit_code.unwrap_or(1))
-}
-
-fn wait_for_signal(sfd: &SignalFd) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-    let _ = poll(&mut fds, PollTimeout::from(1000u16));
+    Ok(exit_code)
 }

@@ -1,0 +1,59 @@
+//! Waiting in the foreground for a process we started (`run`, `exec`): every catchable
+//! signal sent to the runtime is forwarded to it, a terminal is proxied if we hold its pty,
+//! and its exit status becomes ours (128+N for a signal, as shells report it).
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+
+pub struct Forwarder {
+    sfd: SignalFd,
+}
+
+impl Forwarder {
+    /// Blocks the forwarded signals and opens a signalfd for them. Call before the process
+    /// can run, so that no signal is lost between its start and the wait.
+    pub fn new() -> nix::Result<Forwarder> {
+        let mut set = SigSet::all();
+        // Signals about our own faults, and job-control stops, stay ours.
+        for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
+            set.remove(s);
+        }
+        set.thread_block()?;
+        Ok(Forwarder { sfd: SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)? })
+    }
+
+    /// Forwards signals to `pid` (our child) until it exits; returns its exit code.
+    pub fn wait(mut self, pid: i32, console: Option<&OwnedFd>) -> i32 {
+        let pid = Pid::from_raw(pid);
+        let mut code = None;
+        let mut check = |sfd: &mut SignalFd| -> bool {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                let sig = info.ssi_signo as i32;
+                if sig != libc::SIGCHLD {
+                    // SAFETY: kill(2) on our own direct child.
+                    unsafe { libc::kill(pid.as_raw(), sig) };
+                }
+            }
+            match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(_, c)) => code = Some(c),
+                Ok(WaitStatus::Signaled(_, s, _)) => code = Some(128 + s as i32),
+                Err(_) => code = Some(code.unwrap_or(1)),
+                _ => {}
+            }
+            code.is_some()
+        };
+        if let Some(master) = console {
+            crate::tty::proxy(master, || check(&mut self.sfd));
+        }
+        while !check(&mut self.sfd) {
+            let mut fds = [PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut fds, PollTimeout::from(1000u16));
+        }
+        code.unwrap_or(1)
+    }
+}
