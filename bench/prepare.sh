@@ -39,6 +39,14 @@ else
   echo "bench: WARNING: spec-gen does not build; the hardened case is built by hand" >&2
 fi
 mkdir -p target/bench
+# scripts/mediawiki.sh (the MediaWiki row) wants runtime and spec-gen in one directory.
+if [ -n "$SPEC_GEN" ]; then
+  mkdir -p target/bench/bin
+  cp -f "$RT" target/bench/bin/runtime
+  cp -f "$SPEC_GEN" target/bench/bin/spec-gen
+  RT="$PWD/target/bench/bin/runtime"
+  SPEC_GEN="$PWD/target/bench/bin/spec-gen"
+fi
 HELPER="$PWD/target/bench/bench-helper"
 gcc -static -O2 -Wall -Wextra -o "$HELPER" bench/helper.c
 PY=/usr/bin/python3
