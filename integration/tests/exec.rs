@@ -76,3 +76,34 @@ fn exec_joins_the_container_and_keeps_its_restrictions() {
     ctx.delete(&id, false).expect_ok("delete");
     ctx.delete(&plain_id, true).expect_ok("delete");
 }
+
+/// process.scheduler, ioPriority and execCPUAffinity are applied; AppArmor/SELinux, which
+/// this runtime cannot apply, are refused rather than silently dropped (fail closed).
+#[test]
+fn placement_is_applied_and_unsupported_protections_refused() {
+    let ctx = Ctx::new("placement");
+    let mut b = ctx.bundle("b");
+    b.set("process/ioPriority", json!({"class": "IOPRIO_CLASS_IDLE", "priority": 0}));
+    b.set("process/scheduler", json!({"policy": "SCHED_BATCH", "nice": 5}));
+    b.set("process/execCPUAffinity", json!({"final": "0"}));
+    let o = ctx.sh(&mut b, "grep -E '^policy' /proc/self/sched; grep Cpus_allowed_list /proc/self/status; cut -d' ' -f19 /proc/self/stat");
+    let out = o.expect_ok("placement").out().to_string();
+    assert!(out.contains("policy") && out.lines().next().unwrap().trim_end().ends_with('3'), "SCHED_BATCH: {out}");
+    assert!(out.contains("Cpus_allowed_list:\t0"), "{out}");
+    assert!(out.trim_end().ends_with('5'), "nice 5: {out}");
+    // Control: without them the defaults hold.
+    let mut plain = ctx.bundle("plain");
+    let o = ctx.sh(&mut plain, "grep -E '^policy' /proc/self/sched; cut -d' ' -f19 /proc/self/stat");
+    let out = o.expect_ok("defaults").out().to_string();
+    assert!(out.lines().next().unwrap().trim_end().ends_with('0') && out.trim_end().ends_with('0'), "{out}");
+
+    for (field, value) in [("process/apparmorProfile", json!("docker-default")), ("process/selinuxLabel", json!("system_u:system_r:svirt_lxc_net_t:s0"))] {
+        let mut b = ctx.bundle("refused");
+        b.sh("true");
+        b.set(field, value);
+        let id = ctx.next_id();
+        let e = ctx.create(&b, &id, &[]).expect_error("unsupported protection");
+        assert!(e.contains(field.rsplit('/').next().unwrap()), "{e}");
+        ctx.assert_no_residue_for(&id, "refused config");
+    }
+}

@@ -92,6 +92,20 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     if args.is_none() && process.command_line().is_none() {
         return Err(invalid(p, "process.args", "missing or empty: give the program to run, e.g. [\"/bin/sh\"]"));
     }
+    // Fail closed: a protection or placement the config asks for that this runtime cannot
+    // apply here is an error, never silently dropped.
+    if process.apparmor_profile().as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(invalid(p, "process.apparmorProfile", "AppArmor is not supported by this runtime: remove the field (use seccomp and Landlock)"));
+    }
+    if process.selinux_label().as_ref().is_some_and(|l| !l.is_empty()) {
+        return Err(invalid(p, "process.selinuxLabel", "SELinux is not supported by this runtime: remove the field"));
+    }
+    if let Some(s) = process.scheduler() {
+        use oci_spec::runtime::LinuxSchedulerPolicy as P;
+        if matches!(s.policy(), P::SchedIso) {
+            return Err(invalid(p, "process.scheduler.policy", "SCHED_ISO does not exist in Linux: use SCHED_OTHER, SCHED_BATCH or SCHED_IDLE"));
+        }
+    }
     if !process.cwd().is_absolute() {
         return Err(invalid(p, "process.cwd", &format!("{:?} must be an absolute path", process.cwd())));
     }
@@ -176,6 +190,15 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             if !cp.as_os_str().is_empty() && !cp.components().any(|c| matches!(c, std::path::Component::Normal(_))) {
                 return Err(invalid(p, "linux.cgroupsPath", "must name a cgroup below the hierarchy root, e.g. \"/ocirt/<id>\""));
             }
+        }
+        if linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()) {
+            return Err(invalid(p, "linux.mountLabel", "SELinux is not supported by this runtime: remove the field"));
+        }
+        if linux.memory_policy().is_some() {
+            return Err(invalid(p, "linux.memoryPolicy", "NUMA memory policies are not supported by this runtime: remove the field"));
+        }
+        if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(invalid(p, "linux.netDevices", "moving network devices is not supported by this runtime: remove the field"));
         }
         if linux.intel_rdt().is_some() {
             return Err(invalid(p, "linux.intelRdt", "Intel RDT is not supported by this runtime: remove the field"));
