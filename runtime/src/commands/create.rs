@@ -29,6 +29,15 @@ pub struct CreateArgs {
     /// Path to the bundle directory (holding config.json)
     #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+    /// Container id
+    pub id: String,
+}
+
+/// The options `create` and `run` share (runc's names).
+#[derive(Args, Debug, Clone)]
+pub struct LaunchArgs {
     /// Write the container init's pid to this file
     #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
@@ -44,8 +53,6 @@ pub struct CreateArgs {
     /// Do not create a new session keyring for the container
     #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
-    /// Container id
-    pub id: String,
 }
 
 pub fn run(cli: &Cli, a: &CreateArgs) -> anyhow::Result<i32> {
@@ -120,10 +127,10 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
         bail!("{}: field `linux.namespaces`: a mount namespace is required: add {{\"type\":\"mount\"}}", cfg.path.display());
     }
     let terminal = process.terminal().unwrap_or(false);
-    if terminal && a.console_socket.is_none() && !foreground {
+    if terminal && a.launch.console_socket.is_none() && !foreground {
         bail!("{}: field `process.terminal` is true: pass --console-socket (or set terminal to false)", cfg.path.display());
     }
-    let console_sock = match (&a.console_socket, terminal) {
+    let console_sock = match (&a.launch.console_socket, terminal) {
         (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
         _ => None,
     };
@@ -170,7 +177,7 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
     if notify.is_some() {
         extra_env.push(format!("NOTIFY_SOCKET={NOTIFY_IN_CONTAINER}"));
     }
-    let mut preserve = a.preserve_fds;
+    let mut preserve = a.launch.preserve_fds;
     if let Some(n) = std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<u32>().ok()).filter(|n| *n > 0) {
         // systemd socket activation: the fds 3.. are the listening sockets; pass them on.
         extra_env.push(format!("LISTEN_FDS={n}"));
@@ -196,8 +203,8 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
         caps,
         seccomp,
         landlock,
-        no_pivot: a.no_pivot,
-        no_new_keyring: a.no_new_keyring,
+        no_pivot: a.launch.no_pivot,
+        no_new_keyring: a.launch.no_new_keyring,
         preserve_fds: preserve,
         fifo: std::fs::File::open("/dev/null")?.into(), // replaced once the fifo exists
         self_exe,
@@ -319,7 +326,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     })?;
     state.phase = Status::Created;
     dir.save(&state)?;
-    if let Some(p) = &a.pid_file {
+    if let Some(p) = &a.launch.pid_file {
         write_pid_file(p, pid)?;
     }
     Ok(Launched { dir, state, console, guard })

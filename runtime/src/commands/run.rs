@@ -17,16 +17,8 @@ pub struct RunArgs {
     /// Detach: leave the container running and exit
     #[arg(short, long)]
     pub detach: bool,
-    #[arg(long = "pid-file")]
-    pub pid_file: Option<PathBuf>,
-    #[arg(long = "console-socket")]
-    pub console_socket: Option<PathBuf>,
-    #[arg(long = "preserve-fds", default_value_t = 0)]
-    pub preserve_fds: u32,
-    #[arg(long = "no-pivot")]
-    pub no_pivot: bool,
-    #[arg(long = "no-new-keyring")]
-    pub no_new_keyring: bool,
+    #[command(flatten)]
+    pub launch: create::LaunchArgs,
     /// Keep the container's state after it exits (do not delete it)
     #[arg(long)]
     pub keep: bool,
@@ -59,11 +51,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
     let (bundle, id) = resolve(a);
     let c = CreateArgs {
         bundle,
-        pid_file: a.pid_file.clone(),
-        console_socket: a.console_socket.clone(),
-        preserve_fds: a.preserve_fds,
-        no_pivot: a.no_pivot,
-        no_new_keyring: a.no_new_keyring,
+        launch: a.launch.clone(),
         id,
     };
     let launched = create::launch(cli, &c, !a.detach)?;
