@@ -144,19 +144,6 @@ fn join_extra_hierarchies(path: &Path, pid: i32) -> Result<(), CgroupError> {
     Ok(())
 }
 
-fn remove_extra_hierarchies(path: &Path) {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    for h in extra_hierarchies() {
-        let dir = h.join(rel);
-        // The processes were killed by the v1 removal; their exit may lag a moment.
-        for _ in 0..100 {
-            match std::fs::remove_dir(&dir) {
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => std::thread::sleep(std::time::Duration::from_millis(5)),
-                _ => break,
-            }
-        }
-    }
-}
 
 /// Adds `pid` to an existing container cgroup (for `exec`).
 pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
@@ -165,19 +152,77 @@ pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
     join_extra_hierarchies(path, pid)
 }
 
-/// Removes the cgroup, killing anything still in it, then any parents left empty under the
-/// same top-level prefix (so `/ocirt` itself does not linger once the last container goes).
-pub fn remove(path: &Path, id: &str) -> Result<(), CgroupError> {
-    let mgr = manager(path, id)?;
-    mgr.remove().map_err(err(path))?;
-    remove_extra_hierarchies(path);
+/// Removes the container's cgroup from every hierarchy: kills what is still in it, removes
+/// it (depth first, in case the container made sub-cgroups) and then any parents left empty
+/// under the same prefix (so `/ocirt` does not linger once the last container goes).
+///
+/// This works on cgroupfs directly, from one listing of /sys/fs/cgroup, rather than through
+/// libcgroups' manager, whose per-controller discovery costs some 600 syscalls: delete is on
+/// every lifecycle's path. Only the container's own cgroup is touched (create refuses a
+/// cgroup that already had processes, and the hierarchy root itself).
+pub fn remove(path: &Path, _id: &str) -> Result<(), CgroupError> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    if rel.as_os_str().is_empty() {
+        return Err(CgroupError::Unsupported("refusing to remove a hierarchy root".into()));
+    }
+    let dirs: Vec<PathBuf> = hierarchies().into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
+    for d in &dirs {
+        kill_all(d);
+    }
+    for d in &dirs {
+        remove_tree(d).map_err(|e| CgroupError::Manager { path: d.clone(), msg: e.to_string() })?;
+    }
     prune_empty_parents(path);
     Ok(())
 }
 
+/// Every mounted hierarchy under /sys/fs/cgroup (v1 controllers, named ones, cgroup2).
+fn hierarchies() -> Vec<PathBuf> {
+    std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("cgroup.procs").exists())
+        .collect()
+}
+
+fn kill_all(dir: &Path) {
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            // SAFETY: kill(2) with plain integers, on a pid listed in the container's cgroup.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// rmdir, children first; retries while killed processes finish exiting (EBUSY).
+fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)?.flatten() {
+        if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            kill_all(&e.path());
+            remove_tree(&e.path())?;
+        }
+    }
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 400 => {
+                tries += 1;
+                if tries % 20 == 0 {
+                    kill_all(dir);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn prune_empty_parents(path: &Path) {
-    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else { return };
-    let hierarchies: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let hierarchies = hierarchies();
     let rel = path.strip_prefix("/").unwrap_or(path);
     let mut parent = rel.parent();
     while let Some(p) = parent {
