@@ -1303,6 +1303,28 @@ static int v_unix_connect(int argc, char **argv)
     return unix_connect(argv[1], 0, argc > 2 ? argv[2] : NULL);
 }
 
+/* sd_notify(3) by hand: one datagram to $NOTIFY_SOCKET. */
+static int v_notify(int argc, char **argv)
+{
+    (void)argc;
+    const char *path = getenv("NOTIFY_SOCKET");
+    if (!path || !*path) {
+        printf("unset\n");
+        return 3;
+    }
+    struct sockaddr_un un;
+    socklen_t len = make_unix(path, 0, &un);
+    if (!len)
+        return usage("NOTIFY_SOCKET too long");
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail("socket");
+    if (sendto(fd, argv[1], strlen(argv[1]), 0, (struct sockaddr *)&un, len) < 0)
+        return fail("sendto");
+    printf("sent\n");
+    return 0;
+}
+
 static int v_abstract_listen(int argc, char **argv)
 {
     (void)argc;
@@ -1488,6 +1510,7 @@ static const struct verb verbs[] = {
     {"abstract-connect", 1, 2, v_abstract_connect, "NAME [TYPE=stream]: connect to @NAME"},
     {"abstract-listen", 1, 1, v_abstract_listen, "NAME: 'listening', accept one, 'accepted'"},
     {"unix-connect", 1, 2, v_unix_connect, "PATH [TYPE=stream]: connect to a unix socket"},
+    {"notify", 1, 1, v_notify, "MSG: send MSG to $NOTIFY_SOCKET as sd_notify does (exit 3 if unset)"},
     /* process control */
     {"sleep", 1, 1, v_sleep, "SECONDS (fractions allowed)"},
     {"exit", 1, 1, v_exit, "CODE"},

@@ -1,0 +1,35 @@
+//! systemd Type=notify: with NOTIFY_SOCKET in the runtime's environment, the service inside
+//! the container can tell the service manager it is ready.
+
+use std::os::unix::net::UnixDatagram;
+use std::time::Duration;
+
+use integration::*;
+
+#[test]
+fn ready_reaches_the_notify_socket() {
+    let ctx = Ctx::new("notify");
+    let sock_path = ctx.base.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+
+    let mut b = ctx.bundle("b");
+    b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
+    b.probe(&["notify", "READY=1"]);
+    let id = ctx.next_id();
+    ctx.write_config(&b, &id);
+    ctx.track(&id);
+    let bundle = b.dir.to_string_lossy().into_owned();
+    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
+    cmd.env("NOTIFY_SOCKET", &sock_path);
+    let o = ctx.spawn(cmd, "runtime run with NOTIFY_SOCKET").wait(CMD_TIMEOUT);
+    assert_eq!(o.expect_ok("notify").out(), "sent");
+    let mut buf = [0u8; 64];
+    let n = sock.recv(&mut buf).expect("a datagram from the container");
+    assert_eq!(&buf[..n], b"READY=1");
+
+    // Control: without NOTIFY_SOCKET the service sees none.
+    let mut plain = ctx.bundle("plain");
+    let o = ctx.probe(&mut plain, &["notify", "READY=1"]);
+    o.expect_code(3, "no NOTIFY_SOCKET");
+}
