@@ -207,6 +207,11 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             // handled in init; nothing to check beyond the enum
         }
     }
+    if let Some(v) = spec.annotations().as_ref().and_then(|a| a.get("org.ocirt.init")) {
+        if v != "true" && v != "false" {
+            return Err(invalid(p, "annotations.org.ocirt.init", &format!("{v:?}: use \"true\" or \"false\"")));
+        }
+    }
     if let Some(mounts) = spec.mounts() {
         for (i, m) in mounts.iter().enumerate() {
             if !m.destination().is_absolute() {

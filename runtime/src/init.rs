@@ -198,7 +198,8 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
         preserve_fds: a.preserve_fds,
         self_exe: a.self_exe,
     };
-    let plan = crate::process::finalize(&process, &sec, &a.extra_env).map_err(Fail)?;
+    let mut plan = crate::process::finalize(&process, &sec, &a.extra_env).map_err(Fail)?;
+    plan.reaper = a.spec.annotations().as_ref().and_then(|m| m.get(crate::reaper::ANNOTATION)).is_some_and(|v| v == "true");
 
     // 19. Ready: the runtime records us as created. Then wait for `start` on the fifo.
     chan.send(&Message::Ready)?;

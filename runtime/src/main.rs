@@ -16,6 +16,7 @@ mod log;
 mod namespaces;
 mod process;
 mod protocol;
+mod reaper;
 mod rootfs;
 mod seccomp;
 mod signals;

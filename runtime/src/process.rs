@@ -45,6 +45,8 @@ pub struct ExecPlan {
     argv: Vec<CString>,
     env: Vec<CString>,
     nnp: bool,
+    /// Keep a minimal init as PID 1 (reaper.rs) and run the program as its child.
+    pub reaper: bool,
 }
 
 macro_rules! step {
@@ -131,6 +133,7 @@ pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Resu
         argv: argv.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
         env: env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
         nnp,
+        reaper: false,
     })
 }
 
@@ -146,6 +149,10 @@ pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
                 unsafe { libc::_exit(1) }
             }
         }
+    }
+    if plan.reaper {
+        // Returns only in the child that is to run the program.
+        crate::reaper::split();
     }
     let err = nix::unistd::execve(&plan.exe, &plan.argv, &plan.env).unwrap_err();
     eprintln!("runtime: exec {}: {err}", plan.exe.to_string_lossy());

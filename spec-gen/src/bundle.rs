@@ -150,10 +150,13 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
     };
 
     let landlock = crate::landlock::rules(svc, &mounts.writable);
-    let annotations = landlock
+    let mut annotations = landlock
         .as_ref()
         .map(crate::landlock::annotations)
         .unwrap_or_default();
+    if d.lifecycle.init {
+        annotations.insert("org.ocirt.init".to_string(), "true".to_string());
+    }
 
     let caps: Vec<String> = {
         let mut c: Vec<String> = d

@@ -337,6 +337,10 @@ pub struct Lifecycle {
     /// The service reports readiness with sd_notify (Type=notify).
     #[serde(default)]
     pub notify: bool,
+    /// Keep the runtime's minimal init as PID 1 (signals forwarded, orphans reaped), for
+    /// programs that do not handle being PID 1 (annotation org.ocirt.init).
+    #[serde(default)]
+    pub init: bool,
 }
 
 impl Default for Lifecycle {
@@ -345,6 +349,7 @@ impl Default for Lifecycle {
             stop_signal: Signal::default(),
             stop_timeout: default_timeout(),
             notify: false,
+            init: false,
         }
     }
 }
