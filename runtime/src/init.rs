@@ -38,7 +38,8 @@ pub struct InitArgs {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     /// Read end of the start barrier (the exec fifo, opened O_RDWR so open never blocks).
-    pub fifo: OwnedFd,
+    /// Set by `launch` once the container's state directory exists.
+    pub fifo: Option<OwnedFd>,
     /// The runtime's own executable, to refuse exec'ing it inside the container.
     pub self_exe: (u64, u64),
     pub extra_env: Vec<String>,
@@ -101,7 +102,7 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
 
     // 3. Join existing namespaces, user first: it decides which others we may join.
     for (t, fd) in &a.join_ns {
-        step!(format!("join {t} namespace"), crate::namespaces::join(*t, fd))?;
+        crate::namespaces::join(*t, fd)?;
     }
     a.join_ns.clear();
     // 4. A new cgroup namespace only now, after the runtime moved us into our cgroup, so its
@@ -205,7 +206,8 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     chan.send(&Message::Ready)?;
     let mut b = [0u8; 1];
     loop {
-        match nix::unistd::read(&a.fifo, &mut b) {
+        let Some(fifo) = a.fifo.as_ref() else { return Err(Fail("internal: no start fifo".into())) };
+        match nix::unistd::read(fifo, &mut b) {
             Ok(1) => break,
             Err(nix::Error::EINTR) => continue,
             _ => {

@@ -12,6 +12,8 @@ use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
 pub enum NamespaceError {
     #[error("linux.namespaces: join {typ} namespace {path}: {source}")]
     Join { typ: String, path: PathBuf, source: nix::Error },
+    #[error("linux.namespaces: setns into the {typ} namespace: {source}")]
+    Setns { typ: String, source: nix::Error },
     #[error("linux.namespaces: open {path}: {source}")]
     Open { path: PathBuf, source: std::io::Error },
 }
@@ -69,8 +71,7 @@ pub fn open_all(plan: &Plan) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>, Names
 }
 
 pub fn join(t: LinuxNamespaceType, fd: &OwnedFd) -> Result<(), NamespaceError> {
-    nix::sched::setns(fd.as_fd(), flag(t))
-        .map_err(|source| NamespaceError::Join { typ: t.to_string(), path: PathBuf::from(format!("fd {fd:?}")), source })
+    nix::sched::setns(fd.as_fd(), flag(t)).map_err(|source| NamespaceError::Setns { typ: t.to_string(), source })
 }
 
 /// Joins `path` as the pid namespace for our future children; returns a handle to go back.

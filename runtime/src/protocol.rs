@@ -108,7 +108,8 @@ impl Channel {
 
     /// Receives one message and the fd that came with it, if any.
     pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ProtocolError> {
-        let mut buf = vec![0u8; 64 * 1024];
+        // Messages are small JSON; a stack buffer avoids touching 64 KiB of heap per message.
+        let mut buf = [0u8; 16 * 1024];
         let mut cmsg = nix::cmsg_space!([RawFd; 1]);
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];

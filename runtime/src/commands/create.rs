@@ -116,7 +116,7 @@ struct Prepared {
 }
 
 /// Everything that can be checked without side effects, done before the id is claimed.
-fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
+fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
     let cfg = config::load(&a.bundle)?;
     let spec = &cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();
@@ -189,7 +189,6 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
     let hooks = spec.hooks().clone().unwrap_or_default();
     let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
         || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
-    let _ = cli;
     let init = InitArgs {
         id: a.id.clone(),
         spec: cfg.spec.clone(),
@@ -206,7 +205,7 @@ fn prepare(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepar
         no_pivot: a.launch.no_pivot,
         no_new_keyring: a.launch.no_new_keyring,
         preserve_fds: preserve,
-        fifo: std::fs::File::open("/dev/null")?.into(), // replaced once the fifo exists
+        fifo: None,
         self_exe,
         extra_env,
         has_runtime_hooks,
@@ -247,7 +246,7 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
 
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
 pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
-    let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(cli, a, foreground)?;
+    let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(a, foreground)?;
     // The channel is made before the guard so that it is dropped after it: on an error the
     // guard kills the init first, so the init never sees the socket close and never prints
     // a second, misleading error of its own.
@@ -275,7 +274,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     // and reads one byte from; `start` writes that byte.
     let fifo = dir.fifo_path();
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).with_context(|| format!("mkfifo {}", fifo.display()))?;
-    init.fifo = std::fs::OpenOptions::new().read(true).write(true).open(&fifo).with_context(|| format!("open {}", fifo.display()))?.into();
+    init.fifo = Some(std::fs::OpenOptions::new().read(true).write(true).open(&fifo).with_context(|| format!("open {}", fifo.display()))?.into());
 
     let linux = cfg.spec.linux().clone().unwrap_or_default();
     if ns.new_time {
