@@ -625,6 +625,16 @@ impl Ctx {
         self.spawn_run(b, id, extra).wait(CMD_TIMEOUT)
     }
 
+    /// `run -d --bundle B ID` (config written for ID), then waits until ID is running.
+    #[track_caller]
+    pub fn run_detached(&self, b: &Bundle, id: &str) {
+        self.write_config(b, id);
+        self.track(id);
+        let bundle = b.dir.to_string_lossy().into_owned();
+        self.rt(&["run", "-d", "--bundle", &bundle, id]).expect_ok("run -d");
+        self.wait_for_status(id, "running", Duration::from_secs(5));
+    }
+
     /// Starts `run --bundle B [extra...] ID` and returns without waiting.
     pub fn spawn_run(&self, b: &Bundle, id: &str, extra: &[&str]) -> Running {
         self.write_config(b, id);

@@ -8,11 +8,7 @@ use integration::*;
 fn running(ctx: &Ctx, b: &mut Bundle) -> String {
     b.probe(&["sleep", "30"]);
     let id = ctx.next_id();
-    ctx.write_config(b, &id);
-    ctx.track(&id);
-    let bundle = b.dir.to_string_lossy().into_owned();
-    ctx.rt(&["run", "-d", "--bundle", &bundle, &id]).expect_ok("run -d");
-    ctx.wait_for_status(&id, "running", Duration::from_secs(5));
+    ctx.run_detached(b, &id);
     id
 }
 

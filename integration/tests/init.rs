@@ -11,11 +11,7 @@ fn start(ctx: &Ctx, b: &mut Bundle, init: bool, script: &str) -> String {
         b.set("annotations", json!({"org.ocirt.init": "true"}));
     }
     let id = ctx.next_id();
-    ctx.write_config(b, &id);
-    ctx.track(&id);
-    let bundle = b.dir.to_string_lossy().into_owned();
-    ctx.rt(&["run", "-d", "--bundle", &bundle, &id]).expect_ok("run -d");
-    ctx.wait_for_status(&id, "running", Duration::from_secs(5));
+    ctx.run_detached(b, &id);
     id
 }
 
