@@ -54,10 +54,10 @@ pub struct ExecArgs {
     pub no_new_privs: bool,
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Accepted for compatibility; SELinux is not supported
+    /// Refused when set: SELinux is not supported
     #[arg(long = "process-label", hide = true)]
     pub process_label: Option<String>,
-    /// Accepted for compatibility; AppArmor is not supported
+    /// Refused when set: AppArmor is not supported
     #[arg(long, hide = true)]
     pub apparmor: Option<String>,
     /// Container id
@@ -121,6 +121,13 @@ fn build_process(a: &ExecArgs, base: &Process) -> anyhow::Result<Process> {
 }
 
 pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
+    // Fail closed: a confinement asked for on the command line that we cannot apply.
+    if a.apparmor.as_deref().is_some_and(|p| !p.is_empty()) {
+        bail!("exec --apparmor: AppArmor is not supported by this runtime: drop the flag");
+    }
+    if a.process_label.as_deref().is_some_and(|l| !l.is_empty()) {
+        bail!("exec --process-label: SELinux is not supported by this runtime: drop the flag");
+    }
     let dir = ContainerDir::open(&cli.root, &a.id, false)?;
     let st = dir.load()?;
     match st.status(&dir) {
