@@ -71,8 +71,12 @@ fn build_process(a: &ExecArgs, base: &Process) -> anyhow::Result<Process> {
     if let Some(p) = &a.process {
         let bytes = std::fs::read(p).with_context(|| format!("--process {}", p.display()))?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        return serde_path_to_error::deserialize(de)
-            .map_err(|e| anyhow::anyhow!("--process {}: field `{}`: {}", p.display(), e.path(), e.inner()));
+        let process: Process = serde_path_to_error::deserialize(de)
+            .map_err(|e| anyhow::anyhow!("--process {}: field `{}`: {}", p.display(), e.path(), e.inner()))?;
+        if process.apparmor_profile().as_ref().is_some_and(|v| !v.is_empty()) || process.selinux_label().as_ref().is_some_and(|v| !v.is_empty()) {
+            bail!("--process {}: field `apparmorProfile`/`selinuxLabel`: not supported by this runtime: remove it", p.display());
+        }
+        return Ok(process);
     }
     if a.command.is_empty() {
         bail!("exec: give a command to run, or --process FILE");
