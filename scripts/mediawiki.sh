@@ -13,11 +13,15 @@
 #   4. installs MediaWiki once, non-interactively: maintenance/install.php runs *inside a
 #      container* (bundles/mediawiki/install.toml: same rootfs, as www-data, no network, no
 #      capabilities), never in a chroot,
-#   5. generates the bundle with `spec-gen bundle` and runs it with `runtime run`, in the
-#      foreground unless --detach, and prints the URL once Main_Page answers.
+#   5. generates the bundle with `spec-gen bundle`, registers it in the bundle store
+#      (/var/lib/ocirt/bundles/mediawiki-bundle and .../mediawiki, so that
+#      `runtime run mediawiki-bundle` starts it by hand later), and runs it with `runtime run`,
+#      in the foreground unless --detach, and prints the URL once Main_Page answers.
+# `runtime` and `spec-gen` are installed into $OCIRT_PREFIX/bin (default /usr/local/bin).
 #
 # Usage: scripts/mediawiki.sh [--port N] [--site DIR] [--detach] [--source DIR]
 #                             [--instance NAME] [--state DIR] [--prepare-only]
+#        scripts/mediawiki.sh stop [--instance NAME] [--state DIR]       (SIGTERM, wait, delete)
 #        scripts/mediawiki.sh rootfs SERVICE.toml [--instance NAME]   (print the cached rootfs, building it if needed)
 #        scripts/mediawiki.sh cached [SERVICE.toml]                    (exit 0 if that rootfs is cached)
 #        scripts/mediawiki.sh --help
@@ -64,10 +68,14 @@ setup() {
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
     fi
     command -v cargo >/dev/null 2>&1 || die "cargo is missing: install a Rust toolchain (rustup or Debian's cargo)"
-    say "building runtime and spec-gen (cargo build --release)"
-    (cd "$repo" && cargo build --release -q -p runtime -p spec-gen)
-    rt="$repo/target/release/runtime"
-    sg="$repo/target/release/spec-gen"
+    say "building runtime and spec-gen (cargo build --release; a few minutes the first time)"
+    (cd "$repo" && cargo build --release -p runtime -p spec-gen)
+    local prefix=${OCIRT_PREFIX:-/usr/local}
+    install -d "$prefix/bin"
+    install -m 0755 "$repo/target/release/runtime" "$repo/target/release/spec-gen" "$prefix/bin/"
+    note "installed runtime and spec-gen into $prefix/bin"
+    rt="$prefix/bin/runtime"
+    sg="$prefix/bin/spec-gen"
   fi
   [ -x "$rt" ] || die "$rt is missing"
   [ -x "$sg" ] || die "$sg is missing"
@@ -228,7 +236,45 @@ EOF
 # ---------------------------------------------------------------------------------------
 # Running.
 
-url() { echo "http://127.0.0.1:$port/mediawiki/index.php/Main_Page"; }
+url() { echo "http://127.0.0.1:${1:-$port}/mediawiki/index.php/Main_Page"; }
+
+# The port a container of ours listens on: MW_PORT in its bundle's config.json.
+port_of() {
+  local bundle
+  bundle=$("${rtc[@]}" state "$1" 2>/dev/null | sed -n 's/^ *"bundle": *"\(.*\)",\{0,1\}$/\1/p')
+  [ -n "$bundle" ] && [ -f "$bundle/config.json" ] || return 0
+  grep -o '"MW_PORT=[0-9]*"' "$bundle/config.json" | head -n1 | tr -dc 0-9
+}
+
+# The bundle store that `runtime run NAME` looks in: the names people type by hand.
+register_bundle() {
+  local store=/var/lib/ocirt/bundles name
+  mkdir -p "$store"
+  for name in "mediawiki-bundle${instance:+@$instance}" "mediawiki${instance:+@$instance}"; do
+    if [ -e "$store/$name" ] && [ ! -L "$store/$name" ]; then
+      note "$store/$name exists and is not a link: left alone"
+      continue
+    fi
+    ln -sfn "$site/bundle" "$store/$name"
+  done
+  note "registered: runtime run mediawiki-bundle${instance:+@$instance} starts this bundle"
+}
+
+# Stops a running wiki: SIGTERM, up to 15 s for Apache to finish, then delete (which
+# SIGKILLs anything left and removes the state and every cgroup).
+stop_wiki() {
+  local id="mediawiki${instance:+@$instance}" i
+  case "$(status_of "$id")" in
+    "") note "no container $id"; return 0 ;;
+    running|paused) "${rtc[@]}" kill "$id" TERM 2>/dev/null || true ;;
+  esac
+  for i in $(seq 1 150); do
+    [ "$(status_of "$id")" = running ] || break
+    sleep 0.1
+  done
+  "${rtc[@]}" delete --force "$id"
+  note "stopped and removed $id"
+}
 
 # Waits until Main_Page answers 200, at most about 30 s, while `alive` says the container
 # runs; prints the time it took.
@@ -262,6 +308,7 @@ run_wiki() {
   local id="mediawiki${instance:+@$instance}"
   say "generating the bundle (spec-gen bundle)"
   "$sg" bundle "$site/service.toml" --output "$site/bundle" ${instance:+--instance "$instance"}
+  [ -n "${OCIRT_BIN_DIR:-}" ] || register_bundle
   if [ "$prepare_only" = 1 ]; then
     echo "$site/bundle"
     return
@@ -274,9 +321,11 @@ run_wiki() {
     say "starting container $id (runtime run --detach)"
     "${rtc[@]}" run --detach --bundle "$site/bundle" "$id" </dev/null >>"$site/log/console.log" 2>&1 \
       || die "runtime run failed; see $site/log/console.log"
-    wait_ready detached_alive || die "MediaWiki did not come up; see $site/log/apache2/error.log and $site/log/console.log (stop it with: ${rtc[*]} kill $id TERM)"
+    local stop="bash $0 stop${instance:+ --instance $instance}${state_root:+ --state $state_root}"
+    wait_ready detached_alive || die "MediaWiki did not come up; see $site/log/apache2/error.log and $site/log/console.log (stop it with: $stop)"
     say "MediaWiki: $(url)"
-    note "stop it with: ${rtc[*]} kill $id TERM"
+    note "stop it with: $stop"
+    note "  (by hand: ${rtc[*]} kill $id TERM, then ${rtc[*]} delete --force $id)"
     return
   fi
   say "starting container $id (runtime run, foreground; Ctrl-C stops it)"
@@ -308,6 +357,22 @@ main() {
       [ "${2:-}" = --instance ] && inst=${3:-}
       setup
       rootfs_for "$svc" "$inst"
+      return
+      ;;
+    stop)
+      shift
+      while [ $# -gt 0 ]; do
+        case "$1" in
+          --instance) instance=${2:?}; shift 2 ;;
+          --state) state_root=${2:?}; shift 2 ;;
+          *) die "stop: unknown option $1" ;;
+        esac
+      done
+      rt=${OCIRT_BIN_DIR:-${OCIRT_PREFIX:-/usr/local}/bin}/runtime
+      [ -x "$rt" ] || die "$rt is missing: run the main command first"
+      rtc=("$rt")
+      [ -z "$state_root" ] || rtc+=(--root "$state_root")
+      stop_wiki
       return
       ;;
     cached)
@@ -342,7 +407,7 @@ main() {
   case "$(status_of "$id")" in
     "") ;;
     stopped) "${rtc[@]}" delete --force "$id" ;;
-    *) die "container $id is already running ($(url)); stop it first: ${rtc[*]} kill $id TERM" ;;
+    *) die "container $id is already running ($(url "$(port_of "$id")")); stop it first: bash $0 stop${instance:+ --instance $instance}${state_root:+ --state $state_root}" ;;
   esac
   say "site directory $site (port $port)"
   make_site

@@ -250,10 +250,20 @@ fn mediawiki_end_to_end() {
     assert_eq!(config["root"]["readonly"], json!(true));
     assert_eq!(config["linux"]["cgroupsPath"], json!(format!("/ocirt/{id}")));
 
-    // Cold start: run -d to the first 200 on Main_Page.
+    // A stop right after `run -d` returns, before Apache has installed its SIGTERM handler,
+    // must not be lost: the minimal init (lifecycle.init) is PID 1 and passes it on.
     ctx.track(&id);
-    let t0 = Instant::now();
     let bundle_s = bundle.to_string_lossy().into_owned();
+    assert_eq!(config["annotations"]["org.ocirt.init"], json!("true"), "the wiki runs under the minimal init");
+    ctx.rt_within(&["run", "--detach", "--bundle", &bundle_s, &id], Duration::from_secs(60)).expect_ok("run --detach (early stop)");
+    let early = ctx.state(&id)["pid"].as_i64().unwrap() as i32;
+    ctx.track_pid(early);
+    let took = stop(&ctx, &id, Duration::from_secs(8));
+    eprintln!("mediawiki: SIGTERM right after run -d stopped it in {took:?}");
+    ctx.delete(&id, false).expect_ok("delete after the early stop");
+
+    // Cold start: run -d to the first 200 on Main_Page.
+    let t0 = Instant::now();
     ctx.rt_within(&["run", "--detach", "--bundle", &bundle_s, &id], Duration::from_secs(60)).expect_ok("run --detach");
     let run_returned = t0.elapsed();
     let init = ctx.state(&id)["pid"].as_i64().unwrap() as i32;
@@ -270,13 +280,16 @@ fn mediawiki_end_to_end() {
     assert!(again.body.contains("MediaWiki 1.39"), "Main_Page does not come from MediaWiki 1.39");
     assert!(again.body.contains(&format!("http://127.0.0.1:{port}/mediawiki/api.php")), "$wgServer does not carry the port");
 
-    // Apache's parent is root with exactly SETUID, SETGID and KILL; its workers are www-data
-    // with no capability left.
-    let (uid, cap) = uid_and_capeff(init).expect("read the init's status");
+    // PID 1 is the minimal init; its one child is Apache's parent: root with exactly SETUID,
+    // SETGID and KILL; its workers are www-data with no capability left.
+    let top = children(init);
+    assert_eq!(top.len(), 1, "the minimal init should have exactly one child (Apache): {top:?}");
+    let apache = top[0];
+    let (uid, cap) = uid_and_capeff(apache).expect("read Apache's status");
     assert_eq!(uid, 0, "Apache's parent should run as root");
     let want = (1u64 << 5) | (1 << 6) | (1 << 7); // KILL, SETGID, SETUID
     assert_eq!(cap, want, "Apache's parent capabilities: {cap:#x}");
-    let workers = children(init);
+    let workers = children(apache);
     assert!(!workers.is_empty(), "Apache has no worker processes");
     let mut pids: Vec<(i32, u64)> = vec![];
     for w in &workers {
