@@ -33,9 +33,14 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         format!(": {}", d.description)
     };
     let _ = writeln!(w, "{}{title}", plan.id);
+    let built = if std::path::Path::new(&c.root.path).is_dir() {
+        ""
+    } else {
+        " (not built yet: `spec-gen rootfs` builds it)"
+    };
     let _ = writeln!(
         w,
-        "Container id {}, cgroup {}, rootfs {}.",
+        "Container id {}, cgroup {}, rootfs {}{built}.",
         plan.id, c.linux.cgroups_path, c.root.path
     );
 
@@ -64,7 +69,11 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         id.gid, c.process.cwd
     );
     if id.uid == 0 {
-        let _ = writeln!(w, "  Runs as root inside the container; with no capabilities that is still limited, but a real user is better.");
+        if c.process.capabilities.bounding.is_empty() {
+            let _ = writeln!(w, "  Runs as root inside the container; with no capabilities that is still limited, but a real user is better.");
+        } else {
+            let _ = writeln!(w, "  Runs as root inside the container, limited to the capabilities listed under Privileges; a real user is better where the program allows it.");
+        }
     }
 
     let _ = writeln!(w, "\nFiles");
