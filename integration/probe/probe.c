@@ -1272,8 +1272,10 @@ static int v_memfd_exec(int argc, char **argv)
     return fail("execveat");
 }
 
-/* One byte to HOST:PORT over TCP: "plain" connects then sends; "sendto"/"sendmsg" use
- * MSG_FASTOPEN, which connects inside the send call. */
+/* One byte to HOST:PORT over TCP: "plain" connects then sends ("mptcp" the same over an
+ * IPPROTO_MPTCP socket); "fastopen-connect" sets
+ * TCP_FASTOPEN_CONNECT first; "sendto"/"sendmsg" use MSG_FASTOPEN, which connects inside
+ * the send call. */
 static int v_tfo_send(int argc, char **argv)
 {
     (void)argc;
@@ -1284,11 +1286,19 @@ static int v_tfo_send(int argc, char **argv)
     socklen_t len = make_addr(argv[1], port, &ss);
     if (!len)
         return usage("host must be a numeric IPv4 or IPv6 address");
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int mptcp = !strcmp(argv[3], "mptcp");
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, mptcp ? 262 /* IPPROTO_MPTCP */ : 0);
     if (fd < 0)
         return fail("socket");
     ssize_t r;
-    if (!strcmp(argv[3], "plain")) {
+    if (!strcmp(argv[3], "plain") || mptcp) {
+        if (connect(fd, (struct sockaddr *)&ss, len))
+            return fail("connect");
+        r = send(fd, "x", 1, MSG_NOSIGNAL);
+    } else if (!strcmp(argv[3], "fastopen-connect")) {
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, 30 /* TCP_FASTOPEN_CONNECT */, &one, sizeof one))
+            return fail("setsockopt(TCP_FASTOPEN_CONNECT)");
         if (connect(fd, (struct sockaddr *)&ss, len))
             return fail("connect");
         r = send(fd, "x", 1, MSG_NOSIGNAL);
@@ -1299,7 +1309,7 @@ static int v_tfo_send(int argc, char **argv)
         struct msghdr mh = {.msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
         r = sendmsg(fd, &mh, MSG_FASTOPEN | MSG_NOSIGNAL);
     } else {
-        return usage("MODE must be plain, sendto or sendmsg");
+        return usage("MODE must be plain, mptcp, fastopen-connect, sendto or sendmsg");
     }
     if (r < 0)
         return fail(argv[3]);
@@ -1647,7 +1657,7 @@ static const struct verb verbs[] = {
     {"syscall", 1, 7, v_syscall, "NR [ARGS...]: raw syscall; 'ret N'"},
     {"setid", 2, 2, v_setid, "PATH HOW: mode 06755 via chmod|fchmod|fchmodat|fchmodat2|mknod|open|openat|creat|openat2 (plain: 0755)"},
     {"memfd-exec", 1, 1, v_memfd_exec, "exec|plain: run this probe from a memfd; 'ran'"},
-    {"tfo-send", 3, 3, v_tfo_send, "HOST PORT plain|sendto|sendmsg: one byte, the latter two with MSG_FASTOPEN"},
+    {"tfo-send", 3, 3, v_tfo_send, "HOST PORT plain|mptcp|fastopen-connect|sendto|sendmsg: one byte (IPPROTO_MPTCP; TCP_FASTOPEN_CONNECT; MSG_FASTOPEN)"},
     /* network */
     {"socket", 2, 3, v_socket, "FAMILY TYPE [PROTO]: e.g. inet dgram, packet raw"},
     {"connect", 2, 3, v_connect, "HOST PORT [TIMEOUT=5]: TCP connect (numeric host)"},

@@ -124,6 +124,36 @@ fn mptcp_gets_eprotonosupport_and_tcp_still_works() {
     assert_eq!(got["mptcp-inet"], "socket ok", "control: {got:?}");
 }
 
+/// Why MPTCP is refused: Landlock's TCP rules only cover IPPROTO_TCP sockets, so under
+/// Landlock alone an MPTCP socket connects to a port the policy forbids.
+#[test]
+fn mptcp_would_bypass_landlock_connect_rules() {
+    let ctx = Ctx::new("mptcpll");
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let (mut b, _) = hardened(&ctx, "b");
+    b.set(
+        "annotations",
+        json!({
+            "org.ocirt.landlock.fs.exec": r#"["/"]"#,
+            "org.ocirt.landlock.fs.write": r#"["/tmp", "/dev", "/data"]"#,
+            "org.ocirt.landlock.net.bind": format!("[{other_port}]"),
+            "org.ocirt.landlock.net.connect": format!("[{other_port}]"),
+        }),
+    );
+    let script = format!("for m in plain mptcp; do echo \"$m $(/probe tfo-send 127.0.0.1 {port} $m 2>/dev/null)\"; done");
+    let got = run_lines(&ctx, &mut b, &script);
+    assert_eq!(got["plain"], "EACCES", "Landlock: {got:?}");
+    assert_eq!(got["mptcp"], "EPROTONOSUPPORT", "the profile: {got:?}");
+    b.remove("linux/seccomp");
+    let got = run_lines(&ctx, &mut b, &script);
+    assert_eq!(got["plain"], "EACCES", "Landlock alone: {got:?}");
+    assert_eq!(got["mptcp"], "sent 1", "Landlock alone does not cover MPTCP on this kernel: {got:?}");
+    drop((l, other));
+}
+
 #[test]
 fn tcp_fast_open_sends_are_refused_and_plain_sends_work() {
     let ctx = Ctx::new("tfo");
@@ -142,7 +172,34 @@ fn tcp_fast_open_sends_are_refused_and_plain_sends_work() {
     let got = run_lines(&ctx, &mut b, &script);
     assert_eq!(got["sendto"], "sent 1", "control without the profile: {got:?}");
     assert_eq!(got["sendmsg"], "sent 1", "control without the profile: {got:?}");
-    drop(l);
+
+    // With Landlock allowing connections to another port only: connect(2), also after
+    // TCP_FASTOPEN_CONNECT, is checked by Landlock (EACCES), and the profile refuses the
+    // Fast Open sends before they reach the network stack (EPERM).
+    let script = format!("for m in sendto sendmsg plain fastopen-connect; do echo \"$m $(/probe tfo-send 127.0.0.1 {port} $m 2>/dev/null)\"; done");
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let landlock = json!({
+        "org.ocirt.landlock.fs.exec": r#"["/"]"#,
+        "org.ocirt.landlock.fs.write": r#"["/tmp", "/dev", "/data"]"#,
+        "org.ocirt.landlock.net.bind": format!("[{other_port}]"),
+        "org.ocirt.landlock.net.connect": format!("[{other_port}]"),
+    });
+    b.set("annotations", landlock);
+    b.set("linux/seccomp", profile("default"));
+    let got = run_lines(&ctx, &mut b, &script);
+    assert_eq!(got["plain"], "EACCES", "Landlock: {got:?}");
+    assert_eq!(got["fastopen-connect"], "EACCES", "Landlock sees connect after TCP_FASTOPEN_CONNECT: {got:?}");
+    assert_eq!(got["sendto"], "EPERM", "{got:?}");
+    assert_eq!(got["sendmsg"], "EPERM", "{got:?}");
+    // Control, and the reason for the rule: under Landlock alone, connect is still refused
+    // but the Fast Open sends reach the forbidden port (Landlock hooks connect(2) only).
+    b.remove("linux/seccomp");
+    let got = run_lines(&ctx, &mut b, &script);
+    assert_eq!(got["plain"], "EACCES", "Landlock alone: {got:?}");
+    assert_eq!(got["sendto"], "sent 1", "Landlock alone is bypassed by MSG_FASTOPEN on this kernel: {got:?}");
+    assert_eq!(got["sendmsg"], "sent 1", "{got:?}");
+    drop((l, other));
 }
 
 // ------------------------------------------------------------------ memfd execution (item 13)
