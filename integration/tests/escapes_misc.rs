@@ -379,13 +379,15 @@ fn failed_or_ineffective_security_steps_stop_the_start() {
 
     // Positive control under strace, which also tells where the calls to hit are.
     let id = ctx.next_id();
-    let (o, trace) = strace_run(&ctx, &b, &id, "prctl,keyctl,capset,setsid", None, &[]);
+    let (o, trace) = strace_run(&ctx, &b, &id, "prctl,keyctl,capset,capget,setsid", None, &[]);
     o.expect_ok("the same container under strace without injection");
     assert!(o.stdout.contains("CapBnd:\t0000000000000420"), "bounding set is KILL|NET_BIND_SERVICE:\n{}", o.stdout);
     assert!(o.stdout.contains("CapAmb:\t0000000000000000"), "{}", o.stdout);
     let dumpable = prctl_index(&trace, "PR_SET_DUMPABLE");
     let drop = prctl_index(&trace, "PR_CAPBSET_DROP, CAP_SYS_ADMIN");
     let read = prctl_index(&trace, "PR_CAPBSET_READ, CAP_SYS_ADMIN");
+    let clear_ambient = prctl_index(&trace, "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL");
+    let ambient_read = prctl_index(&trace, "PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SYS_ADMIN");
 
     let cases: Vec<(String, &str)> = vec![
         (format!("prctl:error=EIO:when={dumpable}"), "PR_SET_DUMPABLE"),
@@ -394,13 +396,17 @@ fn failed_or_ineffective_security_steps_stop_the_start() {
         (format!("prctl:retval=0:when={drop}"), "the bounding set still holds CAP_SYS_ADMIN"),
         (format!("prctl:error=EIO:when={read}"), "PR_CAPBSET_READ(CAP_SYS_ADMIN) failed"),
         ("capset:retval=0".into(), "the effective set still holds"),
+        ("capset:error=EPERM".into(), "capset(effective, permitted, inheritable) failed"),
+        ("capget:error=EIO".into(), "capget failed"),
+        (format!("prctl:error=EIO:when={clear_ambient}"), "PR_CAP_AMBIENT_CLEAR_ALL failed"),
+        (format!("prctl:error=EIO:when={ambient_read}"), "PR_CAP_AMBIENT_IS_SET(CAP_SYS_ADMIN) failed"),
         ("keyctl:error=EDQUOT".into(), "key quota"),
         ("keyctl:error=EPERM".into(), "--no-new-keyring"),
         ("setsid:error=EPERM".into(), "setsid"),
     ];
     for (inject, want) in &cases {
         let id = ctx.next_id();
-        let (o, _) = strace_run(&ctx, &b, &id, "prctl,keyctl,capset,setsid", Some(inject), &[]);
+        let (o, _) = strace_run(&ctx, &b, &id, "prctl,keyctl,capset,capget,setsid", Some(inject), &[]);
         let line = o.expect_error(&format!("inject {inject}"));
         assert!(line.contains(want), "inject {inject}: expected {want:?} in {line:?}");
         assert!(!o.stdout.contains("CapBnd"), "inject {inject}: the container ran:\n{}", o.stdout);
