@@ -798,8 +798,8 @@ pub const GROUPS: &[Group] = &[
     Group {
         id: "socket-mptcp",
         reason: "Multipath TCP is refused with EPROTONOSUPPORT, what a kernel without MPTCP \
-                 answers, so programs that try it first (Go listeners and dialers since Go \
-                 1.21/1.24, curl --mptcp) fall back to plain TCP. Landlock's TCP bind and \
+                 answers, so programs that try it first (Go listeners since Go 1.24, \
+                 curl --mptcp) fall back to plain TCP. Landlock's TCP bind and \
                  connect rules do not cover MPTCP sockets, and MPTCP opens further subflows \
                  from inside the kernel, so an MPTCP socket would escape the network \
                  policy. This rule only chooses the errno: calls with \
@@ -938,9 +938,9 @@ pub const GROUPS: &[Group] = &[
         id: "openat2",
         reason: "openat2 passes its flags and mode in memory (struct open_how), where \
                  seccomp cannot check them for the set-id bits (see open-without-setid). \
-                 It returns ENOSYS, as on kernels before 5.6, so that callers (Go's \
-                 os.Root, libpathrs, systemd's chase) fall back to openat, whose mode is \
-                 checked.",
+                 It returns ENOSYS, as on kernels before 5.6, so that callers \
+                 (path-resolution libraries such as libpathrs, systemd's chase) fall back \
+                 to openat, whose mode is checked.",
         syscalls: &["openat2"],
         args: &[],
         allow_in: NOWHERE,
