@@ -1164,6 +1164,159 @@ static socklen_t make_addr(const char *host, long port, struct sockaddr_storage 
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* set-id files, memfd execution, TCP Fast Open (escapes_misc tests)    */
+/* ------------------------------------------------------------------ */
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN 0x20000000
+#endif
+
+struct open_how_probe {
+    uint64_t flags, mode, resolve;
+};
+
+/* Gives PATH mode 06755 through one call; prints the resulting mode. "plain" is the
+ * control: fchmodat(PATH, 0755). PATH is (re)created first where the call needs it. */
+static int v_setid(int argc, char **argv)
+{
+    (void)argc;
+    const char *path = argv[1], *how = argv[2];
+    const mode_t m = 06755;
+    long r;
+    int creating = !strcmp(how, "mknod") || !strcmp(how, "open") || !strcmp(how, "openat") ||
+                   !strcmp(how, "creat") || !strcmp(how, "openat2");
+    if (creating) {
+        unlink(path);
+    } else {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return fail("create");
+        close(fd);
+    }
+    if (!strcmp(how, "plain")) {
+        r = syscall(SYS_fchmodat, AT_FDCWD, path, 0755);
+#ifdef SYS_chmod
+    } else if (!strcmp(how, "chmod")) {
+        r = syscall(SYS_chmod, path, m);
+#endif
+    } else if (!strcmp(how, "fchmod")) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return fail("open");
+        r = syscall(SYS_fchmod, fd, m);
+    } else if (!strcmp(how, "fchmodat")) {
+        r = syscall(SYS_fchmodat, AT_FDCWD, path, m);
+    } else if (!strcmp(how, "fchmodat2")) {
+        r = syscall(452 /* fchmodat2 */, AT_FDCWD, path, m, 0);
+    } else if (!strcmp(how, "mknod")) {
+        r = syscall(SYS_mknodat, AT_FDCWD, path, S_IFREG | m, 0);
+#ifdef SYS_open
+    } else if (!strcmp(how, "open")) {
+        r = syscall(SYS_open, path, O_WRONLY | O_CREAT | O_CLOEXEC, m);
+#endif
+    } else if (!strcmp(how, "openat")) {
+        r = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC, m);
+#ifdef SYS_creat
+    } else if (!strcmp(how, "creat")) {
+        r = syscall(SYS_creat, path, m);
+#endif
+    } else if (!strcmp(how, "openat2")) {
+        struct open_how_probe oh = {.flags = O_WRONLY | O_CREAT | O_CLOEXEC, .mode = m, .resolve = 0};
+        r = syscall(437 /* openat2 */, AT_FDCWD, path, &oh, sizeof oh);
+    } else {
+        return usage("HOW must be plain, chmod, fchmod, fchmodat, fchmodat2, mknod, open, openat, creat or openat2");
+    }
+    if (r < 0)
+        return fail(how);
+    struct stat st;
+    if (stat(path, &st))
+        return fail("stat");
+    printf("mode %04o\n", (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+/* Copies this probe into a memfd created with FLAGS (exec|plain) and runs it from there
+ * with `probe env PROBE_MEMFD`: stdout "ran" means code ran from memory. */
+static int v_memfd_exec(int argc, char **argv)
+{
+    (void)argc;
+    unsigned flags;
+    if (!strcmp(argv[1], "exec"))
+        flags = MFD_EXEC;
+    else if (!strcmp(argv[1], "plain"))
+        flags = 0;
+    else
+        return usage("FLAGS must be exec or plain");
+    int mfd = (int)syscall(SYS_memfd_create, "probe", flags);
+    if (mfd < 0)
+        return fail("memfd_create");
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return fail("open /proc/self/exe");
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(self, buf, sizeof buf)) > 0) {
+        if (write(mfd, buf, (size_t)n) != n)
+            return fail("write memfd");
+    }
+    if (n < 0)
+        return fail("read /proc/self/exe");
+    char *args[] = {"probe", "env", "PROBE_MEMFD", NULL};
+    char *env[] = {"PROBE_MEMFD=ran", NULL};
+    fflush(stdout);
+    syscall(SYS_execveat, mfd, "", args, env, AT_EMPTY_PATH);
+    return fail("execveat");
+}
+
+/* One byte to HOST:PORT over TCP: "plain" connects then sends ("mptcp" the same over an
+ * IPPROTO_MPTCP socket); "fastopen-connect" sets
+ * TCP_FASTOPEN_CONNECT first; "sendto"/"sendmsg" use MSG_FASTOPEN, which connects inside
+ * the send call. */
+static int v_tfo_send(int argc, char **argv)
+{
+    (void)argc;
+    long port;
+    if (parse_long(argv[2], &port) || port < 0 || port > 65535)
+        return usage("bad port %s", argv[2]);
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(argv[1], port, &ss);
+    if (!len)
+        return usage("host must be a numeric IPv4 or IPv6 address");
+    int mptcp = !strcmp(argv[3], "mptcp");
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, mptcp ? 262 /* IPPROTO_MPTCP */ : 0);
+    if (fd < 0)
+        return fail("socket");
+    ssize_t r;
+    if (!strcmp(argv[3], "plain") || mptcp) {
+        if (connect(fd, (struct sockaddr *)&ss, len))
+            return fail("connect");
+        r = send(fd, "x", 1, MSG_NOSIGNAL);
+    } else if (!strcmp(argv[3], "fastopen-connect")) {
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, 30 /* TCP_FASTOPEN_CONNECT */, &one, sizeof one))
+            return fail("setsockopt(TCP_FASTOPEN_CONNECT)");
+        if (connect(fd, (struct sockaddr *)&ss, len))
+            return fail("connect");
+        r = send(fd, "x", 1, MSG_NOSIGNAL);
+    } else if (!strcmp(argv[3], "sendto")) {
+        r = sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&ss, len);
+    } else if (!strcmp(argv[3], "sendmsg")) {
+        struct iovec iov = {.iov_base = "x", .iov_len = 1};
+        struct msghdr mh = {.msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+        r = sendmsg(fd, &mh, MSG_FASTOPEN | MSG_NOSIGNAL);
+    } else {
+        return usage("MODE must be plain, mptcp, fastopen-connect, sendto or sendmsg");
+    }
+    if (r < 0)
+        return fail(argv[3]);
+    printf("sent %zd\n", r);
+    return 0;
+}
+
 static int v_socket(int argc, char **argv)
 {
     long fam, type, proto = 0;
@@ -1502,6 +1655,9 @@ static const struct verb verbs[] = {
     {"userfaultfd", 0, 1, v_userfaultfd, "[user]: userfaultfd(O_CLOEXEC|O_NONBLOCK[|USER_MODE_ONLY])"},
     {"io-uring-setup", 0, 0, v_io_uring_setup, "io_uring_setup(4)"},
     {"syscall", 1, 7, v_syscall, "NR [ARGS...]: raw syscall; 'ret N'"},
+    {"setid", 2, 2, v_setid, "PATH HOW: mode 06755 via chmod|fchmod|fchmodat|fchmodat2|mknod|open|openat|creat|openat2 (plain: 0755)"},
+    {"memfd-exec", 1, 1, v_memfd_exec, "exec|plain: run this probe from a memfd; 'ran'"},
+    {"tfo-send", 3, 3, v_tfo_send, "HOST PORT plain|mptcp|fastopen-connect|sendto|sendmsg: one byte (IPPROTO_MPTCP; TCP_FASTOPEN_CONNECT; MSG_FASTOPEN)"},
     /* network */
     {"socket", 2, 3, v_socket, "FAMILY TYPE [PROTO]: e.g. inet dgram, packet raw"},
     {"connect", 2, 3, v_connect, "HOST PORT [TIMEOUT=5]: TCP connect (numeric host)"},

@@ -13,8 +13,9 @@
 //!   must then allow the remaining setup syscalls, as with runc).
 //! - keep-caps across setresuid keeps the permitted set the config grants; then the exact
 //!   sets; umask; chdir as the user (a directory only root may enter is an error).
-//! - Every fd past stdio and the preserved ones becomes close-on-exec; then the cwd is checked
-//!   to be inside the container (a leaked host directory fd would not be: CVE-2024-21626).
+//! - Every fd past stdio and the preserved ones becomes close-on-exec before any seccomp
+//!   filter (the profile need not allow close_range); after chdir the cwd is checked to be
+//!   inside the container (a leaked host directory fd would not be: CVE-2024-21626).
 //! - With no_new_privs: set it, then Landlock; seccomp waits until just before execve so the
 //!   filter only has to allow execve, not the sync socket or the start barrier.
 
@@ -94,6 +95,9 @@ pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Resu
     step!("process.args[0]", refuse_runtime_binary(&exe, sec.self_exe))?;
 
     let nnp = process.no_new_privileges().unwrap_or(false);
+    // Before any filter: without no_new_privs the profile is installed below, and marking
+    // fds close-on-exec (close_range) must not depend on the profile allowing it.
+    step!("close inherited fds", crate::sys::cloexec_from(3 + sec.preserve_fds))?;
     step!("capabilities", sec.caps.drop_bounding())?;
     if !nnp {
         if let Some(l) = sec.landlock {
@@ -119,7 +123,6 @@ pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Resu
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
     step!(format!("process.cwd {}", process.cwd().display()), nix::unistd::chdir(process.cwd()))?;
-    step!("close inherited fds", crate::sys::cloexec_from(3 + sec.preserve_fds))?;
     check_cwd_inside()?;
     if nnp {
         step!("process.noNewPrivileges", nix::sys::prctl::set_no_new_privs())?;

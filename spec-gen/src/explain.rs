@@ -1,6 +1,6 @@
 //! `spec-gen explain`: what the service may and may not do, in plain words.
 
-use crate::bundle::{Plan, MASKED_PATHS, READONLY_PATHS};
+use crate::bundle::{Plan, MASKED_PATHS, READONLY_PATHS, SYSCTLS};
 use crate::load::Service;
 use crate::values::{Size, UNLIMITED};
 use std::fmt::Write;
@@ -140,6 +140,9 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         }
     }
     let _ = writeln!(w, "  Cannot see {} (masked).", MASKED_PATHS.join(", "));
+    for (k, v) in SYSCTLS {
+        let _ = writeln!(w, "  Kernel setting {k} = {v} in its own namespace.");
+    }
     let _ = writeln!(
         w,
         "  Cannot change {} (read-only); /sys and /sys/fs/cgroup are read-only.",

@@ -92,6 +92,8 @@ pub struct Linux {
     pub seccomp: Option<Value>,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
