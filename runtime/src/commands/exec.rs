@@ -17,7 +17,7 @@ use oci_spec::runtime::{Capability, LinuxNamespaceType, Process};
 use crate::capabilities::CapPlan;
 use crate::protocol::{self, Channel, Message};
 use crate::state::{ContainerDir, Status};
-use crate::{cgroups, config, namespaces, Cli};
+use crate::{cgroups, namespaces, Cli};
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
@@ -138,16 +138,16 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         Status::Running | Status::Created => {}
         s => bail!("cannot exec in container {} in state {s}: it must be running", a.id),
     }
-    let cfg = config::load(&st.bundle).context("the container's bundle")?;
-    let base = cfg.spec.process().clone().expect("validated");
+    let spec = load_snapshot(&dir)?;
+    let base = spec.process().clone().context("the container's config snapshot has no process")?;
     let process = build_process(a, &base)?;
     if process.terminal().unwrap_or(false) && a.console_socket.is_none() && a.detach {
         bail!("exec --tty --detach needs --console-socket");
     }
-    let linux = cfg.spec.linux().clone().unwrap_or_default();
+    let linux = spec.linux().clone().unwrap_or_default();
     let caps = CapPlan::from_config(process.capabilities().as_ref())?;
     let seccomp = linux.seccomp().as_ref().map(crate::seccomp::compile).transpose()?;
-    let landlock = crate::landlock::policy_from_annotations(&cfg.spec.annotations().clone().unwrap_or_default())?;
+    let landlock = crate::landlock::policy_from_annotations(&spec.annotations().clone().unwrap_or_default())?;
     let console_sock = match (&a.console_socket, process.terminal().unwrap_or(false)) {
         (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
         _ => None,
@@ -260,6 +260,16 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     }
     drop(dir);
     Ok(forwarder.map(|f| f.wait(pid, console.as_ref())).unwrap_or(0))
+}
+
+/// The config `create` accepted (state dir), not the bundle's config.json: that file may
+/// have been rewritten since, and must not decide an exec'd process's confinement.
+fn load_snapshot(dir: &ContainerDir) -> anyhow::Result<oci_spec::runtime::Spec> {
+    let path = dir.config_snapshot();
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!("{}: the config accepted at create (a container made by an older runtime has none: recreate it)", path.display())
+    })?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: corrupt config snapshot", path.display()))
 }
 
 /// The child side: join, then the shared final steps, then exec.
