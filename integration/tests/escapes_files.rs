@@ -228,3 +228,125 @@ fn detached_exec_is_a_child_of_the_container_init() {
     ctx.rt(&["exec", &cid, "/bin/sh", "-c", "exit 7"]).expect_code(7, "foreground exec status");
     ctx.delete(&cid, true).expect_ok("delete");
 }
+
+// ---- item 6: bind sources the container can change --------------------------------------
+
+fn bind(b: &mut Bundle, dest: &str, src: &Path, opts: &[&str]) {
+    let mut o = vec!["rbind"];
+    o.extend_from_slice(opts);
+    b.mount(dest, "bind", &src.to_string_lossy(), &o);
+}
+
+#[test]
+fn nested_bind_source_replaced_by_a_symlink_is_refused() {
+    let ctx = Ctx::new("bind_nested");
+    let site = ctx.dir("site");
+    std::fs::create_dir_all(site.join("uploads")).unwrap();
+    std::fs::create_dir_all(site.join("deep/er")).unwrap();
+    let mut b = ctx.bundle("b");
+    bind(&mut b, "/var/www", &site, &["rw"]);
+    bind(&mut b, "/srv/uploads", &site.join("uploads"), &["rw"]);
+    bind(&mut b, "/srv/deeper", &site.join("deep/er"), &["ro"]);
+
+    // Control: the legitimate layout starts.
+    ctx.sh(&mut b, "ls /srv/uploads /srv/deeper").expect_ok("nested sources as real dirs");
+    // The container swaps the inner source, and a parent of another, for links to /.
+    ctx.sh(&mut b, "rm -r /var/www/uploads /var/www/deep && ln -s / /var/www/uploads && ln -s / /var/www/deep")
+        .expect_ok("container plants links");
+    assert!(std::fs::symlink_metadata(site.join("uploads")).unwrap().file_type().is_symlink());
+    // The next start refuses, naming the entry and the link; the host's root is never mounted.
+    let id = ctx.next_id();
+    b.probe(&["ls", "/srv/uploads"]);
+    let o = ctx.run(&b, &id, &[]);
+    let e = o.expect_error("start after the swap");
+    assert!(e.contains("mounts[") && e.contains("/srv/uploads") && e.contains("container can write"), "{e}");
+    ctx.assert_no_residue("refused bind source");
+    // Only the parent swapped: also refused.
+    std::fs::remove_file(site.join("uploads")).unwrap();
+    std::fs::create_dir(site.join("uploads")).unwrap();
+    let id = ctx.next_id();
+    let e = ctx.run(&b, &id, &[]).expect_error("parent swapped");
+    assert!(e.contains("/srv/deeper") && e.contains("deep") && e.contains("container can write"), "{e}");
+}
+
+#[test]
+fn bind_source_inside_a_writable_rootfs_is_not_redirected() {
+    let ctx = Ctx::new("bind_in_rootfs");
+    let mut b = ctx.bundle("b");
+    b.set("root/readonly", json!(false));
+    std::fs::create_dir_all(b.host_path("/data/sub")).unwrap();
+    let src = b.host_path("/data/sub");
+    bind(&mut b, "/mnt/sub", &src, &["ro"]);
+    ctx.sh(&mut b, "ls /mnt/sub").expect_ok("control: source inside the rootfs");
+    ctx.sh(&mut b, "rm -r /data/sub && ln -s / /data/sub").expect_ok("container plants a link");
+    let id = ctx.next_id();
+    b.probe(&["ls", "/mnt/sub"]);
+    let e = ctx.run(&b, &id, &[]).expect_error("link in the writable rootfs");
+    assert!(e.contains("container can write"), "{e}");
+}
+
+#[test]
+fn trusted_symlinks_in_bind_sources_still_work() {
+    let ctx = Ctx::new("bind_trusted");
+    let data = ctx.dir("hostdata");
+    std::fs::write(data.join("f"), "hello").unwrap();
+    let link = ctx.base.join("link");
+    symlink(&data, &link).unwrap();
+    let mut b = ctx.bundle("b");
+    bind(&mut b, "/mnt/d", &link, &["ro"]);
+    let o = ctx.probe(&mut b, &["read", "/mnt/d/f"]);
+    assert_eq!(o.expect_ok("source through a host-made symlink").out(), "hello");
+}
+
+#[test]
+fn bind_sources_under_root_only_dirs_work_in_a_user_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let ctx = Ctx::new("bind_userns");
+    let private = ctx.dir("private");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::create_dir_all(private.join("shared")).unwrap();
+    std::fs::set_permissions(private.join("shared"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(private.join("shared/f"), "inside").unwrap();
+    let mut b = ctx.bundle("b");
+    b.namespace("user");
+    b.namespace("network");
+    b.set("linux/uidMappings", json!([{"containerID": 0, "hostID": 200000, "size": 65536}]));
+    b.set("linux/gidMappings", json!([{"containerID": 0, "hostID": 200000, "size": 65536}]));
+    // /mnt exists in the rootfs: the mapped root may not create mount points there.
+    bind(&mut b, "/mnt", &private.join("shared"), &["ro"]);
+    let o = ctx.probe(&mut b, &["read", "/mnt/f"]);
+    assert_eq!(o.expect_ok("bind source below a 0700 dir, mapped root").out(), "inside");
+}
+
+// ---- item 10: NOTIFY_SOCKET naming something else than a socket --------------------------
+
+#[test]
+fn notify_socket_naming_a_directory_is_not_mounted() {
+    let ctx = Ctx::new("notify_dir");
+    let hostdir = ctx.dir("not-a-socket");
+    std::fs::write(hostdir.join("secret"), "x").unwrap();
+    let mut b = ctx.bundle("b");
+    b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
+    b.probe(&["ls", "/run"]);
+    let id = ctx.next_id();
+    ctx.write_config(&b, &id);
+    ctx.track(&id);
+    let bundle = b.dir.to_string_lossy().into_owned();
+    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
+    cmd.env("NOTIFY_SOCKET", &hostdir);
+    let o = ctx.spawn(cmd, "run with NOTIFY_SOCKET=<dir>").wait(CMD_TIMEOUT);
+    let out = o.expect_ok("run").out().to_string();
+    assert!(!out.contains("notify"), "something was mounted for NOTIFY_SOCKET: {out}");
+    assert!(o.stderr.contains("not a socket"), "{}", o.stderr);
+    // Control: a real socket is passed (integration/tests/notify.rs checks READY=1 arrives).
+    let sock = ctx.base.join("n.sock");
+    let _s = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
+    b.probe(&["stat", "/run/notify/notify.sock"]);
+    let id = ctx.next_id();
+    ctx.write_config(&b, &id);
+    ctx.track(&id);
+    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
+    cmd.env("NOTIFY_SOCKET", &sock);
+    let o = ctx.spawn(cmd, "run with NOTIFY_SOCKET=<socket>").wait(CMD_TIMEOUT);
+    assert!(o.expect_ok("run").out().contains("type=socket"), "{}", o.out());
+}

@@ -8,7 +8,7 @@
 //! directory are removed.
 
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -135,6 +135,10 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         _ => None,
     };
     let mut mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle)
+        .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    // Every bind source opened now, as host root, before any namespace or uid switch.
+    let rootfs_writable = !spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
+    crate::rootfs::sources::open_all(&mut mounts, &cfg.rootfs, rootfs_writable)
         .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
     let notify = notify_socket_mount(&mounts);
     if let Some(m) = &notify {
@@ -270,9 +274,22 @@ const NOTIFY_IN_CONTAINER: &str = "/run/notify/notify.sock";
 /// service inside gets that socket bind-mounted and NOTIFY_SOCKET pointing at it, so its
 /// READY=1 reaches the service manager. Only when the config gives /run a tmpfs (the rootfs
 /// itself is not modified); abstract sockets are not passed (Landlock may scope them).
+///
+/// The path is opened once and must be a socket: a directory or file named there would be
+/// bind-mounted read-write into the container. What is mounted is that opened socket, not
+/// whatever the path names later. Anything else is left out, with a warning.
 fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMount> {
     let sock = std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from)?;
-    if !sock.is_absolute() || !sock.exists() {
+    if !sock.is_absolute() {
+        return None;
+    }
+    let fd: OwnedFd = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(&sock) {
+        Ok(f) => f.into(),
+        Err(_) => return None,
+    };
+    let is_socket = std::fs::File::from(fd.try_clone().ok()?).metadata().map(|m| m.file_type().is_socket()).unwrap_or(false);
+    if !is_socket {
+        crate::log::warn(&format!("NOTIFY_SOCKET={} is not a socket; not passed to the container", sock.display()));
         return None;
     }
     if !mounts.iter().any(|m| m.dest == Path::new("/run") && m.fstype == "tmpfs") {
@@ -286,10 +303,13 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
         .options(vec!["bind".to_string(), "nosuid".into(), "nodev".into(), "noexec".into()])
         .build()
         .ok()?;
-    plan::build(&[m], Path::new("/")).ok()?.pop().map(|mut p| {
-        p.index = mounts.len();
-        p
-    })
+    let mut p = plan::build(&[m], Path::new("/")).ok()?.pop()?;
+    p.index = mounts.len();
+    p.file_target = true;
+    let tree = crate::rootfs::sources::tree_of(&fd).ok()?;
+    crate::rootfs::mounts::set_attrs(&tree, &p).ok()?;
+    p.tree = Some(tree);
+    Some(p)
 }
 
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
