@@ -178,6 +178,12 @@ impl ContainerDir {
     pub fn lock_fd(&self) -> i32 {
         self.lock.as_raw_fd()
     }
+
+    /// The config `create` accepted, written beside the state (0600): `exec` reads this, never
+    /// the bundle's config.json, which may have changed since.
+    pub fn config_snapshot(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
 }
 
 fn flock(f: &File, op: i32) -> std::io::Result<()> {
