@@ -184,56 +184,79 @@ pub fn make_dirs(path: &Path, own: &mut Ownership, reg: &ParentRegistry, mut sav
 
 fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
     let leaves: Vec<PathBuf> = own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()).map(|d| d.path.clone()).collect();
-    for leaf in leaves {
-        let fail = |e: std::io::Error| CgroupError::Manager { path: leaf.clone(), msg: e.to_string() };
-        let made = match std::fs::create_dir(&leaf) {
-            Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                make_parents(&leaf, own, reg, save)?;
-                match std::fs::create_dir(&leaf) {
-                    Ok(()) => true,
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-                    Err(e) => return Err(fail(e)),
-                }
-            }
-            Err(e) => return Err(fail(e)),
-        };
-        if !made {
-            if let Err(e) = check_subtree_unused(path, &leaf) {
-                // Not ours: forget it, so the cleanup of this create does not touch it.
-                own.dirs.retain(|d| d.path != leaf);
-                return Err(e);
+    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
+    let mkdir = |leaf: &Path| match std::fs::create_dir(leaf) {
+        Ok(()) => Ok(Some(true)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Some(false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(fail(leaf, e)),
+    };
+    let mut existing = vec![];
+    let mut orphans = vec![];
+    for leaf in &leaves {
+        match mkdir(leaf)? {
+            Some(true) => record(own, leaf, DirKind::Leaf)?,
+            Some(false) => existing.push(leaf),
+            None => orphans.push(leaf),
+        }
+    }
+    if !orphans.is_empty() {
+        // Rare (the first container under a new parent): one state write for all of them.
+        make_parents(&orphans, own, reg, save)?;
+        for leaf in orphans {
+            match mkdir(leaf)? {
+                Some(true) => record(own, leaf, DirKind::Leaf)?,
+                Some(false) => existing.push(leaf),
+                None => return Err(fail(leaf, std::io::Error::from_raw_os_error(libc::ENOENT))),
             }
         }
-        let i = ino(&leaf).map_err(fail)?;
-        if let Some(d) = own.dirs.iter_mut().find(|d| d.path == leaf) {
-            d.ino = Some(i);
-            d.kind = if made { DirKind::Leaf } else { DirKind::Adopted };
+    }
+    // Only directories that existed before are walked: a new one is empty by definition.
+    for leaf in existing {
+        if let Err(e) = check_subtree_unused(path, leaf) {
+            // Not ours: forget it, so the cleanup of this create does not touch it.
+            own.dirs.retain(|d| &d.path != leaf);
+            return Err(e);
         }
+        record(own, leaf, DirKind::Adopted)?;
     }
     Ok(())
 }
 
-/// Makes the missing parents of `leaf`. Each is first recorded in this container's state
+/// Notes the identity of a directory just made (or checked and taken over).
+fn record(own: &mut Ownership, dir: &Path, kind: DirKind) -> Result<(), CgroupError> {
+    let i = ino(dir).map_err(|e| CgroupError::Manager { path: dir.to_path_buf(), msg: e.to_string() })?;
+    if let Some(d) = own.dirs.iter_mut().find(|d| d.path == dir) {
+        d.ino = Some(i);
+        d.kind = kind;
+    }
+    Ok(())
+}
+
+/// Makes the missing parents of `leaves`. Each is first recorded in this container's state
 /// (so a runtime killed right after the mkdir still leaves it recorded), then made, then
 /// listed in the registry, where every later container under it finds it.
-fn make_parents(leaf: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
     let mut missing = vec![];
-    let mut p = leaf.parent();
-    while let Some(d) = p {
-        if d.exists() {
-            break;
+    for leaf in leaves {
+        let mut chain = vec![];
+        let mut p = leaf.parent();
+        while let Some(d) = p {
+            if d.exists() {
+                break;
+            }
+            chain.push(d.to_path_buf());
+            p = d.parent();
         }
-        missing.push(d.to_path_buf());
-        p = d.parent();
+        // Outermost first.
+        missing.extend(chain.into_iter().rev());
     }
     for m in &missing {
         own.dirs.retain(|d| &d.path != m);
         own.dirs.push(OwnedDir { path: m.clone(), ino: None, kind: DirKind::Parent });
     }
     save(own)?;
-    for m in missing.iter().rev() {
+    for m in &missing {
         match std::fs::create_dir(m) {
             Ok(()) => {
                 let fail = |e: std::io::Error| CgroupError::Manager { path: m.clone(), msg: e.to_string() };
@@ -312,7 +335,11 @@ fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: b
         if d == top || (!unified && d.parent() == Some(top)) {
             return;
         }
-        let Ok(md) = std::fs::symlink_metadata(d) else { return };
+        let Ok(md) = std::fs::symlink_metadata(d) else {
+            // Gone already (or never made: a create killed half-way); look further up.
+            p = d.parent();
+            continue;
+        };
         let ours = reg.contains(&md)
             || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
         if !ours || std::fs::remove_dir(d).is_err() {
