@@ -259,7 +259,8 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
         mounts: mounts.mounts.clone(),
         linux: oci::Linux {
             resources: resources(svc),
-            cgroups_path: format!("/ocirt/{id}"),
+            // Not `/ocirt/{id}` written here: the same bundle may be run under other ids.
+            cgroups_path: None,
             namespaces: namespaces
                 .into_iter()
                 .map(|k| oci::Namespace { kind: k.into() })

@@ -41,7 +41,9 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
     let _ = writeln!(
         w,
         "Container id {}, cgroup {}, rootfs {}{built}.",
-        plan.id, c.linux.cgroups_path, c.root.path
+        plan.id,
+        c.linux.cgroups_path.clone().unwrap_or_else(|| format!("/ocirt/{} (one per container id)", plan.id)),
+        c.root.path
     );
 
     let _ = writeln!(w, "\nRuns");

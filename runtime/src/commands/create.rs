@@ -81,9 +81,11 @@ impl Launched {
 /// Undoes a partial create on drop unless disarmed.
 struct CreateGuard {
     armed: bool,
+    root: PathBuf,
     dir_path: PathBuf,
     pid: i32,
-    cgroup: Option<(PathBuf, String)>,
+    /// What this create made (or took over) of the cgroup so far: only that is undone.
+    cgroup: cgroups::Ownership,
 }
 
 impl Drop for CreateGuard {
@@ -98,10 +100,8 @@ impl Drop for CreateGuard {
                 libc::waitpid(self.pid, std::ptr::null_mut(), 0);
             }
         }
-        if let Some((path, id)) = &self.cgroup {
-            if let Err(e) = cgroups::remove(path, id) {
-                crate::log::warn(&format!("cleanup: {e}"));
-            }
+        if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root)) {
+            crate::log::warn(&format!("cleanup: {e}"));
         }
         let _ = std::fs::remove_dir_all(&self.dir_path);
     }
@@ -191,7 +191,6 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         preserve += passed.count;
     }
     let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &a.id);
-    cgroups::check_unused(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
     let hooks = spec.hooks().clone().unwrap_or_default();
     let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
         || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
@@ -319,8 +318,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     // guard kills the init first, so the init never sees the socket close and never prints
     // a second, misleading error of its own.
     let (parent_chan, child_chan) = protocol::pair()?;
-    let dir = ContainerDir::create(&cli.root, &a.id)?;
-    let mut guard = CreateGuard { armed: true, dir_path: dir.dir.clone(), pid: 0, cgroup: None };
+    let planned = cgroups::plan(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
     let mut state = ContainerState {
         id: a.id.clone(),
         pid: 0,
@@ -335,8 +333,14 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         hooks: cfg.spec.hooks().clone(),
         oci_version: cfg.spec.version().clone(),
         own_pid_ns: ns.has_new(LinuxNamespaceType::Pid) || ns.join_pid.is_some(),
+        cgroup_dirs: Some(planned.clone()),
     };
-    dir.save(&state)?;
+    // The id is claimed first, with the cgroup directories this create may make already in
+    // its state: a second create of a live id says "already exists", and a runtime killed
+    // from here on leaves an entry that `delete` can clean up completely.
+    let dir = ContainerDir::create(&cli.root, &a.id, &state)?;
+    let mut guard = CreateGuard { armed: true, root: cli.root.clone(), dir_path: dir.dir.clone(), pid: 0, cgroup: planned };
+    claim_cgroup(cli, &a.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).with_context(|| cfg.path.display().to_string())?;
     save_config_snapshot(&dir.config_snapshot(), &cfg.spec)?;
 
     // The start barrier: a fifo the init holds open read-write (so opening never blocks)
@@ -381,7 +385,6 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     state.pid_start = crate::state::proc_start_time(pid).map(|(s, _)| s).unwrap_or(0);
     dir.save(&state)?;
 
-    guard.cgroup = Some((cgroup_path.clone(), a.id.clone()));
     cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref()).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
@@ -398,6 +401,30 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         write_pid_file(p, pid)?;
     }
     Ok(Launched { dir, state, console, guard })
+}
+
+/// Refuses a cgroup another stored container owns (in this --root and in the default one),
+/// then makes the container's cgroup directories, recording in the state what was made.
+/// Runs after the id is claimed: two creates racing for one cgroup then see each other.
+fn claim_cgroup(cli: &Cli, id: &str, path: &Path, own: &mut cgroups::Ownership, dir: &ContainerDir, state: &mut ContainerState) -> anyhow::Result<()> {
+    let mut roots = vec![cli.root.as_path()];
+    if cli.root != Path::new(crate::DEFAULT_ROOT) {
+        roots.push(Path::new(crate::DEFAULT_ROOT));
+    }
+    for root in roots {
+        let claims = crate::state::cgroup_claims(root, if root == cli.root { id } else { "" });
+        if let Err(e) = cgroups::check_claims(path, &claims, root) {
+            // The planned directories are the other container's: this cleanup must not touch them.
+            own.dirs.clear();
+            return Err(e.into());
+        }
+    }
+    cgroups::make_dirs(path, own, &cgroups::ParentRegistry::new(&cli.root), |o| {
+        state.cgroup_dirs = Some(o.clone());
+        dir.save(state).map_err(|e| cgroups::CgroupError::Manager { path: dir.dir.clone(), msg: e.to_string() })
+    })?;
+    state.cgroup_dirs = Some(own.clone());
+    Ok(())
 }
 
 /// Serves the init's requests until it is Ready. Returns the pty master if we keep it.
