@@ -247,6 +247,8 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
 pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
     let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(a, foreground)?;
+    // A stop request that came while we validated: nothing is made yet.
+    crate::signals::check()?;
     // The channel is made before the guard so that it is dropped after it: on an error the
     // guard kills the init first, so the init never sees the socket close and never prints
     // a second, misleading error of its own.
@@ -320,6 +322,9 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     parent_chan.send(&Message::Proceed)?;
 
     let console = drive_init(&parent_chan, &state, console_sock.as_ref()).map_err(|e| {
+        if e.is::<crate::signals::Interrupted>() {
+            return e;
+        }
         // Setup inside the container failed: say which config it came from.
         anyhow::anyhow!("{}: {}", cfg.path.display(), crate::error_chain(&e))
     })?;
@@ -328,6 +333,8 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     if let Some(p) = &a.launch.pid_file {
         write_pid_file(p, pid)?;
     }
+    // Last look before the caller keeps the container: the guard still undoes everything.
+    crate::signals::check()?;
     Ok(Launched { dir, state, console, guard })
 }
 
@@ -335,6 +342,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
 fn drive_init(chan: &Channel, state: &ContainerState, console_sock: Option<&std::os::unix::net::UnixStream>) -> anyhow::Result<Option<OwnedFd>> {
     let mut console = None;
     loop {
+        crate::signals::wait_readable(chan)?;
         let (msg, fd) = chan.recv_with_fd()?;
         match msg {
             Message::Log { level, msg } => crate::log::write(&level, &msg),
