@@ -195,3 +195,40 @@ fn output_errors_are_reported_not_panics() {
     ctx.kill("c", "KILL").expect_ok("kill");
     ctx.delete("c", true).expect_ok("delete");
 }
+
+/// An init that the OOM killer ends during setup: the error says so and names the limit
+/// (it said "the container's init exited before it was ready").
+#[test]
+fn oom_during_setup_is_named() {
+    let ctx = Ctx::new("oomsetup");
+    let mut b = ctx.bundle("b");
+    b.probe(&["exit", "0"]);
+    // Control: a workable limit runs.
+    b.set("linux/resources/memory", json!({"limit": 64 << 20}));
+    ctx.run(&b, "control", &[]).expect_ok("control with 64 MiB");
+    b.set("linux/resources/memory", json!({"limit": 16384}));
+    let o = ctx.run(&b, "small", &[]);
+    let line = o.expect_error("run with a 16 KiB memory limit");
+    assert!(line.contains("OOM killer") && line.contains("linux.resources.memory.limit") && line.contains("16384"), "{line}");
+    ctx.assert_no_residue_for("small", "OOM during setup");
+}
+
+/// An init killed by a signal during setup: the error names the signal (it said "sync
+/// socket send: EPIPE"). A createRuntime hook, which runs while the init waits, kills it.
+#[test]
+fn init_killed_during_setup_names_the_signal() {
+    let ctx = Ctx::new("killsetup");
+    let mut b = ctx.bundle("b");
+    b.probe(&["exit", "0"]);
+    let hook = ctx.base.join("hook.sh");
+    let hook_body = |sig: &str| format!("pid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); [ -n \"$pid\" ] && kill -{sig} \"$pid\"; exit 0");
+    // Control: the same hook with signal 0 (only a liveness check) lets the run finish.
+    write_script(&hook, &hook_body("0"));
+    b.set("hooks", json!({"createRuntime": [{"path": hook.to_str().unwrap()}]}));
+    ctx.run(&b, "control", &[]).expect_ok("control: hook sends signal 0");
+    write_script(&hook, &hook_body("KILL"));
+    let o = ctx.run(&b, "killed", &[]);
+    let line = o.expect_error("init killed by the hook");
+    assert!(line.contains("killed by SIGKILL before it was ready"), "{line}");
+    ctx.assert_no_residue_for("killed", "init killed during setup");
+}

@@ -8,6 +8,7 @@ mod capabilities;
 mod cgroups;
 mod commands;
 mod config;
+mod diagnose;
 mod foreground;
 mod hooks;
 mod init;

@@ -319,14 +319,21 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
     }
-    parent_chan.send(&Message::Proceed)?;
-
-    let console = drive_init(&parent_chan, &state, console_sock.as_ref()).map_err(|e| {
+    let driven = parent_chan
+        .send(&Message::Proceed)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| drive_init(&parent_chan, &state, console_sock.as_ref()));
+    let console = driven.map_err(|e| {
         if e.is::<crate::signals::Interrupted>() {
             return e;
         }
+        // The sync socket broke: say how the init died (a signal, the OOM killer).
+        let limit = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.limit());
+        let why = e.downcast_ref::<protocol::ProtocolError>()
+            .filter(|p| matches!(p, protocol::ProtocolError::Eof | protocol::ProtocolError::Send(_) | protocol::ProtocolError::Recv(_)))
+            .and_then(|_| crate::diagnose::explain_init_death(pid, &cgroup_path, limit));
         // Setup inside the container failed: say which config it came from.
-        anyhow::anyhow!("{}: {}", cfg.path.display(), crate::error_chain(&e))
+        anyhow::anyhow!("{}: {}", cfg.path.display(), why.unwrap_or_else(|| crate::error_chain(&e)))
     })?;
     state.phase = Status::Created;
     dir.save(&state)?;
