@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+// Explicit paths: spec-gen compiles this file too (#[path] from spec-gen/src/lib.rs), so that
+// it refuses what the runtime would refuse; the paths resolve the same from both crates.
+#[path = "config/shape.rs"]
 mod shape;
+#[path = "config/sysctl.rs"]
 mod sysctl;
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +55,16 @@ pub fn load(bundle: &Path) -> Result<Config, ConfigError> {
     let cfg = Config { spec, path, bundle, rootfs };
     validate(&cfg)?;
     Ok(cfg)
+}
+
+/// Everything `create` checks about a config.json that does not need the host: for tools
+/// that write configs (spec-gen) and want the runtime's verdict before anyone runs them.
+#[allow(dead_code)] // the runtime itself uses load(); spec-gen calls this
+pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
+    let spec = parse(path, bytes)?;
+    let cfg = Config { spec, path: path.to_path_buf(), bundle: PathBuf::new(), rootfs: PathBuf::new() };
+    validate(&cfg)?;
+    Ok(cfg.spec)
 }
 
 fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
@@ -132,6 +146,71 @@ fn landlock_path_count(spec: &Spec) -> u64 {
         .sum()
 }
 
+/// The kernel's MAX_ARG_STRLEN: the longest single argument or environment string.
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// The stack limit execve's argument space is derived from when the config sets none
+/// (the usual 8 MiB default; a quarter of it may hold arguments and environment).
+pub const DEFAULT_STACK: u64 = 8 << 20;
+
+/// What execve would refuse with E2BIG, after the whole container was set up: one string
+/// longer than MAX_ARG_STRLEN, or all of them (with their pointers) above a quarter of the
+/// stack limit. The error is (field, message).
+pub fn check_exec_size(args: &[String], env: &[String], stack_soft: Option<u64>) -> Result<(), (String, String)> {
+    let mut total = 0usize;
+    for (list, name) in [(args, "process.args"), (env, "process.env")] {
+        for (i, s) in list.iter().enumerate() {
+            if s.len() + 1 > MAX_ARG_STRLEN {
+                return Err((format!("{name}[{i}]"), format!(
+                    "is {} bytes; the kernel takes at most {} per string (MAX_ARG_STRLEN): pass large data in a file",
+                    s.len(), MAX_ARG_STRLEN - 1
+                )));
+            }
+            total += s.len() + 1 + std::mem::size_of::<usize>();
+        }
+    }
+    let stack = stack_soft.unwrap_or(DEFAULT_STACK);
+    let room = (stack / 4).min(usize::MAX as u64) as usize;
+    if total > room {
+        return Err(("process.args".into(), format!(
+            "arguments and environment take {total} bytes; execve takes at most {room} (a quarter of RLIMIT_STACK {stack}): pass large data in a file"
+        )));
+    }
+    Ok(())
+}
+
+/// The kernel's PID_MAX_LIMIT on 64-bit: pids.max refuses anything above it.
+pub const MAX_PIDS: i64 = 4 * 1024 * 1024;
+/// The smallest CFS quota (and period) the kernel takes, in microseconds.
+pub const MIN_CPU_QUOTA: i64 = 1000;
+
+/// Limits the kernel would refuse at cgroup setup with a bare EINVAL.
+fn check_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), (String, String)> {
+    if let Some(l) = r.pids().as_ref().map(|p| p.limit()) {
+        if l > MAX_PIDS {
+            return Err(("linux.resources.pids.limit".into(), format!(
+                "{l} is above the kernel's maximum {MAX_PIDS} (PID_MAX_LIMIT): give at most {MAX_PIDS}, or 0 for no limit"
+            )));
+        }
+    }
+    if let Some(cpu) = r.cpu() {
+        if let Some(q) = cpu.quota() {
+            if q > 0 && q < MIN_CPU_QUOTA {
+                return Err(("linux.resources.cpu.quota".into(), format!(
+                    "{q} µs is below the kernel's minimum {MIN_CPU_QUOTA} µs per period: give at least {MIN_CPU_QUOTA} (0 or -1: no limit)"
+                )));
+            }
+        }
+        if let Some(period) = cpu.period() {
+            if period != 0 && !(1000..=1_000_000).contains(&period) {
+                return Err(("linux.resources.cpu.period".into(), format!(
+                    "{period} µs is outside the kernel's 1000..=1000000"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn has_proc_mount(spec: &Spec) -> bool {
     spec.mounts().iter().flatten().any(|m| {
         let dest = m.destination().components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect::<PathBuf>();
@@ -182,6 +261,11 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             }
         }
     }
+    let stack = process.rlimits().iter().flatten()
+        .find(|r| matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitStack))
+        .map(|r| r.soft());
+    check_exec_size(process.args().as_deref().unwrap_or(&[]), process.env().as_deref().unwrap_or(&[]), stack)
+        .map_err(|(field, msg)| invalid(p, &field, &msg))?;
     if let Some(rl) = process.rlimits() {
         let mut seen = HashSet::new();
         for (i, r) in rl.iter().enumerate() {
@@ -281,6 +365,9 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             if !cp.as_os_str().is_empty() && !cp.components().any(|c| matches!(c, std::path::Component::Normal(_))) {
                 return Err(invalid(p, "linux.cgroupsPath", "must name a cgroup below the hierarchy root, e.g. \"/ocirt/<id>\""));
             }
+        }
+        if let Some(r) = linux.resources() {
+            check_resources(r).map_err(|(field, msg)| invalid(p, &field, &msg))?;
         }
         if linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()) {
             return Err(invalid(p, "linux.mountLabel", "SELinux is not supported by this runtime: remove the field"));
