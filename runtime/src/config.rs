@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
+// Explicit paths: spec-gen compiles this file too (#[path] from spec-gen/src/lib.rs), so that
+// it refuses what the runtime would refuse; the paths resolve the same from both crates.
+#[path = "config/shape.rs"]
+mod shape;
+#[path = "config/sysctl.rs"]
+mod sysctl;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read: {source} (is --bundle the directory that holds config.json?)")]
@@ -34,6 +41,10 @@ pub fn load(bundle: &Path) -> Result<Config, ConfigError> {
     let spec = parse(&path, &bytes)?;
     let bundle = std::fs::canonicalize(bundle).unwrap_or_else(|_| bundle.to_path_buf());
     let root = spec.root().as_ref().ok_or_else(|| invalid(&path, "root", "missing: set root.path to the rootfs directory (e.g. \"rootfs\")"))?;
+    if root.path().as_os_str().is_empty() {
+        // "" would join to the bundle directory itself and fail much later, inside.
+        return Err(invalid(&path, "root.path", "is empty: set it to the rootfs directory (e.g. \"rootfs\")"));
+    }
     let rootfs = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
     let rootfs = std::fs::canonicalize(&rootfs).map_err(|e| {
         invalid(&path, "root.path", &format!("{}: {e}: create the rootfs directory or fix the path", rootfs.display()))
@@ -46,12 +57,30 @@ pub fn load(bundle: &Path) -> Result<Config, ConfigError> {
     Ok(cfg)
 }
 
+/// Everything `create` checks about a config.json that does not need the host: for tools
+/// that write configs (spec-gen) and want the runtime's verdict before anyone runs them.
+#[allow(dead_code)] // the runtime itself uses load(); spec-gen calls this
+pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
+    let spec = parse(path, bytes)?;
+    let cfg = Config { spec, path: path.to_path_buf(), bundle: PathBuf::new(), rootfs: PathBuf::new() };
+    validate(&cfg)?;
+    Ok(cfg.spec)
+}
+
 fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
-    // The common case is a valid config: plain serde_json. Only when that fails is the file
-    // read again through serde_path_to_error, whose (large) code then names the field. This
-    // keeps the error path's code off the start path.
-    if let Ok(spec) = serde_json::from_slice::<Spec>(bytes) {
-        return Ok(spec);
+    // The common case is a valid config: one tokenisation into a Value, whose shape and
+    // strings are checked (serde would take `[]` for an object, and a NUL byte would only
+    // fail at exec without a field name), then typed without reading the bytes again. Only
+    // when that fails is the file read again through serde_path_to_error, whose (large) code
+    // then names the field. This keeps the error path's code off the start path.
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        let mut at = String::new();
+        if let Err(msg) = shape::check(&value, &shape::SPEC, &mut at) {
+            return Err(ConfigError::Parse { path: path.to_path_buf(), field: if at.is_empty() { "(top level)".into() } else { at }, msg });
+        }
+        if let Ok(spec) = serde_json::from_value::<Spec>(value) {
+            return Ok(spec);
+        }
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let spec: Spec = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
@@ -75,6 +104,119 @@ fn parse(path: &Path, bytes: &[u8]) -> Result<Spec, ConfigError> {
 
 fn invalid(path: &Path, field: &str, msg: &str) -> ConfigError {
     ConfigError::Invalid { path: path.to_path_buf(), field: field.to_string(), msg: msg.to_string() }
+}
+
+/// The lowest RLIMIT_NOFILE soft limit accepted. After setting it the runtime still opens
+/// files in the container before exec while it holds its own fds 0-4 (stdio, sync socket,
+/// exec fifo): the program to run (measured: a static program fails below 5), and one fd per
+/// Landlock path, all held at once. Below this it failed with "Too many open files" naming
+/// the program, not the limit; 16 leaves the program itself a few.
+pub const MIN_NOFILE: u64 = 16;
+/// fds the init holds while it applies Landlock: stdio, sync socket, exec fifo, the ruleset.
+const FDS_HELD: u64 = 6;
+
+/// runc's bound: ids are non-negative int32s. 4294967295 is (uid_t)-1, which setresuid
+/// reads as "leave unchanged": the process would silently keep uid 0.
+pub const MAX_ID: u32 = i32::MAX as u32;
+
+/// For config.json and for `exec --user`/`--additional-gids`: each id within 0..=MAX_ID.
+/// The error is (field under process.user, message).
+pub fn check_user_ids(uid: u32, gid: u32, additional: &[u32]) -> Result<(), (String, String)> {
+    let bad = |field: String, v: u32| (field, format!("{v} is outside 0..={MAX_ID} ({v} as a 32-bit id means \"unchanged\" to the kernel): use a real id"));
+    if uid > MAX_ID {
+        return Err(bad("uid".into(), uid));
+    }
+    if gid > MAX_ID {
+        return Err(bad("gid".into(), gid));
+    }
+    if let Some((i, g)) = additional.iter().enumerate().find(|(_, g)| **g > MAX_ID) {
+        return Err(bad(format!("additionalGids[{i}]"), *g));
+    }
+    Ok(())
+}
+
+/// Paths in the org.ocirt.landlock.fs.* annotations (the init holds one fd per path). A
+/// malformed value counts 0 here: landlock.rs reports it with its own message.
+fn landlock_path_count(spec: &Spec) -> u64 {
+    let Some(a) = spec.annotations() else { return 0 };
+    a.iter()
+        .filter(|(k, _)| k.starts_with("org.ocirt.landlock.fs."))
+        .filter_map(|(_, v)| serde_json::from_str::<Vec<serde_json::Value>>(v).ok())
+        .map(|v| v.len() as u64)
+        .sum()
+}
+
+/// The kernel's MAX_ARG_STRLEN: the longest single argument or environment string.
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// The stack limit execve's argument space is derived from when the config sets none
+/// (the usual 8 MiB default; a quarter of it may hold arguments and environment).
+pub const DEFAULT_STACK: u64 = 8 << 20;
+
+/// What execve would refuse with E2BIG, after the whole container was set up: one string
+/// longer than MAX_ARG_STRLEN, or all of them (with their pointers) above a quarter of the
+/// stack limit. The error is (field, message).
+pub fn check_exec_size(args: &[String], env: &[String], stack_soft: Option<u64>) -> Result<(), (String, String)> {
+    let mut total = 0usize;
+    for (list, name) in [(args, "process.args"), (env, "process.env")] {
+        for (i, s) in list.iter().enumerate() {
+            if s.len() + 1 > MAX_ARG_STRLEN {
+                return Err((format!("{name}[{i}]"), format!(
+                    "is {} bytes; the kernel takes at most {} per string (MAX_ARG_STRLEN): pass large data in a file",
+                    s.len(), MAX_ARG_STRLEN - 1
+                )));
+            }
+            total += s.len() + 1 + std::mem::size_of::<usize>();
+        }
+    }
+    let stack = stack_soft.unwrap_or(DEFAULT_STACK);
+    let room = (stack / 4).min(usize::MAX as u64) as usize;
+    if total > room {
+        return Err(("process.args".into(), format!(
+            "arguments and environment take {total} bytes; execve takes at most {room} (a quarter of RLIMIT_STACK {stack}): pass large data in a file"
+        )));
+    }
+    Ok(())
+}
+
+/// The kernel's PID_MAX_LIMIT on 64-bit: pids.max refuses anything above it.
+pub const MAX_PIDS: i64 = 4 * 1024 * 1024;
+/// The smallest CFS quota (and period) the kernel takes, in microseconds.
+pub const MIN_CPU_QUOTA: i64 = 1000;
+
+/// Limits the kernel would refuse at cgroup setup with a bare EINVAL.
+fn check_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), (String, String)> {
+    if let Some(l) = r.pids().as_ref().map(|p| p.limit()) {
+        if l > MAX_PIDS {
+            return Err(("linux.resources.pids.limit".into(), format!(
+                "{l} is above the kernel's maximum {MAX_PIDS} (PID_MAX_LIMIT): give at most {MAX_PIDS}, or 0 for no limit"
+            )));
+        }
+    }
+    if let Some(cpu) = r.cpu() {
+        if let Some(q) = cpu.quota() {
+            if q > 0 && q < MIN_CPU_QUOTA {
+                return Err(("linux.resources.cpu.quota".into(), format!(
+                    "{q} µs is below the kernel's minimum {MIN_CPU_QUOTA} µs per period: give at least {MIN_CPU_QUOTA} (0 or -1: no limit)"
+                )));
+            }
+        }
+        if let Some(period) = cpu.period() {
+            if period != 0 && !(1000..=1_000_000).contains(&period) {
+                return Err(("linux.resources.cpu.period".into(), format!(
+                    "{period} µs is outside the kernel's 1000..=1000000"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn has_proc_mount(spec: &Spec) -> bool {
+    spec.mounts().iter().flatten().any(|m| {
+        let dest = m.destination().components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect::<PathBuf>();
+        dest == Path::new("/proc")
+            && (m.typ().as_deref() == Some("proc") || m.source().as_deref() == Some(Path::new("/proc")))
+    })
 }
 
 /// Semantic checks that the runtime-spec requires and serde cannot express.
@@ -106,6 +248,9 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             return Err(invalid(p, "process.scheduler.policy", "SCHED_ISO does not exist in Linux: use SCHED_OTHER, SCHED_BATCH or SCHED_IDLE"));
         }
     }
+    let user = process.user();
+    check_user_ids(user.uid(), user.gid(), user.additional_gids().as_deref().unwrap_or(&[]))
+        .map_err(|(field, msg)| invalid(p, &format!("process.user.{field}"), &msg))?;
     if !process.cwd().is_absolute() {
         return Err(invalid(p, "process.cwd", &format!("{:?} must be an absolute path", process.cwd())));
     }
@@ -116,9 +261,26 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             }
         }
     }
+    let stack = process.rlimits().iter().flatten()
+        .find(|r| matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitStack))
+        .map(|r| r.soft());
+    check_exec_size(process.args().as_deref().unwrap_or(&[]), process.env().as_deref().unwrap_or(&[]), stack)
+        .map_err(|(field, msg)| invalid(p, &field, &msg))?;
     if let Some(rl) = process.rlimits() {
         let mut seen = HashSet::new();
         for (i, r) in rl.iter().enumerate() {
+            if matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitNofile) {
+                let landlock_paths = landlock_path_count(spec);
+                let floor = MIN_NOFILE.max(FDS_HELD + landlock_paths + 1);
+                if r.soft() < floor {
+                    return Err(invalid(p, &format!("process.rlimits[{i}]"), &format!(
+                        "RLIMIT_NOFILE soft limit {} is below {floor}: after setting it the runtime still opens the program and \
+                         {landlock_paths} Landlock path(s) in the container beside its own {FDS_HELD} fds, and the program needs a few: \
+                         raise it to at least {floor}",
+                        r.soft()
+                    )));
+                }
+            }
             if r.soft() > r.hard() {
                 return Err(invalid(p, &format!("process.rlimits[{i}]"), "soft limit is above the hard limit"));
             }
@@ -165,6 +327,19 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
                 if key.contains("..") || key.starts_with('/') || key.is_empty() {
                     return Err(invalid(p, &format!("linux.sysctl.{key}"), "not a sysctl name"));
                 }
+                sysctl::check(key, namespaces.map(|v| v.as_slice()).unwrap_or(&[])).map_err(|msg| invalid(p, &format!("linux.sysctl.{key}"), &msg))?;
+            }
+        }
+        // The runtime masks, makes read-only and writes sysctls through /proc inside the
+        // container (by fd, /proc/self/fd/N): without a /proc mount that fails much later with
+        // an error about /dev/null or a missing file.
+        let needs_proc = [("linux.maskedPaths", linux.masked_paths().as_ref().is_some_and(|v| !v.is_empty())),
+            ("linux.readonlyPaths", linux.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())),
+            ("linux.sysctl", linux.sysctl().as_ref().is_some_and(|v| !v.is_empty()))];
+        if let Some((field, _)) = needs_proc.iter().find(|(_, used)| *used) {
+            if !has_proc_mount(spec) {
+                return Err(invalid(p, field, "needs /proc inside the container, and `mounts` has no /proc: add \
+                    {\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"} to mounts (or remove this field)"));
             }
         }
         for (i, path) in linux.masked_paths().iter().flatten().enumerate() {
@@ -190,6 +365,9 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             if !cp.as_os_str().is_empty() && !cp.components().any(|c| matches!(c, std::path::Component::Normal(_))) {
                 return Err(invalid(p, "linux.cgroupsPath", "must name a cgroup below the hierarchy root, e.g. \"/ocirt/<id>\""));
             }
+        }
+        if let Some(r) = linux.resources() {
+            check_resources(r).map_err(|(field, msg)| invalid(p, &field, &msg))?;
         }
         if linux.mount_label().as_ref().is_some_and(|l| !l.is_empty()) {
             return Err(invalid(p, "linux.mountLabel", "SELinux is not supported by this runtime: remove the field"));

@@ -5,7 +5,6 @@
 use std::os::fd::{AsFd, OwnedFd};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -18,11 +17,9 @@ impl Forwarder {
     /// Blocks the forwarded signals and opens a signalfd for them. Call before the process
     /// can run, so that no signal is lost between its start and the wait.
     pub fn new() -> nix::Result<Forwarder> {
-        let mut set = SigSet::all();
-        // Signals about our own faults, and job-control stops, stay ours.
-        for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
-            set.remove(s);
-        }
+        // Signals about our own faults, and job-control stops, stay ours. main blocked the
+        // same set already; blocking again keeps this correct if it could not.
+        let set = crate::signals::forwarded_set();
         set.thread_block()?;
         Ok(Forwarder { sfd: SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)? })
     }

@@ -42,7 +42,7 @@ pub fn debug(msg: &str) {
 /// sees them even when a manager asked for a log file.
 pub fn write(level: &str, msg: &str) {
     let Some(sink) = SINK.get() else {
-        eprintln!("runtime: {msg}");
+        to_stderr(format_args!("runtime: {msg}"));
         return;
     };
     if let Some(mut f) = sink.file.as_ref() {
@@ -60,11 +60,17 @@ pub fn write(level: &str, msg: &str) {
     }
     if sink.file.is_none() || level != "debug" {
         if level == "error" {
-            eprintln!("runtime: {msg}");
+            to_stderr(format_args!("runtime: {msg}"));
         } else {
-            eprintln!("runtime: {level}: {msg}");
+            to_stderr(format_args!("runtime: {level}: {msg}"));
         }
     }
+}
+
+/// eprintln! panics when stderr fails (2>/dev/full, a closed pipe); a log line that cannot
+/// be written is lost, and the exit code still tells what happened.
+fn to_stderr(line: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// UTC time as RFC 3339 with nanoseconds (what runc's state `created` holds).

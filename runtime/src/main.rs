@@ -8,12 +8,14 @@ mod capabilities;
 mod cgroups;
 mod commands;
 mod config;
+mod diagnose;
 mod foreground;
 mod hooks;
 mod init;
 mod landlock;
 mod log;
 mod namespaces;
+mod output;
 mod process;
 mod protocol;
 mod reaper;
@@ -93,12 +95,28 @@ pub enum Command {
 }
 
 fn main() {
+    // Before anything else: a signal during create must not kill us half-way (signals.rs).
+    signals::block_for_setup();
     let cli = Cli::parse();
     log::init(cli.log.as_deref(), &cli.log_format, cli.debug);
-    let result = commands::dispatch(&cli);
+    let result = match &cli.command {
+        Command::Create(_) | Command::Run(_) => signals::open_setup_fd()
+            .map_err(|e| anyhow::anyhow!("signalfd for the signals that may stop create: {e}"))
+            .and_then(|()| commands::dispatch(&cli)),
+        // exec keeps them blocked: its forwarder passes them on to the process it starts.
+        Command::Exec(_) => commands::dispatch(&cli),
+        _ => {
+            signals::restore();
+            commands::dispatch(&cli)
+        }
+    };
     match result {
         Ok(code) => std::process::exit(code),
         Err(err) => {
+            if let Some(signals::Interrupted(sig)) = err.downcast_ref::<signals::Interrupted>() {
+                log::error(&err.to_string());
+                std::process::exit(128 + sig);
+            }
             log::error(&error_chain(&err));
             std::process::exit(1);
         }

@@ -81,6 +81,13 @@ pub fn pair() -> Result<(Channel, Channel), ProtocolError> {
     Ok((Channel { fd: a }, Channel { fd: b }))
 }
 
+impl std::os::fd::AsFd for Channel {
+    /// For waiting on the socket beside other fds (create also waits on signals).
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 impl Channel {
     pub fn send(&self, msg: &Message) -> Result<(), ProtocolError> {
         self.send_with_fd(msg, None)

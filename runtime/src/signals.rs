@@ -1,6 +1,151 @@
-//! Signal names and numbers for `kill` and for forwarding in `run`.
+//! Signal names and numbers for `kill`, and the signals that arrive while `create`, `run`
+//! or `exec` is still setting a container up.
+//!
+//! A service manager stopping a unit that is still starting, or a Ctrl-C, may signal the
+//! runtime at any instant. Dying of it half-way would leave a state directory, cgroups and a
+//! live init behind, so `main` blocks every catchable signal before it does anything else
+//! ([`block_for_setup`]). Signals then stay pending: `create` looks at them at safe points
+//! ([`take_fatal`], and while it waits on the container init it also waits on
+//! [`setup_fd`]) and aborts through its cleanup guard with [`Interrupted`]; once the container
+//! runs, the foreground forwarder reads whatever is still pending and passes it on.
 
-use nix::sys::signal::Signal;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::sync::OnceLock;
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+/// Setup was stopped by signal `0`; the caller has already removed what it made. The
+/// runtime exits 128+N, as a shell reports a command killed by N.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by {} while setting up the container: stopped, nothing left behind", name(*.0))]
+pub struct Interrupted(pub i32);
+
+/// The set `run` and `exec` forward and setup defers: every signal but the ones about our own
+/// faults, SIGKILL/SIGSTOP (which cannot be blocked) and the terminal job-control stops.
+pub fn forwarded_set() -> SigSet {
+    let mut set = SigSet::all();
+    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
+        set.remove(s);
+    }
+    set
+}
+
+/// The mask we were started with, saved by [`block_for_setup`].
+static OLD_MASK: OnceLock<SigSet> = OnceLock::new();
+/// The signalfd that setup polls (create and run only).
+static SETUP_FD: OnceLock<SignalFd> = OnceLock::new();
+
+/// Blocks the forwarded set before main: the Rust runtime's own start-up (and a large
+/// binary's first page faults) is the widest window the process itself can close. Only the
+/// exec and the dynamic loader remain; a signal there ends us before anything is made.
+#[cfg(not(test))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static BLOCK_BEFORE_MAIN: extern "C" fn() = {
+    extern "C" fn block() {
+        block_for_setup();
+    }
+    block
+};
+
+/// Blocks the forwarded set, saving the mask we were started with (first call only).
+pub fn block_for_setup() {
+    if OLD_MASK.get().is_some() {
+        return;
+    }
+    let mut old = SigSet::empty();
+    if nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&forwarded_set()), Some(&mut old)).is_ok() {
+        let _ = OLD_MASK.set(old);
+    }
+}
+
+/// For verbs that make nothing (state, list, kill...): back to the signal mask we were
+/// started with, so that a signal ends them as usual. One that came meanwhile acts now.
+pub fn restore() {
+    if let Some(old) = OLD_MASK.get() {
+        let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(old), None);
+    }
+}
+
+/// For create and run: opens the signalfd that setup polls.
+pub fn open_setup_fd() -> nix::Result<()> {
+    let sfd = SignalFd::with_flags(&forwarded_set(), SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+    let _ = SETUP_FD.set(sfd);
+    Ok(())
+}
+
+/// The signalfd to wait on beside the sync socket, if there is one.
+pub fn setup_fd() -> Option<BorrowedFd<'static>> {
+    SETUP_FD.get().map(|s| s.as_fd())
+}
+
+/// Whether a signal that ends a process by default is pending; consumes pending signals.
+/// Signals that are ignored by default (SIGCHLD from a hook, SIGWINCH, SIGURG, SIGCONT) and
+/// terminal stops are dropped: they mean nothing to a container that does not run yet.
+pub fn take_fatal() -> Option<i32> {
+    let fd = setup_fd()?;
+    let mut found = None;
+    // SignalFd::read_signal wants &mut and the fd lives in a static: read it directly.
+    loop {
+        let mut info = zeroed_siginfo();
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: reading one signalfd_siginfo into a buffer of exactly its size.
+        let n = unsafe { libc::read(fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        if n != size as isize {
+            break;
+        }
+        let sig = info.ssi_signo as i32;
+        if found.is_none() && ends_by_default(sig) {
+            found = Some(sig);
+        }
+    }
+    found
+}
+
+fn zeroed_siginfo() -> libc::signalfd_siginfo {
+    // SAFETY: signalfd_siginfo is plain integers; all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
+fn ends_by_default(sig: i32) -> bool {
+    !matches!(sig, libc::SIGCHLD | libc::SIGWINCH | libc::SIGURG | libc::SIGCONT | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+}
+
+/// Fails with [`Interrupted`] if a fatal signal came; for the safe points of setup.
+pub fn check() -> Result<(), Interrupted> {
+    match take_fatal() {
+        Some(sig) => Err(Interrupted(sig)),
+        None => Ok(()),
+    }
+}
+
+/// Waits until `fd` is readable; fails with [`Interrupted`] if a fatal signal comes first.
+/// Setup waits on the container init here, which is where most of its time goes.
+pub fn wait_readable(fd: &impl AsFd) -> Result<(), Interrupted> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let Some(sfd) = setup_fd() else { return Ok(()) };
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN), PollFd::new(sfd, PollFlags::POLLIN)];
+        // EINTR cannot happen with everything blocked; any other poll error falls through
+        // to the read, which reports it.
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            return Ok(());
+        }
+        let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+        if ready(&fds[1]) {
+            check()?;
+        }
+        if ready(&fds[0]) {
+            return Ok(());
+        }
+    }
+}
+
+/// "SIGTERM", or "signal 40" for one without a name.
+pub fn name(sig: i32) -> String {
+    Signal::try_from(sig).map(|s| s.as_str().to_string()).unwrap_or_else(|_| format!("signal {sig}"))
+}
 
 /// Parses "TERM", "SIGTERM", "sigterm", "15" or "RTMIN+3" into a signal number.
 pub fn parse(s: &str) -> Option<i32> {

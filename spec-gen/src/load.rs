@@ -130,13 +130,59 @@ impl Service {
     }
 }
 
+/// `file:line:col (key)`: the position, and the dotted key it falls in, so that the error
+/// names what to change even when the reader has no editor at hand.
 fn locate(file: &Path, source: &str, span: Option<&Range<usize>>) -> String {
     match span {
         Some(s) => {
             let (l, c) = line_col(source, s.start);
-            format!("{}:{l}:{c}", file.display())
+            match key_at(source, s.start) {
+                Some(key) => format!("{}:{l}:{c}: `{key}`", file.display()),
+                None => format!("{}:{l}:{c}", file.display()),
+            }
         }
         None => file.display().to_string(),
+    }
+}
+
+/// The dotted key path ("process.command", "bind[1].target") whose key or value holds byte
+/// `offset` of `source`. Parsed again with spans (only on the error path); the recoverable
+/// parser still gives the keys before a syntax error.
+pub fn key_at(source: &str, offset: usize) -> Option<String> {
+    let (table, _) = toml::de::DeTable::parse_recoverable(source);
+    let path = in_table(table.get_ref(), offset)?;
+    Some(path)
+}
+
+fn covers(r: &Range<usize>, offset: usize) -> bool {
+    r.start <= offset && (offset < r.end || (r.is_empty() && r.start == offset))
+}
+
+/// A [table] header's spans cover only the header, its keys lie after it: so an entry
+/// matches when its key, its value or anything below it covers the offset.
+fn in_table(t: &toml::de::DeTable, offset: usize) -> Option<String> {
+    for (k, v) in t.iter() {
+        let key: &str = k.get_ref().as_ref();
+        if let Some(below) = in_value(v.get_ref(), offset) {
+            return Some(format!("{key}{below}"));
+        }
+        if covers(&k.span(), offset) || covers(&v.span(), offset) {
+            return Some(key.to_string());
+        }
+    }
+    None
+}
+
+/// The path below `v` (".key" or "[i]..."), if something below it covers the offset.
+fn in_value(v: &toml::de::DeValue, offset: usize) -> Option<String> {
+    match v {
+        toml::de::DeValue::Table(t) => in_table(t, offset).map(|p| format!(".{p}")),
+        toml::de::DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            in_value(item.get_ref(), offset)
+                .map(|p| format!("[{i}]{p}"))
+                .or_else(|| covers(&item.span(), offset).then(|| format!("[{i}]")))
+        }),
+        _ => None,
     }
 }
 
@@ -481,6 +527,18 @@ fn check_container_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_at_offsets() {
+        let src = "name = \"x\"\n\n[process]\ncommand = \"/bin/true\"\nenv = { A = \"1\" }\n\n[[bind]]\nsource = \"/a\"\ntarget = \"/b\"\n\n[[bind]]\nsource = \"/c\"\ntarget = \"/d\"\n";
+        let at = |needle: &str| key_at(src, src.find(needle).unwrap());
+        assert_eq!(at("\"x\"").as_deref(), Some("name"));
+        assert_eq!(at("command").as_deref(), Some("process.command"));
+        assert_eq!(at("\"/bin/true\"").as_deref(), Some("process.command"));
+        assert_eq!(at("\"1\"").as_deref(), Some("process.env.A"));
+        assert_eq!(at("\"/b\"").as_deref(), Some("bind[0].target"));
+        assert_eq!(at("\"/c\"").as_deref(), Some("bind[1].source"));
+    }
 
     #[test]
     fn positions() {

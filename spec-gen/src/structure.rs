@@ -462,6 +462,14 @@ pub fn check(config: &Value) -> Vec<String> {
                 .push(format!("$: the oci-spec parser rejects it: {e}"));
         }
     }
+    if c.problems.is_empty() {
+        // The runtime's own verdict (the same code `create` runs): what it would refuse,
+        // spec-gen must not write.
+        let bytes = serde_json::to_vec(config).unwrap_or_default();
+        if let Err(e) = crate::runtime_config::check_bytes(std::path::Path::new("config.json"), &bytes) {
+            c.problems.push(format!("the runtime would refuse it: {e}"));
+        }
+    }
     c.problems
 }
 

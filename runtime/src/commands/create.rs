@@ -314,6 +314,8 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
 pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
     let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(a, foreground)?;
+    // A stop request that came while we validated: nothing is made yet.
+    crate::signals::check()?;
     // The channel is made before the guard so that it is dropped after it: on an error the
     // guard kills the init first, so the init never sees the socket close and never prints
     // a second, misleading error of its own.
@@ -389,17 +391,29 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
     }
-    parent_chan.send(&Message::Proceed)?;
-
-    let console = drive_init(&parent_chan, &state, console_sock.as_ref()).map_err(|e| {
+    let driven = parent_chan
+        .send(&Message::Proceed)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| drive_init(&parent_chan, &state, console_sock.as_ref()));
+    let console = driven.map_err(|e| {
+        if e.is::<crate::signals::Interrupted>() {
+            return e;
+        }
+        // The sync socket broke: say how the init died (a signal, the OOM killer).
+        let limit = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.limit());
+        let why = e.downcast_ref::<protocol::ProtocolError>()
+            .filter(|p| matches!(p, protocol::ProtocolError::Eof | protocol::ProtocolError::Send(_) | protocol::ProtocolError::Recv(_)))
+            .and_then(|_| crate::diagnose::explain_init_death(pid, &cgroup_path, limit));
         // Setup inside the container failed: say which config it came from.
-        anyhow::anyhow!("{}: {}", cfg.path.display(), crate::error_chain(&e))
+        anyhow::anyhow!("{}: {}", cfg.path.display(), why.unwrap_or_else(|| crate::error_chain(&e)))
     })?;
     state.phase = Status::Created;
     dir.save(&state)?;
     if let Some(p) = &a.launch.pid_file {
         write_pid_file(p, pid)?;
     }
+    // Last look before the caller keeps the container: the guard still undoes everything.
+    crate::signals::check()?;
     Ok(Launched { dir, state, console, guard })
 }
 
@@ -431,6 +445,7 @@ fn claim_cgroup(cli: &Cli, id: &str, path: &Path, own: &mut cgroups::Ownership, 
 fn drive_init(chan: &Channel, state: &ContainerState, console_sock: Option<&std::os::unix::net::UnixStream>) -> anyhow::Result<Option<OwnedFd>> {
     let mut console = None;
     loop {
+        crate::signals::wait_readable(chan)?;
         let (msg, fd) = chan.recv_with_fd()?;
         match msg {
             Message::Log { level, msg } => crate::log::write(&level, &msg),

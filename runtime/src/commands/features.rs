@@ -38,6 +38,6 @@ pub fn run() -> anyhow::Result<i32> {
             "org.ocirt.landlock.keys": "org.ocirt.landlock.fs.read, org.ocirt.landlock.fs.exec, org.ocirt.landlock.fs.write, org.ocirt.landlock.net.bind, org.ocirt.landlock.net.connect, org.ocirt.landlock.scope, org.ocirt.landlock.compat"
         }
     });
-    println!("{}", serde_json::to_string_pretty(&v)?);
+    crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&v)?))?;
     Ok(0)
 }

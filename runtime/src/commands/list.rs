@@ -29,22 +29,25 @@ pub fn run(cli: &Cli, a: &ListArgs) -> anyhow::Result<i32> {
             Err(_) => rows.push(serde_json::json!({"id": id, "status": "stopped", "pid": 0, "bundle": "", "created": "", "owner": ""})),
         }
     }
+    use std::fmt::Write;
+    let mut out = String::new();
     if a.quiet {
         for r in &rows {
-            println!("{}", r["id"].as_str().unwrap_or_default());
+            let _ = writeln!(out, "{}", r["id"].as_str().unwrap_or_default());
         }
-        return Ok(0);
-    }
-    match a.format.as_str() {
-        "json" => println!("{}", serde_json::to_string(&rows)?),
-        "table" => {
-            println!("{:<20} {:<8} {:<10} {:<40} {:<32} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
-            for r in &rows {
-                let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
-                println!("{:<20} {:<8} {:<10} {:<40} {:<32} {}", s("id"), r["pid"], s("status"), s("bundle"), s("created"), s("owner"));
+    } else {
+        match a.format.as_str() {
+            "json" => out = format!("{}\n", serde_json::to_string(&rows)?),
+            "table" => {
+                let _ = writeln!(out, "{:<20} {:<8} {:<10} {:<40} {:<32} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+                for r in &rows {
+                    let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                    let _ = writeln!(out, "{:<20} {:<8} {:<10} {:<40} {:<32} {}", s("id"), r["pid"], s("status"), s("bundle"), s("created"), s("owner"));
+                }
             }
+            other => anyhow::bail!("--format {other:?}: use table or json"),
         }
-        other => anyhow::bail!("--format {other:?}: use table or json"),
     }
+    crate::output::print(&out)?;
     Ok(0)
 }

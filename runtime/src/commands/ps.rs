@@ -22,14 +22,16 @@ pub fn run(cli: &Cli, a: &PsArgs) -> anyhow::Result<i32> {
     let st = dir.load()?;
     let mut pids = cgroups::pids(&st.cgroup_path, &st.id)?;
     pids.sort_unstable();
+    let mut out = String::new();
     if a.format == "json" {
-        println!("{}", serde_json::to_string(&pids)?);
+        out = format!("{}\n", serde_json::to_string(&pids)?);
     } else {
-        println!("PID CMD");
+        out.push_str("PID CMD\n");
         for p in pids {
             let cmd = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
-            println!("{p} {}", cmd.trim());
+            out.push_str(&format!("{p} {}\n", cmd.trim()));
         }
     }
+    crate::output::print(&out)?;
     Ok(0)
 }

@@ -55,6 +55,8 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         id,
     };
     let launched = create::launch(cli, &c, !a.detach)?;
+    // A signal after this point reaches the container: the forwarder reads it from the
+    // pending set once the container runs, and the container decides how to end.
     let (dir, mut st, console) = launched.finish_create();
     if a.detach {
         super::start::start(&dir, &mut st).inspect_err(|_| {

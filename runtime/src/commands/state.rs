@@ -15,6 +15,6 @@ pub fn run(cli: &Cli, a: &StateArgs) -> anyhow::Result<i32> {
     let dir = ContainerDir::open(&cli.root, &a.id, false)?;
     let st = dir.load()?;
     let status = st.status(&dir);
-    println!("{}", serde_json::to_string_pretty(&st.oci_state(status))?);
+    crate::output::print(&format!("{}\n", serde_json::to_string_pretty(&st.oci_state(status))?))?;
     Ok(0)
 }

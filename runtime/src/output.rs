@@ -1,0 +1,37 @@
+//! The checked writer for what commands print on stdout (`state`, `list`, `ps`, `features`).
+//!
+//! `println!` panics when stdout fails: `runtime state ID > /dev/full` aborted with a panic
+//! and `| head -1` panicked on the broken pipe. Here a write error is one error line and
+//! exit 1; a reader that has gone (EPIPE) ends the runtime by SIGPIPE, silently, as runc and
+//! coreutils end (a shell shows 141): the consumer chose to stop reading, nothing failed.
+
+use std::io::Write;
+
+#[derive(Debug, thiserror::Error)]
+#[error("write to stdout: {0}")]
+pub struct OutputError(std::io::Error);
+
+/// Writes `text` (the whole output, so it goes out in as few writes as possible) and flushes.
+pub fn print(text: &str) -> Result<(), OutputError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => die_of_sigpipe(),
+        Err(e) => Err(OutputError(e)),
+    }
+}
+
+fn die_of_sigpipe() -> ! {
+    // Rust starts with SIGPIPE ignored; put back the default and take it, so our parent sees
+    // what it would see from any Unix tool whose reader went away.
+    // SAFETY: signal(2) and raise(2) with constant arguments; the process ends here.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(141)
+}
