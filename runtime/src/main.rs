@@ -14,6 +14,7 @@ mod init;
 mod landlock;
 mod log;
 mod namespaces;
+mod netguard;
 mod process;
 mod protocol;
 mod reaper;
