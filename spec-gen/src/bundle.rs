@@ -172,7 +172,7 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
 
     let choice = crate::seccomp::choose(
         d.security.seccomp.as_ref().map(|s| s.get_ref().as_str()),
-        d.network.udp,
+        d.network.uses_udp(),
     );
     let loaded = crate::seccomp::load(&choice, &svc.dir).map_err(|error| BundleError::Seccomp {
         location: match &d.security.seccomp {

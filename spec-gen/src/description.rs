@@ -84,9 +84,27 @@ pub struct Network {
     /// TCP ports the service may connect to.
     #[serde(default)]
     pub tcp_connect: Vec<Port>,
-    /// Whether UDP is allowed; selects the `udp` seccomp profile.
+    /// Whether UDP is allowed; selects the `udp` seccomp profile. With Landlock on, the
+    /// UDP ports must be listed in `udp_bind` / `udp_connect` (the network guard refuses
+    /// the others).
     #[serde(default)]
     pub udp: bool,
+    /// UDP ports the service may bind (receive on).
+    #[serde(default)]
+    pub udp_bind: Vec<Port>,
+    /// UDP ports the service may send to, on any address (e.g. 53 for DNS).
+    #[serde(default)]
+    pub udp_connect: Vec<Port>,
+    /// Abstract unix socket names (without the leading NUL byte) the service may bind.
+    #[serde(default)]
+    pub abstract_unix_bind: Vec<Spanned<String>>,
+}
+
+impl Network {
+    /// UDP is used: `udp = true` or a UDP port list.
+    pub fn uses_udp(&self) -> bool {
+        self.udp || !self.udp_bind.is_empty() || !self.udp_connect.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

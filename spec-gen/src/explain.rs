@@ -184,13 +184,27 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
             let _ = writeln!(w, "  TCP ports are not restricted (Landlock is off).");
         }
     }
-    if d.network.udp {
-        let _ = writeln!(
-            w,
-            "  May use UDP (network.udp = true); Landlock cannot restrict UDP ports."
-        );
-    } else {
-        let _ = writeln!(w, "  May not use UDP (network.udp = false).");
+    match plan.landlock.as_ref().map(|l| &l.udp) {
+        Some(Some((bind, connect))) => {
+            let list = |p: &[u16]| if p.is_empty() { "no port".to_string() } else { format!("port(s) {}", ports(p)) };
+            let _ = writeln!(w, "  May receive UDP on {} and send UDP to {} only (any address).", list(bind), list(connect));
+        }
+        Some(None) => {
+            let _ = writeln!(w, "  May not use UDP.");
+        }
+        None if d.network.uses_udp() => {
+            let _ = writeln!(w, "  May use UDP on any port (Landlock and the network guard are off).");
+        }
+        None => {
+            let _ = writeln!(w, "  May not use UDP (network.udp = false).");
+        }
+    }
+    if let Some(l) = &plan.landlock {
+        if l.unix_bind.is_empty() {
+            let _ = writeln!(w, "  May not bind abstract unix socket names (where the host's kernel lets the runtime check them).");
+        } else {
+            let _ = writeln!(w, "  May bind the abstract unix socket name(s) {} only.", l.unix_bind.join(", "));
+        }
     }
 
     let _ = writeln!(w, "\nPrivileges");

@@ -214,3 +214,15 @@ fn syntax_error() {
     let (t, o) = bundle(&BASE.replace("name = \"bad\"", "name = \"bad"), &[]);
     assert_rejected(t.path(), &o, "1:", &["error:"]);
 }
+
+#[test]
+fn udp_without_ports() {
+    let (t, o) = bundle(&format!("{BASE}udp = true\n"), &[]);
+    assert_rejected(t.path(), &o, "10:1", &["network.udp = true", "udp_connect", "[53]"]);
+}
+
+#[test]
+fn bad_abstract_unix_name() {
+    let (t, o) = bundle(&format!("{BASE}abstract_unix_bind = [\"ok\", \"\"]\n"), &[]);
+    assert_rejected(t.path(), &o, "10:29", &["abstract unix name \"\" is empty", "leading NUL"]);
+}

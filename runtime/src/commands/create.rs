@@ -113,6 +113,7 @@ struct Prepared {
     init: InitArgs,
     console_sock: Option<std::os::unix::net::UnixStream>,
     cgroup_path: PathBuf,
+    netguard: Option<crate::netguard::Plan>,
 }
 
 /// Everything that can be checked without side effects, done before the id is claimed.
@@ -166,6 +167,7 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
     if let Some(l) = &landlock {
         crate::log::debug(&format!("landlock: {} (kernel ABI {})", if l.is_required() { "required" } else { "best effort" }, crate::landlock::kernel_abi()));
     }
+    let netguard = spec.annotations().as_ref().map(crate::netguard::prepare).transpose().with_context(|| cfg.path.display().to_string())?.flatten();
     if let Some(r) = linux.resources() {
         cgroups::check_supported(r).with_context(|| cfg.path.display().to_string())?;
     }
@@ -217,7 +219,7 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         bundle: cfg.bundle.clone(),
         host_pid: 0,
     };
-    Ok(Prepared { cfg, ns, init, console_sock, cgroup_path })
+    Ok(Prepared { cfg, ns, init, console_sock, cgroup_path, netguard })
 }
 
 /// The sockets systemd handed us (fds 3..3+count) and their names.
@@ -313,7 +315,7 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
 
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
 pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
-    let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(a, foreground)?;
+    let Prepared { cfg, ns, mut init, console_sock, cgroup_path, netguard } = prepare(a, foreground)?;
     // A stop request that came while we validated: nothing is made yet.
     crate::signals::check()?;
     // The channel is made before the guard so that it is dropped after it: on an error the
@@ -388,6 +390,10 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     dir.save(&state)?;
 
     cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref()).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
+    // Before Proceed: the init must never run without the network guard.
+    if let Some(g) = &netguard {
+        g.attach(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
+    }
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
     }

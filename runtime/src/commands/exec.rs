@@ -142,7 +142,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     let base = spec.process().clone().context("the container's config snapshot has no process")?;
     let process = build_process(a, &base)?;
     let u = process.user();
-    config::check_user_ids(u.uid(), u.gid(), u.additional_gids().as_deref().unwrap_or(&[]))
+    crate::config::check_user_ids(u.uid(), u.gid(), u.additional_gids().as_deref().unwrap_or(&[]))
         .map_err(|(field, msg)| anyhow::anyhow!("exec: user.{field} (from --user, --additional-gids or --process): {msg}"))?;
     if process.terminal().unwrap_or(false) && a.console_socket.is_none() && a.detach {
         bail!("exec --tty --detach needs --console-socket");
