@@ -288,17 +288,20 @@ EOF
 db_id() { echo "mariadb${instance:+@$instance}"; }
 
 # site/db: the database's descriptions (port written in), its config, its rootfs link and
-# its data directory, owned by the rootfs's mysql account (Debian picks its ids when the
-# package is installed: read them from the rootfs, never assume them).
+# its data directory, owned by the account mariadbd runs as (`mariadb`, made by the
+# description's [rootfs_build]; read from the rootfs, not assumed).
 make_db_site() {
   local d=$site/db ids
-  ids=$(awk -F: '$1 == "mysql" { print $3 ":" $4 }' "$db_rootfs/etc/passwd")
+  ids=$(awk -F: '$1 == "mariadb" { print $3 ":" $4 }' "$db_rootfs/etc/passwd")
   case "$ids" in
     [0-9]*:[0-9]*) ;;
-    *) die "$db_rootfs/etc/passwd has no mysql account: rebuild the rootfs (rm -rf $db_rootfs $db_rootfs.lock)" ;;
+    *) die "$db_rootfs/etc/passwd has no mariadb account: rebuild the rootfs (rm -rf $db_rootfs $db_rootfs.lock)" ;;
   esac
   mysql_uid=${ids%:*}
   mysql_gid=${ids#*:}
+  local host_user
+  host_user=$(getent passwd "$mysql_uid" | cut -d: -f1 || true)
+  [ -z "$host_user" ] || note "warning: uid $mysql_uid, which owns $d/data, is also the host's account $host_user: it can read the database files"
   install -d -o 0 -g 0 -m 0755 "$d" "$d/conf"
   cp -r "$db_src/conf/." "$d/conf/"
   chmod -R go-w "$d/conf"
@@ -442,6 +445,15 @@ register_bundle() {
     ln -sfn "$site/bundle" "$store/$name"
   done
   note "registered: runtime run mediawiki-bundle${instance:+@$instance} starts this bundle"
+  if [ "$db" = mariadb ]; then
+    name=$(db_id)
+    if [ -e "$store/$name" ] && [ ! -L "$store/$name" ]; then
+      note "$store/$name exists and is not a link: left alone"
+    else
+      ln -sfn "$site/db/bundle" "$store/$name"
+      note "registered: runtime run $name starts the database"
+    fi
+  fi
 }
 
 # Stops a running container: SIGTERM, up to $2 tenths of a second for it to finish, then
@@ -604,6 +616,15 @@ main() {
   [ "$db" = sqlite ] || [ "$db_port" != "$port" ] || die "--db-port must differ from --port ($port)"
   mkdir -p "$site"
   site=$(cd "$site" && pwd)
+  # The database a wiki was installed with is its database: this script moves no data.
+  if [ -f "$site/LocalSettings.php" ]; then
+    local installed=sqlite
+    grep -q '^\$wgDBtype = "mysql";' "$site/LocalSettings.php" && installed=mariadb
+    [ "$installed" = "$db" ] || case "$installed" in
+      mariadb) die "the wiki in $site was installed against MariaDB: add --db mariadb" ;;
+      *) die "the wiki in $site was installed with SQLite: drop --db $db, or use another --site (this script moves no data between databases)" ;;
+    esac
+  fi
   setup
   rootfs=$(rootfs_for "$bundle_src/service.toml")
   [ "$db" = sqlite ] || db_rootfs=$(rootfs_for "$db_src/service.toml")
@@ -616,10 +637,6 @@ main() {
     *) die "container $id is already running ($(url "$(port_of "$id")")); stop it first: bash $0 stop${instance:+ --instance $instance}${state_root:+ --state $state_root}" ;;
   esac
   say "site directory $site (port $port)"
-  if [ "$db" = sqlite ] && [ -d "$site/db/data/mysql" ] && [ -f "$site/LocalSettings.php" ] \
-      && grep -q "^\$wgDBtype = \"mysql\"" "$site/LocalSettings.php"; then
-    die "the wiki in $site was installed against MariaDB: add --db mariadb"
-  fi
   make_site
   if [ "$db" = mariadb ]; then
     make_db_site

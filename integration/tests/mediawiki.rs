@@ -353,10 +353,10 @@ fn mediawiki_end_to_end() {
     assert_gone(&ctx, &[&id], &pids);
 }
 
-/// The mysql account of a rootfs (Debian picks its ids at install time).
-fn mysql_ids(rootfs: &Path) -> (u32, u32) {
+/// The account mariadbd runs as (`mariadb`, made by bundles/mariadb's [rootfs_build]).
+fn server_ids(rootfs: &Path) -> (u32, u32) {
     let passwd = fs::read_to_string(rootfs.join("etc/passwd")).expect("read the MariaDB rootfs's /etc/passwd");
-    let f: Vec<&str> = passwd.lines().find(|l| l.starts_with("mysql:")).expect("no mysql account in the MariaDB rootfs").split(':').collect();
+    let f: Vec<&str> = passwd.lines().find(|l| l.starts_with("mariadb:")).expect("no mariadb account in the MariaDB rootfs").split(':').collect();
     (f[2].parse().unwrap(), f[3].parse().unwrap())
 }
 
@@ -429,7 +429,10 @@ fn mediawiki_with_mariadb() {
         assert_eq!(bundle, site.join("bundle"), "the script should print the bundle directory\n{}", o.stderr);
     }
     let db_dir = site.join("db");
-    let (mysql_uid, mysql_gid) = mysql_ids(&db_dir.join("rootfs"));
+    let (server_uid, server_gid) = server_ids(&db_dir.join("rootfs"));
+    // Its own fixed id, not Debian's dynamically numbered mysql account (uid 100 there, some
+    // other system account on the host).
+    assert_eq!((server_uid, server_gid), (60306, 60306), "the MariaDB rootfs's mariadb account");
     let settings = fs::read_to_string(site.join("LocalSettings.php")).unwrap();
     assert!(settings.contains("$wgDBtype = \"mysql\";"), "LocalSettings.php is not for MySQL/MariaDB");
     assert!(settings.contains("getenv( 'MW_DB_PORT' )"), "LocalSettings.php does not take the database port from MW_DB_PORT");
@@ -440,7 +443,7 @@ fn mediawiki_with_mariadb() {
     let pw = fs::metadata(site.join("db-password")).unwrap();
     assert_eq!((pw.uid(), pw.mode() & 0o777), (0, 0o600), "site/db-password must be root's, 0600");
     let data = fs::metadata(db_dir.join("data")).unwrap();
-    assert_eq!((data.uid(), data.gid(), data.mode() & 0o777), (mysql_uid, mysql_gid, 0o700), "site/db/data: owner and mode");
+    assert_eq!((data.uid(), data.gid(), data.mode() & 0o777), (server_uid, server_gid, 0o700), "site/db/data: owner and mode");
     assert!(db_dir.join("data/mysql").is_dir() && db_dir.join("data/my_wiki").is_dir(), "site/db/data holds no mysql/ or my_wiki/");
     // The database ran only for the installer: nothing of it, nor of the setup and install
     // containers, is left.
@@ -458,7 +461,7 @@ fn mediawiki_with_mariadb() {
     let db_cfg: Value = serde_json::from_str(&fs::read_to_string(db_dir.join("bundle/config.json")).unwrap()).unwrap();
     assert_eq!(db_cfg["annotations"]["org.ocirt.landlock.net.bind"], json!(format!("[{db_port}]")));
     assert_eq!(db_cfg["annotations"]["org.ocirt.landlock.net.connect"], json!("[]"));
-    assert_eq!(db_cfg["process"]["user"]["uid"], json!(mysql_uid));
+    assert_eq!(db_cfg["process"]["user"]["uid"], json!(server_uid));
     assert_eq!(db_cfg["process"]["capabilities"]["bounding"], json!([]));
     assert_eq!(db_cfg["root"]["readonly"], json!(true));
     assert_eq!(db_cfg["linux"]["cgroupsPath"], json!(format!("/ocirt/{db_id}")));
@@ -482,7 +485,7 @@ fn mediawiki_with_mariadb() {
     let db_alive = || proc_start(db_pid).is_some_and(|(_, zombie)| !zombie);
     wait_for_port(db_port, Duration::from_secs(60), db_alive);
     eprintln!("mediawiki+mariadb: MariaDB accepted connections {:?} after run --detach (port {db_port})", t0.elapsed());
-    assert_eq!(uid_and_capeff(db_pid), Some((mysql_uid, 0)), "mariadbd should run as mysql with no capability");
+    assert_eq!(uid_and_capeff(db_pid), Some((server_uid, 0)), "mariadbd should run as mariadb with no capability");
 
     ctx.track(&id);
     let t0 = Instant::now();
