@@ -359,6 +359,13 @@ pub struct Lifecycle {
     /// programs that do not handle being PID 1 (annotation org.ocirt.init).
     #[serde(default)]
     pub init: bool,
+    /// systemd units this one starts after (`After=`), e.g. a database's.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// systemd units this one needs (`Requires=`): started with it, and a stop of one of
+    /// them stops this one too.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 impl Default for Lifecycle {
@@ -368,6 +375,8 @@ impl Default for Lifecycle {
             stop_timeout: default_timeout(),
             notify: false,
             init: false,
+            after: Vec::new(),
+            requires: Vec::new(),
         }
     }
 }
