@@ -359,12 +359,21 @@ fn notify_socket_naming_a_directory_is_not_mounted() {
     // Control: a real socket is passed (integration/tests/notify.rs checks READY=1 arrives).
     let sock = ctx.base.join("n.sock");
     let _s = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
-    b.probe(&["stat", "/run/notify/notify.sock"]);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
+    b.sh("/probe stat /run/notify/notify.sock; /probe chmod /run/notify/notify.sock 777; /probe notify READY=1");
     let id = ctx.next_id();
     ctx.write_config(&b, &id);
     ctx.track(&id);
     let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
     cmd.env("NOTIFY_SOCKET", &sock);
     let o = ctx.spawn(cmd, "run with NOTIFY_SOCKET=<socket>").wait(CMD_TIMEOUT);
-    assert!(o.expect_ok("run").out().contains("type=socket"), "{}", o.out());
+    let out = o.expect_ok("run").out().to_string();
+    assert!(out.contains("type=socket") && out.contains("EROFS") && out.ends_with("sent"), "{out}");
+    // The socket works, but its host inode cannot be changed from inside.
+    assert_eq!(std::fs::metadata(&sock).unwrap().permissions().mode(), mode);
+    let mut buf = [0u8; 16];
+    _s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let n = _s.recv(&mut buf).expect("READY=1 through the read-only bind");
+    assert_eq!(&buf[..n], b"READY=1");
 }
