@@ -241,6 +241,11 @@ fn detached_exec_is_a_child_of_the_container_init() {
     let mut c = ctx.bundle("c");
     let cid = running(&ctx, &mut c);
     ctx.rt(&["exec", &cid, "/bin/sh", "-c", "exit 7"]).expect_code(7, "foreground exec status");
+    // A detached program that cannot be exec'd (noexec mount) is an error, not a silent 0.
+    ctx.rt(&["exec", &cid, "/bin/sh", "-c", "cp /probe /dev/shm/p && chmod 755 /dev/shm/p"]).expect_ok("copy to a noexec mount");
+    let e = ctx.rt(&["exec", "-d", &cid, "/dev/shm/p", "id"]).expect_error("exec -d from a noexec mount");
+    assert!(e.contains("/dev/shm/p") && e.contains("EACCES") || e.contains("ermission denied"), "{e}");
+    ctx.rt(&["exec", &cid, "/dev/shm/p", "id"]).expect_code(126, "foreground exec from a noexec mount");
     ctx.delete(&cid, true).expect_ok("delete");
 }
 
