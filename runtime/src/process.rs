@@ -17,7 +17,8 @@
 //! - Every fd past stdio and the preserved ones becomes close-on-exec; then the cwd is checked
 //!   to be inside the container (a leaked host directory fd would not be: CVE-2024-21626).
 //! - With no_new_privs: set it, then Landlock; seccomp waits until just before execve so the
-//!   filter only has to allow execve, not the sync socket or the start barrier.
+//!   filter only has to allow execveat (how the program is run), not the sync socket or the
+//!   start barrier.
 
 mod shebang;
 
@@ -54,8 +55,8 @@ pub struct ExecPlan<'a> {
     nnp: bool,
     /// Keep a minimal init as PID 1 (reaper.rs) and run the program as its child.
     pub reaper: bool,
-    /// A sync socket whose reader is still waiting (a detached `exec`): a failure to start
-    /// the program is sent there as well as to stderr, so the runtime can report it.
+    /// Set when a runtime still waits for the outcome (a detached `exec`): a failure to
+    /// start the program goes there instead of to stderr, so the runtime reports it once.
     pub report: Option<&'a dyn Fn(&str)>,
 }
 
@@ -171,7 +172,11 @@ pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
         crate::reaper::split();
     }
     let err = shebang::exec_fd(&plan.prog, &plan.argv, &plan.env);
-    fail_report(plan, &format!("exec {}: {err}", plan.exe));
+    let hint = match err.raw_os_error() {
+        Some(libc::EPERM | libc::ENOSYS) if sec.seccomp.is_some() => " (the program is run with execveat: the seccomp profile must allow it)",
+        _ => "",
+    };
+    fail_report(plan, &format!("exec {}: {err}{hint}", plan.exe));
     // SAFETY: plain _exit.
     unsafe { libc::_exit(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 }) }
 }
