@@ -222,8 +222,10 @@ mod tests {
 
     #[test]
     fn reads_the_running_kernel() {
+        let t = std::time::Instant::now();
         let Ok(data) = std::fs::read("/sys/kernel/btf/vmlinux") else { return };
         let btf = Btf::parse(&data).unwrap();
+        eprintln!("read+parse vmlinux BTF ({} bytes, {} types): {:?}", data.len(), btf.at.len(), t.elapsed());
         assert!(btf.func_id("bpf_lsm_socket_bind").is_ok());
         let sock = btf.struct_id("sock").unwrap();
         let num = btf.offset("sock", sock, &["__sk_common", "skc_num"]).unwrap();

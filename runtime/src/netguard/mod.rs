@@ -164,6 +164,7 @@ fn lsm_support() -> Result<([u32; 3], programs::Layout), (String, &'static str)>
 /// applied where the kernel allows otherwise.
 pub fn prepare(annotations: &HashMap<String, String>) -> Result<Option<Plan>, NetGuardError> {
     let Some(p) = policy::from_annotations(annotations)? else { return Ok(None) };
+    let started = std::time::Instant::now();
     let mut progs = vec![];
     if !cgroup2_mounted() {
         fail_or_warn(p.required, NetGuardError::Unavailable {
@@ -213,7 +214,12 @@ pub fn prepare(annotations: &HashMap<String, String>) -> Result<Option<Plan>, Ne
             "network guard: LSM layer skipped ({what}): abstract unix binds are not checked, other socket families are left to seccomp"
         )),
     }
-    crate::log::debug(&format!("network guard: {} programs ({})", progs.len(), if p.required { "required" } else { "best effort" }));
+    crate::log::debug(&format!(
+        "network guard: {} programs ({}), compiled in {:?}",
+        progs.len(),
+        if p.required { "required" } else { "best effort" },
+        started.elapsed()
+    ));
     Ok(Some(Plan { progs, required: p.required }))
 }
 
@@ -224,6 +230,7 @@ impl Plan {
         if self.progs.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let (dir, dir_path) = match open_cgroup2(cgroup) {
             Ok(v) => v,
             Err(e) => {
@@ -252,6 +259,7 @@ impl Plan {
                 })?;
             }
         }
+        crate::log::debug(&format!("network guard: loaded and attached to {} in {:?}", dir_path.display(), started.elapsed()));
         Ok(())
     }
 }
