@@ -54,6 +54,9 @@ pub enum NetGuardError {
 #[derive(Debug, Clone)]
 struct Prog {
     name: &'static str,
+    /// False for the LSM layer unless abstract names are declared: like its absence, a
+    /// refusal by the kernel then leaves a warning instead of stopping the container.
+    essential: bool,
     prog_type: u32,
     attach_type: u32,
     attach_btf_id: u32,
@@ -72,7 +75,7 @@ fn fail_or_warn(required: bool, e: NetGuardError) -> Result<(), NetGuardError> {
     if required {
         return Err(e);
     }
-    crate::log::warn(&format!("{e} (best-effort: continuing without it)"));
+    crate::log::warn(&format!("{e} (continuing without it)"));
     Ok(())
 }
 
@@ -116,7 +119,7 @@ fn open_cgroup2(cgroup: &Path) -> Result<(OwnedFd, PathBuf), String> {
 
 fn cgroup2_mounted() -> bool {
     ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].iter().any(|p| {
-        nix::sys::statfs::statfs(*p).map(|s| s.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC).unwrap_or(false)
+        nix::sys::statfs::statfs(*p).map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC).unwrap_or(false)
     })
 }
 
@@ -207,7 +210,7 @@ pub fn prepare(annotations: &HashMap<String, String>) -> Result<Option<Plan>, Ne
         })?;
         return Ok(Some(Plan { progs, required: p.required }));
     }
-    let prog = |name, prog_type, attach_type, insns| Prog { name, prog_type, attach_type, attach_btf_id: 0, insns };
+    let prog = |name, prog_type, attach_type, insns| Prog { name, essential: true, prog_type, attach_type, attach_btf_id: 0, insns };
     progs.push(prog("sock_create", bpf::PROG_TYPE_CGROUP_SOCK, bpf::ATTACH_INET_SOCK_CREATE, programs::inet_sock_create(&p)));
     let none: Vec<u16> = vec![];
     let udp_bind = p.udp_bind.as_ref().unwrap_or(&none);
@@ -233,7 +236,14 @@ pub fn prepare(annotations: &HashMap<String, String>) -> Result<Option<Plan>, Ne
     }
     match lsm_support() {
         Ok((ids, layout)) => {
-            let lsm = |name, id, insns| Prog { name, prog_type: bpf::PROG_TYPE_LSM, attach_type: bpf::ATTACH_LSM_CGROUP, attach_btf_id: id, insns };
+            let lsm = |name, id, insns| Prog {
+                name,
+                essential: p.unix_bind_declared,
+                prog_type: bpf::PROG_TYPE_LSM,
+                attach_type: bpf::ATTACH_LSM_CGROUP,
+                attach_btf_id: id,
+                insns,
+            };
             progs.push(lsm("socket_create", ids[0], programs::socket_create(&p)));
             progs.push(lsm("socket_bind", ids[1], programs::socket_bind(&p)));
             if let Some(bind) = &p.tcp_bind {
@@ -279,7 +289,7 @@ impl Plan {
             let fd = match bpf::load(&spec, p.name) {
                 Ok(fd) => fd,
                 Err(e) => {
-                    fail_or_warn(self.required, NetGuardError::Unavailable {
+                    fail_or_warn(self.required && p.essential, NetGuardError::Unavailable {
                         what: format!("the kernel refused to load the {} program: {} (verifier: {})", p.name, e.err, if e.log.is_empty() { "no log" } else { &e.log }),
                         fix: "report this with the kernel version",
                     })?;
@@ -287,7 +297,7 @@ impl Plan {
                 }
             };
             if let Err(e) = bpf::attach(&dir, &fd, p.attach_type) {
-                fail_or_warn(self.required, NetGuardError::Unavailable {
+                fail_or_warn(self.required && p.essential, NetGuardError::Unavailable {
                     what: format!("cannot attach the {} program to {}: {e}", p.name, dir_path.display()),
                     fix: "check that the runtime runs as root with CAP_BPF/CAP_SYS_ADMIN",
                 })?;
@@ -339,7 +349,7 @@ mod tests {
 
     #[test]
     fn attach_refuses_a_directory_outside_cgroup2() {
-        let plan = Plan { progs: vec![Prog { name: "x", prog_type: 0, attach_type: 0, attach_btf_id: 0, insns: vec![] }], required: true };
+        let plan = Plan { progs: vec![Prog { name: "x", essential: true, prog_type: 0, attach_type: 0, attach_btf_id: 0, insns: vec![] }], required: true };
         let e = plan.attach(Path::new("/ocirt-netguard-test-no-such-cgroup")).unwrap_err().to_string();
         assert!(e.contains("no cgroup2 node") && e.contains("best-effort"), "{e}");
         let lenient = Plan { required: false, ..plan };
