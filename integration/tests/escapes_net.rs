@@ -503,7 +503,13 @@ fn guard_programs_go_with_the_container() {
     s.b.probe(&["sleep", "30"]);
     let id = ctx.next_id();
     ctx.run_detached(&s.b, &id);
-    let dir = std::path::Path::new("/sys/fs/cgroup/unified").join(ctx.cgroup_path(&id).trim_start_matches('/'));
+    // The container's cgroup2 node: under the `unified` mount on hybrid hosts.
+    let rel = ctx.cgroup_path(&id).trim_start_matches('/').to_string();
+    let dir = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .iter()
+        .map(|r| std::path::Path::new(r).join(&rel))
+        .find(|d| d.join("cgroup.procs").exists() && !d.join("tasks").exists())
+        .expect("the container's cgroup2 node");
     // sock_create(2), ingress(0), bind4(8), connect6(11)
     let mut ids = vec![];
     for t in [2u32, 0, 8, 11] {
