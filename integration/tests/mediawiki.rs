@@ -545,10 +545,26 @@ fn mediawiki_with_mariadb() {
     let mut got = String::new();
     host_conn.read_to_string(&mut got).unwrap();
     assert_eq!(got, token, "the token listener does not work, so its refusal above proves nothing");
-    // And the database refuses the wiki's account from anywhere but its grant: no anonymous
-    // or root login over TCP (root logs in only through the socket, inside its container).
-    let root_tcp = exec(&ctx, &db_id, &[], &["mariadb", "-h", "127.0.0.1", "-P", &db_port.to_string(), "-u", "root", "-e", "select 1"]);
-    assert!(!root_tcp.ok(), "root logged in over TCP:\n{}", root_tcp.stdout);
+    // Over TCP only the wiki's account with its password gets in: not root (it logs in only
+    // through the socket, inside the database's container), not a wrong password. From the
+    // wiki's container, with PHP's mysqli; the good login is the control.
+    let pass = fs::read_to_string(site.join("db-password")).unwrap().trim().to_string();
+    let logins = format!(
+        r#"mysqli_report(MYSQLI_REPORT_OFF); foreach ([["wiki", getenv("P")], ["root", ""], ["wiki", "wrong"], ["mariadb", ""]] as [$u, $p]) {{ $m = @new mysqli("127.0.0.1", $u, $p, "my_wiki", {db_port}); echo $u, $p === getenv("P") ? " good" : " bad", " ", $m->connect_errno ? "denied " . $m->connect_errno : "in", "\n"; }}"#
+    );
+    let o = exec(&ctx, &id, &["--user", "33:33", "--env", &format!("P={pass}")], &["php8.2", "-r", &logins]);
+    o.expect_ok("mysqli logins from the wiki's container");
+    assert_eq!(
+        o.stdout.lines().collect::<Vec<_>>(),
+        // 1698: root@localhost and mariadb@localhost exist (MariaDB counts loopback as
+        // localhost) but their unix_socket plugin refuses a TCP login; 1045: wrong password.
+        ["wiki good in", "root bad denied 1698", "wiki bad denied 1045", "mariadb bad denied 1698"],
+        "logins over TCP"
+    );
+    // The database's own container may connect to no TCP port at all, its own included
+    // (Landlock: errno 13); the wiki reaching that port above is the control.
+    let out = exec(&ctx, &db_id, &[], &["mariadb", "-h", "127.0.0.1", "-P", &db_port.to_string(), "-e", "select 1"]);
+    assert!(!out.ok() && out.stderr.contains("Can't connect to server on '127.0.0.1' (13)"), "the database's container connected over TCP:\n{}{}", out.stdout, out.stderr);
 
     // Stop: the wiki first, then the database (InnoDB flushes and exits on SIGTERM).
     let mut pids: Vec<(i32, u64)> = children(init).into_iter().filter_map(|p| proc_start(p).map(|s| (p, s.0))).collect();
