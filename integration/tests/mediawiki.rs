@@ -13,7 +13,9 @@
 //!   the database's container), Landlock's connect allowlist shown from inside the wiki (the
 //!   database's port connects, another port with a token listener is refused, the listener
 //!   itself answering the host as the control), the wiki's unit ordered after the
-//!   database's, the data surviving a new database container, and no residue of either.
+//!   database's, the data surviving a new database container, then the main command itself
+//!   (`--db mariadb --detach`: URL printed, page served) and its `stop` verb (wiki first,
+//!   then the database), and no residue of any of the four containers.
 //! - `nginx_instances`: bundles/nginx as two instances, nginx-static@a and @b, on their own
 //!   ports; fetches from each, checks Landlock refuses instance a the port of instance b, and
 //!   that the committed template unit is what `spec-gen unit --template` prints.
@@ -591,6 +593,35 @@ fn mediawiki_with_mariadb() {
     pids.push((db_pid2, proc_start(db_pid2).map(|p| p.0).unwrap_or(0)));
     stop(&ctx, &db_id, Duration::from_secs(60));
     ctx.delete(&db_id, false).expect_ok("delete the database");
+
+    // The main command itself on the installed site: both containers started, the URL
+    // printed once Main_Page answers; then its stop verb stops both.
+    let script_cmd = |args: &[&str]| {
+        let mut c = Command::new("bash");
+        c.arg(script()).args(args).args(["--instance", &instance]).arg("--state").arg(&ctx.root).env("OCIRT_BIN_DIR", &bins).stdin(Stdio::null());
+        c
+    };
+    let mut c = script_cmd(&["--detach", "--db", "mariadb", "--db-port", &db_port.to_string(), "--port", &port.to_string()]);
+    c.arg("--site").arg(&site);
+    let t = Instant::now();
+    let o = host(&ctx, c, "scripts/mediawiki.sh --db mariadb --detach", Duration::from_secs(300));
+    o.expect_ok("scripts/mediawiki.sh --db mariadb --detach");
+    eprintln!("mediawiki+mariadb: the main command (set up already) printed the URL after {:?}", t.elapsed());
+    assert!(o.stderr.contains(&format!("MediaWiki: http://127.0.0.1:{port}/mediawiki/index.php/Main_Page")), "no URL printed:\n{}", o.stderr);
+    for i in [&id, &db_id] {
+        let pid = ctx.state(i)["pid"].as_i64().unwrap() as i32;
+        ctx.track_pid(pid);
+        pids.push((pid, proc_start(pid).map(|p| p.0).unwrap_or(0)));
+    }
+    let r = http(port, "GET", "/mediawiki/index.php?title=Ocirt_MariaDB_test&action=raw", None).unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, text.as_str()), "the page through the main command's wiki");
+    let stop_cmd = script_cmd(&["stop"]);
+    let o = host(&ctx, stop_cmd, "scripts/mediawiki.sh stop", Duration::from_secs(120));
+    o.expect_ok("scripts/mediawiki.sh stop");
+    assert!(o.stderr.contains(&format!("stopped and removed {id}")) && o.stderr.contains(&format!("stopped and removed {db_id}")), "stop:\n{}", o.stderr);
+    let wiki_at = o.stderr.find(&format!("removed {id}")).unwrap();
+    assert!(wiki_at < o.stderr.find(&format!("removed {db_id}")).unwrap(), "the wiki should stop before its database:\n{}", o.stderr);
+    assert!(port_is_free(port) && port_is_free(db_port), "a port is still taken after the stop verb");
 
     let log = fs::read_to_string(site.join("log/apache2/error.log")).unwrap_or_default();
     let bad: Vec<&str> = log.lines().filter(|l| ["warn]", "error]", "crit]", "alert]", "emerg]"].iter().any(|lvl| l.contains(lvl))).collect();
