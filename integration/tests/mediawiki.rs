@@ -632,6 +632,49 @@ fn mediawiki_with_mariadb() {
     assert_gone(&ctx, &ids, &pids);
 }
 
+/// Wrong database options get one clear error and a non-zero exit before anything is built
+/// or written; a site installed with one database is not run with the other. Needs no
+/// rootfs (the checks come first), so it always runs.
+#[test]
+fn mediawiki_db_options_refused() {
+    let ctx = Ctx::new("mw-dbopts");
+    let bins = bin_dir(&ctx);
+    let site = ctx.dir("site");
+    let run = |args: &[&str]| {
+        let mut c = Command::new("bash");
+        c.arg(script()).args(args).arg("--site").arg(&site).arg("--state").arg(&ctx.root).env("OCIRT_BIN_DIR", &bins).stdin(Stdio::null());
+        host(&ctx, c, "scripts/mediawiki.sh", Duration::from_secs(60))
+    };
+    let cases: [(&[&str], &str); 4] = [
+        (&["--db", "postgres"], "--db wants sqlite or mariadb, not postgres"),
+        (&["--db", "mariadb", "--db-port", "x"], "--db-port wants a number"),
+        (&["--db", "mariadb", "--db-port", "70000"], "--db-port wants 1..65535"),
+        (&["--db", "mariadb", "--port", "8099", "--db-port", "8099"], "--db-port must differ from --port (8099)"),
+    ];
+    for (args, want) in cases {
+        let o = run(args);
+        assert_ne!(o.code, 0, "{args:?} was accepted");
+        assert!(o.stderr.contains(want), "{args:?}: expected `{want}` in:\n{}", o.stderr);
+        assert_eq!(o.stderr.lines().filter(|l| l.contains("error")).count(), 1, "{args:?}: one error, not more:\n{}", o.stderr);
+        assert_eq!(fs::read_dir(&site).unwrap().count(), 0, "{args:?} wrote into the site");
+    }
+    // A SQLite site is not run against MariaDB, nor a MariaDB site with SQLite, and the
+    // refusal comes before any rootfs is looked at or built.
+    for (installed, args, want) in [
+        ("sqlite", &["--db", "mariadb"][..], "was installed with SQLite: drop --db mariadb"),
+        ("mysql", &[][..], "was installed against MariaDB: add --db mariadb"),
+    ] {
+        fs::write(site.join("LocalSettings.php"), format!("<?php\n$wgDBtype = \"{installed}\";\n")).unwrap();
+        let o = run(args);
+        assert_ne!(o.code, 0, "a {installed} site was run with {args:?}");
+        assert!(o.stderr.contains(want), "{installed} site, {args:?}: expected `{want}` in:\n{}", o.stderr);
+        assert!(!o.stderr.contains("rootfs"), "{installed} site, {args:?}: the refusal should come before the rootfs:\n{}", o.stderr);
+        let entries: Vec<String> = fs::read_dir(&site).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(entries, ["LocalSettings.php"], "{installed} site, {args:?}: the site changed");
+    }
+    ctx.assert_no_residue("after the refused runs");
+}
+
 /// Copies what a bundle directory needs into `dir`, with `rootfs` linked to the cache.
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
