@@ -332,11 +332,12 @@ render_db() {
 # here and kept in site/db-password (root, 0600); the SQL that carries it is removed after.
 setup_db() {
   local d=$site/db id="mariadb-setup${instance:+@$instance}" out t0
-  if [ -d "$d/data/mysql" ]; then
+  # my_wiki/ is made by the last statement of the setup: with it, everything before ran.
+  if [ -d "$d/data/my_wiki" ]; then
     note "MariaDB already set up in $d/data"
     return
   fi
-  [ -z "$(ls -A "$d/data")" ] || die "$d/data is not empty but holds no mysql/ system database: move it away to set up afresh"
+  [ -z "$(ls -A "$d/data")" ] || die "$d/data holds an unfinished MariaDB setup (no my_wiki/; see $site/log/mariadb-setup.log): move it away to set up afresh"
   say "setting up MariaDB in $d/data (mariadb-install-db inside a container)"
   t0=$(date +%s%N)
   if [ ! -s "$site/db-password" ]; then
@@ -350,12 +351,13 @@ setup_db() {
   case "$pass" in *[!A-Za-z0-9_-]*|'') die "$site/db-password holds characters other than A-Z a-z 0-9 _ -" ;; esac
   umask 077
   # FLUSH PRIVILEGES: mariadb-install-db runs this in bootstrap mode, where the grant tables
-  # are not loaded until asked; CREATE USER needs them.
+  # are not loaded until asked; CREATE USER needs them. The database comes last: bootstrap
+  # stops at the first failing statement, so its directory means the account exists too.
   cat >"$d/setup/wiki.sql" <<EOF
 FLUSH PRIVILEGES;
-CREATE DATABASE IF NOT EXISTS my_wiki;
 CREATE USER IF NOT EXISTS 'wiki'@'127.0.0.1' IDENTIFIED BY '$pass';
 GRANT ALL PRIVILEGES ON my_wiki.* TO 'wiki'@'127.0.0.1';
+CREATE DATABASE IF NOT EXISTS my_wiki;
 EOF
   umask 022
   chown "$server_uid:$server_gid" "$d/setup/wiki.sql"
