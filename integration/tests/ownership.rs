@@ -252,20 +252,25 @@ fn delete_force_keeps_the_state_while_the_init_outlives_sigkill() {
     // not look paused (delete --force would thaw that).
     let sub = ctx.cgroup_dir("freezer", "s").join("stuck");
     fs::create_dir(&sub).unwrap();
+    // Thaws on drop, also when an assertion fails: a frozen init would outlive the test.
+    struct Thaw(PathBuf);
+    impl Drop for Thaw {
+        fn drop(&mut self) {
+            let _ = fs::write(self.0.join("freezer.state"), "THAWED");
+        }
+    }
+    let thaw = Thaw(sub.clone());
     fs::write(sub.join("cgroup.procs"), pid.to_string()).unwrap();
     fs::write(sub.join("freezer.state"), "FROZEN").unwrap();
     wait_until(T, "frozen", || (fs::read_to_string(sub.join("freezer.state")).unwrap_or_default().trim() == "FROZEN").then_some(()));
     let o = ctx.rt(&["delete", "--force", "s"]);
-    let thaw = || fs::write(sub.join("freezer.state"), "THAWED");
-    if !o.ok() {
-        let line = o.expect_error("delete --force over a stuck init");
-        assert!(line.contains("container init still running"), "{line}");
-    }
     let kept = ctx.root.join("s/state.json").exists();
     let cgroup_kept = ctx.cgroup_dir("pids", "s").is_dir();
     let still_there = alive(pid);
-    thaw().unwrap();
+    drop(thaw);
     assert!(!o.ok(), "delete --force reported success while the init {pid} was still there: {o:?}");
+    let line = o.expect_error("delete --force over a stuck init");
+    assert!(line.contains("container init still running"), "{line}");
     assert!(still_there, "the init was not stuck after all: the test proves nothing");
     assert!(kept, "the state was removed although the init still exists");
     assert!(cgroup_kept, "the cgroup was removed although the init still exists");
