@@ -241,6 +241,27 @@ fn runtime_killed_at_any_point_of_create_leaves_a_removable_entry() {
 }
 
 #[test]
+fn an_entry_without_state_is_listed_and_deletable() {
+    // What an older runtime killed between its mkdir and its first write left behind.
+    let ctx = Ctx::new("nostate");
+    let mut b = ctx.bundle("b");
+    b.probe(&["exit", "0"]);
+    fs::create_dir_all(ctx.root.join("bare")).unwrap();
+    ctx.track("bare");
+    let l = ctx.rt(&["list", "-q"]);
+    l.expect_ok("list");
+    assert_eq!(l.out(), "bare", "list hides the entry");
+    assert_eq!(ctx.status("bare"), "stopped");
+    let line = ctx.create(&b, "bare", &[]).expect_error("create over the entry");
+    assert!(line.contains("already exists"), "{line}");
+    ctx.delete("bare", false).expect_ok("delete of the entry");
+    assert!(!ctx.root.join("bare").exists());
+    // Positive control: the id is free again.
+    ctx.create(&b, "bare", &[]).expect_ok("create after delete");
+    ctx.delete("bare", true).expect_ok("delete");
+}
+
+#[test]
 fn delete_force_keeps_the_state_while_the_init_outlives_sigkill() {
     let ctx = Ctx::new("stuck");
     let mut b = ctx.bundle("b");
