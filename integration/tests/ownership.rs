@@ -241,6 +241,27 @@ fn runtime_killed_at_any_point_of_create_leaves_a_removable_entry() {
 }
 
 #[test]
+fn an_entry_without_state_is_listed_and_deletable() {
+    // What an older runtime killed between its mkdir and its first write left behind.
+    let ctx = Ctx::new("nostate");
+    let mut b = ctx.bundle("b");
+    b.probe(&["exit", "0"]);
+    fs::create_dir_all(ctx.root.join("bare")).unwrap();
+    ctx.track("bare");
+    let l = ctx.rt(&["list", "-q"]);
+    l.expect_ok("list");
+    assert_eq!(l.out(), "bare", "list hides the entry");
+    assert_eq!(ctx.status("bare"), "stopped");
+    let line = ctx.create(&b, "bare", &[]).expect_error("create over the entry");
+    assert!(line.contains("already exists"), "{line}");
+    ctx.delete("bare", false).expect_ok("delete of the entry");
+    assert!(!ctx.root.join("bare").exists());
+    // Positive control: the id is free again.
+    ctx.create(&b, "bare", &[]).expect_ok("create after delete");
+    ctx.delete("bare", true).expect_ok("delete");
+}
+
+#[test]
 fn delete_force_keeps_the_state_while_the_init_outlives_sigkill() {
     let ctx = Ctx::new("stuck");
     let mut b = ctx.bundle("b");
@@ -252,20 +273,25 @@ fn delete_force_keeps_the_state_while_the_init_outlives_sigkill() {
     // not look paused (delete --force would thaw that).
     let sub = ctx.cgroup_dir("freezer", "s").join("stuck");
     fs::create_dir(&sub).unwrap();
+    // Thaws on drop, also when an assertion fails: a frozen init would outlive the test.
+    struct Thaw(PathBuf);
+    impl Drop for Thaw {
+        fn drop(&mut self) {
+            let _ = fs::write(self.0.join("freezer.state"), "THAWED");
+        }
+    }
+    let thaw = Thaw(sub.clone());
     fs::write(sub.join("cgroup.procs"), pid.to_string()).unwrap();
     fs::write(sub.join("freezer.state"), "FROZEN").unwrap();
     wait_until(T, "frozen", || (fs::read_to_string(sub.join("freezer.state")).unwrap_or_default().trim() == "FROZEN").then_some(()));
     let o = ctx.rt(&["delete", "--force", "s"]);
-    let thaw = || fs::write(sub.join("freezer.state"), "THAWED");
-    if !o.ok() {
-        let line = o.expect_error("delete --force over a stuck init");
-        assert!(line.contains("container init still running"), "{line}");
-    }
     let kept = ctx.root.join("s/state.json").exists();
     let cgroup_kept = ctx.cgroup_dir("pids", "s").is_dir();
     let still_there = alive(pid);
-    thaw().unwrap();
+    drop(thaw);
     assert!(!o.ok(), "delete --force reported success while the init {pid} was still there: {o:?}");
+    let line = o.expect_error("delete --force over a stuck init");
+    assert!(line.contains("container init still running"), "{line}");
     assert!(still_there, "the init was not stuck after all: the test proves nothing");
     assert!(kept, "the state was removed although the init still exists");
     assert!(cgroup_kept, "the cgroup was removed although the init still exists");

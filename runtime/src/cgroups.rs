@@ -128,11 +128,23 @@ pub fn check_claims(path: &Path, claims: &[crate::state::CgroupClaim], root: &Pa
 /// is never removed.
 pub struct ParentRegistry {
     dir: PathBuf,
+    root: PathBuf,
+    /// The container on whose behalf the registry is used.
+    me: String,
 }
 
 impl ParentRegistry {
-    pub fn new(root: &Path) -> ParentRegistry {
-        ParentRegistry { dir: root.join(".cgroup-parents") }
+    pub fn new(root: &Path, me: &str) -> ParentRegistry {
+        ParentRegistry { dir: root.join(".cgroup-parents"), root: root.to_path_buf(), me: me.to_string() }
+    }
+
+    /// True if another container is stored in this root (it may be under a busy parent).
+    fn others_remain(&self) -> bool {
+        std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_str().is_some_and(|n| !n.starts_with('.') && n != self.me))
     }
 
     fn entry(&self, m: &std::fs::Metadata) -> PathBuf {
@@ -340,9 +352,18 @@ fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: b
             p = d.parent();
             continue;
         };
-        let ours = reg.contains(&md)
-            || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
-        if !ours || std::fs::remove_dir(d).is_err() {
+        let listed = reg.contains(&md);
+        let ours = listed || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
+        if !ours {
+            return;
+        }
+        if std::fs::remove_dir(d).is_err() {
+            // Busy. If no container of this root is left, what keeps it busy is not ours
+            // (a container of another root, a host process): nobody here will ever remove
+            // it, so the entry goes and the directory stays.
+            if listed && !reg.others_remain() {
+                reg.forget(&md);
+            }
             return;
         }
         reg.forget(&md);
@@ -576,5 +597,59 @@ mod tests {
         assert_eq!(path_for(Some(Path::new("/a/b")), "c1"), PathBuf::from("/a/b"));
         assert_eq!(path_for(Some(Path::new("rel/x")), "c1"), PathBuf::from("/ocirt/rel/x"));
         assert_eq!(path_for(Some(Path::new("system.slice:libpod:abc")), "c1"), PathBuf::from("/system.slice/libpod-abc.scope"));
+        assert!(relative(Path::new("/")).is_err());
+        assert!(relative(Path::new("/a/../b")).is_err());
+        assert_eq!(relative(Path::new("/a/b")).unwrap(), Path::new("a/b"));
+    }
+
+    fn claim(id: &str, p: &str) -> crate::state::CgroupClaim {
+        serde_json::from_value(serde_json::json!({"id": id, "cgroup_path": p})).unwrap()
+    }
+
+    #[test]
+    fn claims_of_other_containers_are_refused_with_their_name() {
+        let root = Path::new("/run/x");
+        let others = [claim("a", "/ocirt/a"), claim("deep", "/ocirt/p/q")];
+        assert!(check_claims(Path::new("/ocirt/b"), &others, root).is_ok());
+        assert!(check_claims(Path::new("/ocirt/ab"), &others, root).is_ok(), "a name prefix is not a path prefix");
+        assert!(check_claims(Path::new("/ocirt/p/r"), &others, root).is_ok());
+        for (mine, how) in [("/ocirt/a", "is already"), ("/ocirt/a/sub", "lies inside"), ("/ocirt/p", "contains"), ("/ocirt", "contains")] {
+            let e = check_claims(Path::new(mine), &others, root).unwrap_err().to_string();
+            assert!(e.contains(how) && e.contains(mine), "{mine}: {e}");
+        }
+        let e = check_claims(Path::new("/ocirt/a"), &others, root).unwrap_err().to_string();
+        assert!(e.contains("\"a\"") && e.contains("/run/x"), "{e}");
+    }
+
+    /// remove_owned on plain directories (no cgroupfs needed): identity, kinds, parents.
+    #[test]
+    fn remove_owned_touches_only_recorded_directories_that_are_still_the_same() {
+        let base = std::env::temp_dir().join(format!("ocirt-cg-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let pre = base.join("pre"); // existed before: never removed
+        let made = pre.join("made"); // made by the runtime, registered
+        let leaf = made.join("leaf");
+        let child = leaf.join("sub"); // made inside the container's cgroup by the container
+        let adopted = pre.join("adopted");
+        let replaced = pre.join("replaced");
+        let busy = pre.join("busy"); // made by the runtime, but someone else's cgroup is in it
+        let busy_leaf = busy.join("leaf");
+        for d in [&child, &adopted, &replaced, &busy_leaf, &busy.join("foreign")] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let reg = ParentRegistry::new(&base.join("state"), "c");
+        reg.add(&std::fs::metadata(&made).unwrap()).unwrap();
+        reg.add(&std::fs::metadata(&busy).unwrap()).unwrap();
+        let rec = |p: &Path, kind| OwnedDir { path: p.to_path_buf(), ino: Some(ino(p).unwrap()), kind };
+        let mut stale = rec(&replaced, DirKind::Leaf);
+        stale.ino = Some(stale.ino.unwrap() + 1_000_000); // someone else's directory by now
+        let own = Ownership { dirs: vec![rec(&leaf, DirKind::Leaf), rec(&adopted, DirKind::Adopted), stale, rec(&busy_leaf, DirKind::Leaf)] };
+        remove_owned(&own, &reg).unwrap();
+        assert!(!leaf.exists() && !made.exists(), "own leaf and the registered parent go");
+        // No container of this root is left to empty `busy`: its entry goes, the directory stays.
+        assert!(!busy_leaf.exists() && busy.join("foreign").is_dir());
+        assert!(adopted.is_dir() && replaced.is_dir() && pre.is_dir(), "adopted, replaced and pre-existing stay");
+        assert!(!base.join("state/.cgroup-parents").exists(), "empty registry removed");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

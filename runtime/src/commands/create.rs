@@ -82,6 +82,7 @@ impl Launched {
 struct CreateGuard {
     armed: bool,
     root: PathBuf,
+    id: String,
     dir_path: PathBuf,
     pid: i32,
     /// What this create made (or took over) of the cgroup so far: only that is undone.
@@ -100,7 +101,7 @@ impl Drop for CreateGuard {
                 libc::waitpid(self.pid, std::ptr::null_mut(), 0);
             }
         }
-        if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root)) {
+        if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root, &self.id)) {
             crate::log::warn(&format!("cleanup: {e}"));
         }
         let _ = std::fs::remove_dir_all(&self.dir_path);
@@ -345,7 +346,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     // its state: a second create of a live id says "already exists", and a runtime killed
     // from here on leaves an entry that `delete` can clean up completely.
     let dir = ContainerDir::create(&cli.root, &a.id, &state)?;
-    let mut guard = CreateGuard { armed: true, root: cli.root.clone(), dir_path: dir.dir.clone(), pid: 0, cgroup: planned };
+    let mut guard = CreateGuard { armed: true, root: cli.root.clone(), id: a.id.clone(), dir_path: dir.dir.clone(), pid: 0, cgroup: planned };
     claim_cgroup(cli, &a.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).with_context(|| cfg.path.display().to_string())?;
     save_config_snapshot(&dir.config_snapshot(), &cfg.spec)?;
 
@@ -441,7 +442,7 @@ fn claim_cgroup(cli: &Cli, id: &str, path: &Path, own: &mut cgroups::Ownership, 
             return Err(e.into());
         }
     }
-    cgroups::make_dirs(path, own, &cgroups::ParentRegistry::new(&cli.root), |o| {
+    cgroups::make_dirs(path, own, &cgroups::ParentRegistry::new(&cli.root, id), |o| {
         state.cgroup_dirs = Some(o.clone());
         dir.save(state).map_err(|e| cgroups::CgroupError::Manager { path: dir.dir.clone(), msg: e.to_string() })
     })?;

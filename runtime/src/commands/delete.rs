@@ -77,7 +77,7 @@ pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> anyhow::Result<()> {
     // leave children behind its init) and removes it: only what this container's create
     // recorded as made (or taken over) by it.
     match &st.cgroup_dirs {
-        Some(own) => cgroups::remove_owned(own, &cgroups::ParentRegistry::new(root))?,
+        Some(own) => cgroups::remove_owned(own, &cgroups::ParentRegistry::new(root, &st.id))?,
         None => cgroups::remove_unrecorded(&st.cgroup_path)?,
     }
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststop().clone()) {
