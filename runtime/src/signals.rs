@@ -23,9 +23,12 @@ pub struct Interrupted(pub i32);
 
 /// The set `run` and `exec` forward and setup defers: every signal but the ones about our own
 /// faults, SIGKILL/SIGSTOP (which cannot be blocked) and the terminal job-control stops.
+/// SIGPIPE stays out too: it comes from our own writes (a hook that does not read its state
+/// on stdin), which report EPIPE; blocked, the kernel would queue it instead of ignoring it,
+/// and it would abort setup or reach the container.
 pub fn forwarded_set() -> SigSet {
     let mut set = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
+    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU, Signal::SIGPIPE] {
         set.remove(s);
     }
     set
