@@ -184,6 +184,9 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         extra_env.push("LISTEN_PID=1".into());
         preserve += n;
     }
+    if let Some(soft) = config::nofile_soft(spec).filter(|_| preserve > 0) {
+        config::check_nofile(spec, soft, preserve).map_err(|m| anyhow::anyhow!("{}: field `process.rlimits` (RLIMIT_NOFILE): {m}", cfg.path.display()))?;
+    }
     let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &a.id);
     cgroups::check_unused(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
     let hooks = spec.hooks().clone().unwrap_or_default();
