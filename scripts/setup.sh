@@ -4,6 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" || need+=(busybox-static)
+command -v strace >/dev/null 2>&1 || need+=(strace)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v file >/dev/null 2>&1 || need+=(file)
 command -v jq >/dev/null 2>&1 || need+=(jq)

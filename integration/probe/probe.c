@@ -1164,6 +1164,159 @@ static socklen_t make_addr(const char *host, long port, struct sockaddr_storage 
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* set-id files, memfd execution, TCP Fast Open (escapes_misc tests)    */
+/* ------------------------------------------------------------------ */
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN 0x20000000
+#endif
+
+struct open_how_probe {
+    uint64_t flags, mode, resolve;
+};
+
+/* Gives PATH mode 06755 through one call; prints the resulting mode. "plain" is the
+ * control: fchmodat(PATH, 0755). PATH is (re)created first where the call needs it. */
+static int v_setid(int argc, char **argv)
+{
+    (void)argc;
+    const char *path = argv[1], *how = argv[2];
+    const mode_t m = 06755;
+    long r;
+    int creating = !strcmp(how, "mknod") || !strcmp(how, "open") || !strcmp(how, "openat") ||
+                   !strcmp(how, "creat") || !strcmp(how, "openat2");
+    if (creating) {
+        unlink(path);
+    } else {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return fail("create");
+        close(fd);
+    }
+    if (!strcmp(how, "plain")) {
+        r = syscall(SYS_fchmodat, AT_FDCWD, path, 0755);
+#ifdef SYS_chmod
+    } else if (!strcmp(how, "chmod")) {
+        r = syscall(SYS_chmod, path, m);
+#endif
+    } else if (!strcmp(how, "fchmod")) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return fail("open");
+        r = syscall(SYS_fchmod, fd, m);
+    } else if (!strcmp(how, "fchmodat")) {
+        r = syscall(SYS_fchmodat, AT_FDCWD, path, m);
+    } else if (!strcmp(how, "fchmodat2")) {
+        r = syscall(452 /* fchmodat2 */, AT_FDCWD, path, m, 0);
+    } else if (!strcmp(how, "mknod")) {
+        r = syscall(SYS_mknodat, AT_FDCWD, path, S_IFREG | m, 0);
+#ifdef SYS_open
+    } else if (!strcmp(how, "open")) {
+        r = syscall(SYS_open, path, O_WRONLY | O_CREAT | O_CLOEXEC, m);
+#endif
+    } else if (!strcmp(how, "openat")) {
+        r = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC, m);
+#ifdef SYS_creat
+    } else if (!strcmp(how, "creat")) {
+        r = syscall(SYS_creat, path, m);
+#endif
+    } else if (!strcmp(how, "openat2")) {
+        struct open_how_probe oh = {.flags = O_WRONLY | O_CREAT | O_CLOEXEC, .mode = m, .resolve = 0};
+        r = syscall(437 /* openat2 */, AT_FDCWD, path, &oh, sizeof oh);
+    } else {
+        return usage("HOW must be plain, chmod, fchmod, fchmodat, fchmodat2, mknod, open, openat, creat or openat2");
+    }
+    if (r < 0)
+        return fail(how);
+    struct stat st;
+    if (stat(path, &st))
+        return fail("stat");
+    printf("mode %04o\n", (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+/* Copies this probe into a memfd created with FLAGS (exec|plain) and runs it from there
+ * with `probe env PROBE_MEMFD`: stdout "ran" means code ran from memory. */
+static int v_memfd_exec(int argc, char **argv)
+{
+    (void)argc;
+    unsigned flags;
+    if (!strcmp(argv[1], "exec"))
+        flags = MFD_EXEC;
+    else if (!strcmp(argv[1], "plain"))
+        flags = 0;
+    else
+        return usage("FLAGS must be exec or plain");
+    int mfd = (int)syscall(SYS_memfd_create, "probe", flags);
+    if (mfd < 0)
+        return fail("memfd_create");
+    int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (self < 0)
+        return fail("open /proc/self/exe");
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(self, buf, sizeof buf)) > 0) {
+        if (write(mfd, buf, (size_t)n) != n)
+            return fail("write memfd");
+    }
+    if (n < 0)
+        return fail("read /proc/self/exe");
+    char *args[] = {"probe", "env", "PROBE_MEMFD", NULL};
+    char *env[] = {"PROBE_MEMFD=ran", NULL};
+    fflush(stdout);
+    syscall(SYS_execveat, mfd, "", args, env, AT_EMPTY_PATH);
+    return fail("execveat");
+}
+
+/* One byte to HOST:PORT over TCP: "plain" connects then sends ("mptcp" the same over an
+ * IPPROTO_MPTCP socket); "fastopen-connect" sets
+ * TCP_FASTOPEN_CONNECT first; "sendto"/"sendmsg" use MSG_FASTOPEN, which connects inside
+ * the send call. */
+static int v_tfo_send(int argc, char **argv)
+{
+    (void)argc;
+    long port;
+    if (parse_long(argv[2], &port) || port < 0 || port > 65535)
+        return usage("bad port %s", argv[2]);
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(argv[1], port, &ss);
+    if (!len)
+        return usage("host must be a numeric IPv4 or IPv6 address");
+    int mptcp = !strcmp(argv[3], "mptcp");
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, mptcp ? 262 /* IPPROTO_MPTCP */ : 0);
+    if (fd < 0)
+        return fail("socket");
+    ssize_t r;
+    if (!strcmp(argv[3], "plain") || mptcp) {
+        if (connect(fd, (struct sockaddr *)&ss, len))
+            return fail("connect");
+        r = send(fd, "x", 1, MSG_NOSIGNAL);
+    } else if (!strcmp(argv[3], "fastopen-connect")) {
+        int one = 1;
+        if (setsockopt(fd, IPPROTO_TCP, 30 /* TCP_FASTOPEN_CONNECT */, &one, sizeof one))
+            return fail("setsockopt(TCP_FASTOPEN_CONNECT)");
+        if (connect(fd, (struct sockaddr *)&ss, len))
+            return fail("connect");
+        r = send(fd, "x", 1, MSG_NOSIGNAL);
+    } else if (!strcmp(argv[3], "sendto")) {
+        r = sendto(fd, "x", 1, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&ss, len);
+    } else if (!strcmp(argv[3], "sendmsg")) {
+        struct iovec iov = {.iov_base = "x", .iov_len = 1};
+        struct msghdr mh = {.msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+        r = sendmsg(fd, &mh, MSG_FASTOPEN | MSG_NOSIGNAL);
+    } else {
+        return usage("MODE must be plain, mptcp, fastopen-connect, sendto or sendmsg");
+    }
+    if (r < 0)
+        return fail(argv[3]);
+    printf("sent %zd\n", r);
+    return 0;
+}
+
 static int v_socket(int argc, char **argv)
 {
     long fam, type, proto = 0;
@@ -1443,6 +1596,220 @@ struct verb {
     const char *help;
 };
 
+/* ================================================================== */
+/* host network guard (escapes_net.rs): MPTCP, fast open, listen       */
+/* without bind, abstract binds, UDP. Kept together at the end.        */
+/* ================================================================== */
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef MSG_FASTOPEN
+#define MSG_FASTOPEN 0x20000000
+#endif
+
+/* Reads what the peer sends within 3 s; prints 'read TEXT' (exit 0) or fails. */
+static int net_read_token(int fd)
+{
+    struct timeval tv = {.tv_sec = 3, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[128];
+    ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+    if (n < 0)
+        return fail("recv");
+    buf[n] = 0;
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\n')
+            buf[i] = 0;
+    printf("read %s\n", buf);
+    return 0;
+}
+
+/* tcp-reach MODE HOST PORT: reach a TCP listener and read what it sends.
+ * MODE: connect | mptcp (connect on an MPTCP socket) | fo-sendto | fo-sendmsg |
+ * fo-sendmmsg (TCP fast open: data with MSG_FASTOPEN on an unconnected socket) |
+ * mptcp-fo-sendto. */
+static int v_tcp_reach(int argc, char **argv)
+{
+    (void)argc;
+    const char *mode = argv[1];
+    long port;
+    if (parse_long(argv[3], &port) || port < 0 || port > 65535)
+        return usage("bad port %s", argv[3]);
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(argv[2], port, &ss);
+    if (!len)
+        return usage("host must be a numeric IPv4 or IPv6 address");
+    int mptcp = strncmp(mode, "mptcp", 5) == 0;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, mptcp ? IPPROTO_MPTCP : 0);
+    if (fd < 0)
+        return fail("socket");
+    struct timeval tv = {.tv_sec = 3, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    static char hello[] = "hi\n";
+    if (!strcmp(mode, "connect") || !strcmp(mode, "mptcp")) {
+        if (connect(fd, (struct sockaddr *)&ss, len))
+            return fail("connect");
+    } else if (!strcmp(mode, "fo-sendto") || !strcmp(mode, "mptcp-fo-sendto")) {
+        if (sendto(fd, hello, 3, MSG_FASTOPEN, (struct sockaddr *)&ss, len) < 0)
+            return fail("sendto");
+    } else if (!strcmp(mode, "fo-sendmsg") || !strcmp(mode, "fo-sendmmsg")) {
+        struct iovec iov = {.iov_base = hello, .iov_len = 3};
+        struct msghdr mh = {.msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1};
+        if (!strcmp(mode, "fo-sendmsg")) {
+            if (sendmsg(fd, &mh, MSG_FASTOPEN) < 0)
+                return fail("sendmsg");
+        } else {
+            struct mmsghdr mm = {.msg_hdr = mh};
+            if (sendmmsg(fd, &mm, 1, MSG_FASTOPEN) < 0)
+                return fail("sendmmsg");
+        }
+    } else {
+        return usage("unknown mode %s", mode);
+    }
+    return net_read_token(fd);
+}
+
+/* tcp-listen PORT|unbound FILE SECONDS [mptcp]: listen on 0.0.0.0:PORT (or without any
+ * bind), write the port to FILE, then wait SECONDS for one connection:
+ * 'accepted' (exit 0) or 'no connection' (exit 3). */
+static int v_tcp_listen(int argc, char **argv)
+{
+    int mptcp = argc > 4 && !strcmp(argv[4], "mptcp");
+    double secs = atof(argv[3]);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, mptcp ? IPPROTO_MPTCP : 0);
+    if (fd < 0)
+        return fail("socket");
+    if (strcmp(argv[1], "unbound")) {
+        long port;
+        if (parse_long(argv[1], &port) || port < 0 || port > 65535)
+            return usage("bad port %s", argv[1]);
+        struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&in, sizeof in))
+            return fail("bind");
+    }
+    if (listen(fd, 4))
+        return fail("listen");
+    struct sockaddr_in got;
+    socklen_t glen = sizeof got;
+    if (getsockname(fd, (struct sockaddr *)&got, &glen))
+        return fail("getsockname");
+    char line[32];
+    int n = snprintf(line, sizeof line, "%d\n", ntohs(got.sin_port));
+    int out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0 || write(out, line, (size_t)n) != n)
+        return fail("write port file");
+    close(out);
+    printf("listening %d\n", ntohs(got.sin_port));
+    fflush(stdout);
+    struct timeval tv = {.tv_sec = (time_t)secs, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int c = accept(fd, NULL, NULL);
+    if (c < 0)
+        return negative("no connection");
+    printf("accepted\n");
+    return 0;
+}
+
+/* abstract-bind NAME [SECONDS]: bind @NAME (NAME '-' = autobind form, addrlen 2),
+ * listen, print 'bound', and hold it SECONDS (default 0). */
+static int v_abstract_bind(int argc, char **argv)
+{
+    struct sockaddr_un un;
+    socklen_t len;
+    if (!strcmp(argv[1], "-")) {
+        memset(&un, 0, sizeof un);
+        un.sun_family = AF_UNIX;
+        len = sizeof(sa_family_t);
+    } else {
+        len = make_unix(argv[1], 1, &un);
+        if (!len)
+            return usage("name too long");
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail("socket");
+    if (bind(fd, (struct sockaddr *)&un, len))
+        return fail("bind");
+    if (listen(fd, 4))
+        return fail("listen");
+    printf("bound\n");
+    fflush(stdout);
+    if (argc > 2)
+        sleep_seconds(atof(argv[2]));
+    return 0;
+}
+
+/* unix-bind PATH: bind+listen a filesystem socket, connect to it, 'connected'. */
+static int v_unix_bind(int argc, char **argv)
+{
+    (void)argc;
+    struct sockaddr_un un;
+    socklen_t len = make_unix(argv[1], 0, &un);
+    if (!len)
+        return usage("path too long");
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail("socket");
+    if (bind(fd, (struct sockaddr *)&un, len))
+        return fail("bind");
+    if (listen(fd, 4))
+        return fail("listen");
+    int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c < 0 || connect(c, (struct sockaddr *)&un, len))
+        return fail("connect");
+    printf("connected\n");
+    return 0;
+}
+
+/* udp-connect-send HOST PORT: connect a UDP socket, then send; 'sent N'. */
+static int v_udp_connect_send(int argc, char **argv)
+{
+    (void)argc;
+    long port;
+    if (parse_long(argv[2], &port) || port < 0 || port > 65535)
+        return usage("bad port %s", argv[2]);
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(argv[1], port, &ss);
+    if (!len)
+        return usage("host must be a numeric IPv4 or IPv6 address");
+    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail("socket");
+    if (connect(fd, (struct sockaddr *)&ss, len))
+        return fail("connect");
+    ssize_t n = send(fd, "probe\n", 6, 0);
+    if (n < 0)
+        return fail("send");
+    printf("sent %zd\n", n);
+    return 0;
+}
+
+/* udp-bind PORT [HOST=127.0.0.1]: bind a UDP socket; 'bound PORT'. */
+static int v_udp_bind(int argc, char **argv)
+{
+    long port;
+    if (parse_long(argv[1], &port) || port < 0 || port > 65535)
+        return usage("bad port %s", argv[1]);
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(argc > 2 ? argv[2] : "127.0.0.1", port, &ss);
+    if (!len)
+        return usage("host must be a numeric IPv4 or IPv6 address");
+    int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return fail("socket");
+    if (bind(fd, (struct sockaddr *)&ss, len))
+        return fail("bind");
+    printf("bound %ld\n", port);
+    return 0;
+}
+
+/* ================================================================== */
+/* end of the host network guard block                                 */
+/* ================================================================== */
+
 static int v_help(int argc, char **argv);
 
 static const struct verb verbs[] = {
@@ -1502,6 +1869,9 @@ static const struct verb verbs[] = {
     {"userfaultfd", 0, 1, v_userfaultfd, "[user]: userfaultfd(O_CLOEXEC|O_NONBLOCK[|USER_MODE_ONLY])"},
     {"io-uring-setup", 0, 0, v_io_uring_setup, "io_uring_setup(4)"},
     {"syscall", 1, 7, v_syscall, "NR [ARGS...]: raw syscall; 'ret N'"},
+    {"setid", 2, 2, v_setid, "PATH HOW: mode 06755 via chmod|fchmod|fchmodat|fchmodat2|mknod|open|openat|creat|openat2 (plain: 0755)"},
+    {"memfd-exec", 1, 1, v_memfd_exec, "exec|plain: run this probe from a memfd; 'ran'"},
+    {"tfo-send", 3, 3, v_tfo_send, "HOST PORT plain|mptcp|fastopen-connect|sendto|sendmsg: one byte (IPPROTO_MPTCP; TCP_FASTOPEN_CONNECT; MSG_FASTOPEN)"},
     /* network */
     {"socket", 2, 3, v_socket, "FAMILY TYPE [PROTO]: e.g. inet dgram, packet raw"},
     {"connect", 2, 3, v_connect, "HOST PORT [TIMEOUT=5]: TCP connect (numeric host)"},
@@ -1516,6 +1886,13 @@ static const struct verb verbs[] = {
     {"exit", 1, 1, v_exit, "CODE"},
     {"sigwait", 0, -1, v_sigwait, "[SIG...]: 'waiting', then the signal name (default TERM INT)"},
     {"alloc", 1, 2, v_alloc, "MB [HOLD_SECONDS]: allocate and touch memory"},
+    /* host network guard (escapes_net.rs) */
+    {"tcp-reach", 3, 3, v_tcp_reach, "MODE HOST PORT: connect|mptcp|fo-sendto|fo-sendmsg|fo-sendmmsg|mptcp-fo-sendto, then 'read TOKEN'"},
+    {"tcp-listen", 3, 4, v_tcp_listen, "PORT|unbound FILE SECONDS [mptcp]: listen, port to FILE, 'accepted' or 'no connection'"},
+    {"abstract-bind", 1, 2, v_abstract_bind, "NAME|- [SECONDS]: bind+listen @NAME ('-': autobind form), 'bound', hold"},
+    {"unix-bind", 1, 1, v_unix_bind, "PATH: bind+listen a filesystem socket and connect to it"},
+    {"udp-connect-send", 2, 2, v_udp_connect_send, "HOST PORT: connect a UDP socket and send; 'sent N'"},
+    {"udp-bind", 1, 2, v_udp_bind, "PORT [HOST=127.0.0.1]: bind a UDP socket; 'bound PORT'"},
 };
 
 static int v_help(int argc, char **argv)

@@ -1045,6 +1045,8 @@ fn udp_is_refused_by_default_and_allowed_by_the_udp_profile() {
     denied(&r[1], "EPERM", "socket(AF_INET, SOCK_DGRAM)");
     denied(&r[2], "EPERM", "socket(AF_INET6, SOCK_DGRAM)");
     s.b.set("linux/seccomp", profile("udp"));
+    // The network guard refuses UDP sockets unless a UDP list is declared (escapes_net.rs).
+    annotate(&mut s.b, "org.ocirt.net.udp.connect", &format!("[{port}]"));
     assert_eq!(
         worked(
             &probe1(&ctx, &mut s.b, &["udp-send", "127.0.0.1", &port]),
@@ -1092,8 +1094,10 @@ fn raw_and_packet_sockets_are_refused() {
     for (i, o) in r.iter().enumerate() {
         denied(o, "EPERM", &format!("{:?} without CAP_NET_RAW", cmds[i]));
     }
-    // Control: no seccomp, CAP_NET_RAW: all three open.
+    // Control: no seccomp, CAP_NET_RAW, and no network rules (the network guard refuses
+    // raw IP sockets on its own, escapes_net.rs): all three open.
     set_caps(&mut s.b, &["CAP_NET_RAW"]);
+    no_landlock(&mut s.b);
     let r = probes(&ctx, &mut s.b, &cmds[..3]);
     for (i, o) in r.iter().enumerate() {
         worked(

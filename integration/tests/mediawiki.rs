@@ -7,6 +7,13 @@
 //!   page through the API and reads it back, probes what must stay closed, stops it with
 //!   `runtime kill ID TERM` and checks that the stop was prompt and clean (Apache logged no
 //!   error, MediaWiki logged nothing) and left no residue (mounts, cgroups, state, processes).
+//! - `mediawiki_with_mariadb`: the same with `--db mariadb`: MariaDB in its own container
+//!   (bundles/mariadb, data in the site), the wiki installed against it; both started
+//!   detached, a page created through the API found in MariaDB's tables (mariadb client in
+//!   the database's container), Landlock's connect allowlist shown from inside the wiki (the
+//!   database's port connects, another port with a token listener is refused, the listener
+//!   itself answering the host as the control), the wiki's unit ordered after the
+//!   database's, the data surviving a new database container, and no residue of either.
 //! - `nginx_instances`: bundles/nginx as two instances, nginx-static@a and @b, on their own
 //!   ports; fetches from each, checks Landlock refuses instance a the port of instance b, and
 //!   that the committed template unit is what `spec-gen unit --template` prints.
@@ -20,7 +27,7 @@ use integration::*;
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -175,7 +182,8 @@ fn children(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// Cgroup directories named `/ocirt/ID` in any hierarchy (spec-gen's cgroupsPath).
+/// Cgroup directories named `/ocirt/ID` in any hierarchy (the runtime's default cgroup for
+/// an id; spec-gen writes no cgroupsPath).
 fn ocirt_cgroups(id: &str) -> Vec<PathBuf> {
     cgroup_hierarchies().into_iter().map(|h| h.join("ocirt").join(id)).filter(|p| p.exists()).collect()
 }
@@ -248,12 +256,23 @@ fn mediawiki_end_to_end() {
     let config: Value = serde_json::from_str(&fs::read_to_string(bundle.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["annotations"]["org.ocirt.landlock.net.bind"], json!(format!("[{port}]")), "Landlock bind list");
     assert_eq!(config["root"]["readonly"], json!(true));
-    assert_eq!(config["linux"]["cgroupsPath"], json!(format!("/ocirt/{id}")));
+    // No fixed cgroupsPath: the runtime gives each id its own cgroup, /ocirt/ID.
+    assert!(config["linux"].get("cgroupsPath").is_none(), "{}", config["linux"]);
+
+    // A stop right after `run -d` returns, before Apache has installed its SIGTERM handler,
+    // must not be lost: the minimal init (lifecycle.init) is PID 1 and passes it on.
+    ctx.track(&id);
+    let bundle_s = bundle.to_string_lossy().into_owned();
+    assert_eq!(config["annotations"]["org.ocirt.init"], json!("true"), "the wiki runs under the minimal init");
+    ctx.rt_within(&["run", "--detach", "--bundle", &bundle_s, &id], Duration::from_secs(60)).expect_ok("run --detach (early stop)");
+    let early = ctx.state(&id)["pid"].as_i64().unwrap() as i32;
+    ctx.track_pid(early);
+    let took = stop(&ctx, &id, Duration::from_secs(8));
+    eprintln!("mediawiki: SIGTERM right after run -d stopped it in {took:?}");
+    ctx.delete(&id, false).expect_ok("delete after the early stop");
 
     // Cold start: run -d to the first 200 on Main_Page.
-    ctx.track(&id);
     let t0 = Instant::now();
-    let bundle_s = bundle.to_string_lossy().into_owned();
     ctx.rt_within(&["run", "--detach", "--bundle", &bundle_s, &id], Duration::from_secs(60)).expect_ok("run --detach");
     let run_returned = t0.elapsed();
     let init = ctx.state(&id)["pid"].as_i64().unwrap() as i32;
@@ -270,13 +289,16 @@ fn mediawiki_end_to_end() {
     assert!(again.body.contains("MediaWiki 1.39"), "Main_Page does not come from MediaWiki 1.39");
     assert!(again.body.contains(&format!("http://127.0.0.1:{port}/mediawiki/api.php")), "$wgServer does not carry the port");
 
-    // Apache's parent is root with exactly SETUID, SETGID and KILL; its workers are www-data
-    // with no capability left.
-    let (uid, cap) = uid_and_capeff(init).expect("read the init's status");
+    // PID 1 is the minimal init; its one child is Apache's parent: root with exactly SETUID,
+    // SETGID and KILL; its workers are www-data with no capability left.
+    let top = children(init);
+    assert_eq!(top.len(), 1, "the minimal init should have exactly one child (Apache): {top:?}");
+    let apache = top[0];
+    let (uid, cap) = uid_and_capeff(apache).expect("read Apache's status");
     assert_eq!(uid, 0, "Apache's parent should run as root");
     let want = (1u64 << 5) | (1 << 6) | (1 << 7); // KILL, SETGID, SETUID
     assert_eq!(cap, want, "Apache's parent capabilities: {cap:#x}");
-    let workers = children(init);
+    let workers = children(apache);
     assert!(!workers.is_empty(), "Apache has no worker processes");
     let mut pids: Vec<(i32, u64)> = vec![];
     for w in &workers {
@@ -331,6 +353,238 @@ fn mediawiki_end_to_end() {
 
     pids.push((init, proc_start(init).map(|p| p.0).unwrap_or(0)));
     assert_gone(&ctx, &[&id], &pids);
+}
+
+/// The account mariadbd runs as (`mariadb`, made by bundles/mariadb's [rootfs_build]).
+fn server_ids(rootfs: &Path) -> (u32, u32) {
+    let passwd = fs::read_to_string(rootfs.join("etc/passwd")).expect("read the MariaDB rootfs's /etc/passwd");
+    let f: Vec<&str> = passwd.lines().find(|l| l.starts_with("mariadb:")).expect("no mariadb account in the MariaDB rootfs").split(':').collect();
+    (f[2].parse().unwrap(), f[3].parse().unwrap())
+}
+
+/// Waits until something accepts TCP connections on 127.0.0.1:`port` (while `alive` holds).
+#[track_caller]
+fn wait_for_port(port: u16, limit: Duration, mut alive: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(1)).is_ok() {
+            return start.elapsed();
+        }
+        assert!(alive(), "the container exited while waiting for port {port}");
+        assert!(start.elapsed() < limit, "nothing accepted connections on 127.0.0.1:{port} within {limit:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `runtime exec` in a running container, to completion.
+#[track_caller]
+fn exec(ctx: &Ctx, id: &str, extra: &[&str], argv: &[&str]) -> Output {
+    let mut args = vec!["exec"];
+    args.extend_from_slice(extra);
+    args.push(id);
+    args.extend_from_slice(argv);
+    ctx.rt_within(&args, Duration::from_secs(60))
+}
+
+#[test]
+fn mediawiki_with_mariadb() {
+    let wiki_service = workspace().join("bundles/mediawiki/service.toml");
+    let db_service = workspace().join("bundles/mariadb/service.toml");
+    let hint = "bash scripts/mediawiki.sh --db mariadb --prepare-only";
+    if !(enabled("mediawiki_with_mariadb", &wiki_service, hint) && enabled("mediawiki_with_mariadb", &db_service, hint)) {
+        return;
+    }
+    let ctx = Ctx::new("mw-mariadb");
+    let bins = bin_dir(&ctx);
+    let site = ctx.dir("site");
+    let port = free_port();
+    let db_port = loop {
+        let p = free_port();
+        if p != port {
+            break p;
+        }
+    };
+    let instance = format!("db{}", std::process::id());
+    let id = format!("mediawiki@{instance}");
+    let db_id = format!("mariadb@{instance}");
+    let helpers = [format!("mariadb-setup@{instance}"), format!("mediawiki-install@{instance}")];
+
+    // The main command with --db mariadb, up to the point where it would run the wiki: both
+    // rootfs, the database set up (mariadb-install-db in a container) and started for the
+    // installer, install.php against it, both bundles; the database stopped again.
+    {
+        let _build = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+        let t = Instant::now();
+        let mut c = Command::new("bash");
+        c.arg(script())
+            .args(["--prepare-only", "--db", "mariadb", "--db-port", &db_port.to_string(), "--port", &port.to_string(), "--instance", &instance])
+            .arg("--site")
+            .arg(&site)
+            .arg("--state")
+            .arg(&ctx.root)
+            .env("OCIRT_BIN_DIR", &bins)
+            .stdin(Stdio::null());
+        let o = host(&ctx, c, "scripts/mediawiki.sh --db mariadb --prepare-only", Duration::from_secs(1200));
+        o.expect_ok("scripts/mediawiki.sh --db mariadb --prepare-only");
+        eprintln!("mediawiki+mariadb: prepared (rootfs, database setup, install, bundles) in {:?}", t.elapsed());
+        let bundle = PathBuf::from(o.stdout.lines().last().unwrap_or_default().trim());
+        assert_eq!(bundle, site.join("bundle"), "the script should print the bundle directory\n{}", o.stderr);
+    }
+    let db_dir = site.join("db");
+    let (server_uid, server_gid) = server_ids(&db_dir.join("rootfs"));
+    // Its own fixed id, not Debian's dynamically numbered mysql account (uid 100 there, some
+    // other system account on the host).
+    assert_eq!((server_uid, server_gid), (60306, 60306), "the MariaDB rootfs's mariadb account");
+    let settings = fs::read_to_string(site.join("LocalSettings.php")).unwrap();
+    assert!(settings.contains("$wgDBtype = \"mysql\";"), "LocalSettings.php is not for MySQL/MariaDB");
+    assert!(settings.contains("getenv( 'MW_DB_PORT' )"), "LocalSettings.php does not take the database port from MW_DB_PORT");
+    assert!(!site.join("data/my_wiki.sqlite").exists(), "a SQLite database was made although --db mariadb");
+    for secret in ["data/.admin-password", "data/.db-password", "db/setup/wiki.sql"] {
+        assert!(!site.join(secret).exists(), "{secret} was left in the site");
+    }
+    let pw = fs::metadata(site.join("db-password")).unwrap();
+    assert_eq!((pw.uid(), pw.mode() & 0o777), (0, 0o600), "site/db-password must be root's, 0600");
+    let data = fs::metadata(db_dir.join("data")).unwrap();
+    assert_eq!((data.uid(), data.gid(), data.mode() & 0o777), (server_uid, server_gid, 0o700), "site/db/data: owner and mode");
+    assert!(db_dir.join("data/mysql").is_dir() && db_dir.join("data/my_wiki").is_dir(), "site/db/data holds no mysql/ or my_wiki/");
+    // The database ran only for the installer: nothing of it, nor of the setup and install
+    // containers, is left.
+    assert!(ctx.state_residue().is_empty(), "--prepare-only left state: {:?}", ctx.state_residue());
+    for i in helpers.iter().chain([&db_id]) {
+        assert!(ocirt_cgroups(i).is_empty(), "{i} left its cgroup: {:?}", ocirt_cgroups(i));
+    }
+    assert!(port_is_free(db_port), "the database still listens after --prepare-only");
+
+    // The generated configs: the wiki may bind its port and connect to the database's only;
+    // the database binds its port, connects nowhere, runs as mysql with no capability.
+    let wiki_cfg: Value = serde_json::from_str(&fs::read_to_string(site.join("bundle/config.json")).unwrap()).unwrap();
+    assert_eq!(wiki_cfg["annotations"]["org.ocirt.landlock.net.bind"], json!(format!("[{port}]")));
+    assert_eq!(wiki_cfg["annotations"]["org.ocirt.landlock.net.connect"], json!(format!("[{db_port}]")), "the wiki's connect allowlist");
+    let db_cfg: Value = serde_json::from_str(&fs::read_to_string(db_dir.join("bundle/config.json")).unwrap()).unwrap();
+    assert_eq!(db_cfg["annotations"]["org.ocirt.landlock.net.bind"], json!(format!("[{db_port}]")));
+    assert_eq!(db_cfg["annotations"]["org.ocirt.landlock.net.connect"], json!("[]"));
+    assert_eq!(db_cfg["process"]["user"]["uid"], json!(server_uid));
+    assert_eq!(db_cfg["process"]["capabilities"]["bounding"], json!([]));
+    assert_eq!(db_cfg["root"]["readonly"], json!(true));
+    assert_eq!(db_cfg["linux"]["cgroupsPath"], json!(format!("/ocirt/{db_id}")));
+
+    // The units: the wiki's starts after the database's and requires it.
+    let mut c = Command::new(bins.join("spec-gen"));
+    c.arg("unit").arg(site.join("service.toml")).args(["--instance", &instance, "--bundle"]).arg(site.join("bundle"));
+    let unit = host(&ctx, c, "spec-gen unit (wiki)", Duration::from_secs(30));
+    unit.expect_ok("spec-gen unit for the wiki");
+    assert!(unit.stdout.contains(&format!("\nAfter={db_id}.service\n")), "{}", unit.stdout);
+    assert!(unit.stdout.contains(&format!("\nRequires={db_id}.service\n")), "{}", unit.stdout);
+
+    // Start the database the way its unit does (detached here), then the wiki.
+    let db_bundle = db_dir.join("bundle").to_string_lossy().into_owned();
+    let bundle = site.join("bundle").to_string_lossy().into_owned();
+    ctx.track(&db_id);
+    let t0 = Instant::now();
+    ctx.rt_within(&["run", "--detach", "--bundle", &db_bundle, &db_id], Duration::from_secs(60)).expect_ok("run --detach (MariaDB)");
+    let db_pid = ctx.state(&db_id)["pid"].as_i64().unwrap() as i32;
+    ctx.track_pid(db_pid);
+    let db_alive = || proc_start(db_pid).is_some_and(|(_, zombie)| !zombie);
+    wait_for_port(db_port, Duration::from_secs(60), db_alive);
+    eprintln!("mediawiki+mariadb: MariaDB accepted connections {:?} after run --detach (port {db_port})", t0.elapsed());
+    assert_eq!(uid_and_capeff(db_pid), Some((server_uid, 0)), "mariadbd should run as mariadb with no capability");
+
+    ctx.track(&id);
+    let t0 = Instant::now();
+    ctx.rt_within(&["run", "--detach", "--bundle", &bundle, &id], Duration::from_secs(60)).expect_ok("run --detach (wiki)");
+    let init = ctx.state(&id)["pid"].as_i64().unwrap() as i32;
+    ctx.track_pid(init);
+    let main_page = "/mediawiki/index.php/Main_Page";
+    wait_for_200(port, main_page, Duration::from_secs(60), || proc_start(init).is_some_and(|(_, z)| !z));
+    eprintln!("mediawiki+mariadb: first 200 on Main_Page {:?} after run --detach", t0.elapsed());
+    let page = http(port, "GET", main_page, None).unwrap();
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("MediaWiki 1.39"), "Main_Page does not come from MediaWiki 1.39");
+
+    // A page created through the API, read back over HTTP, and found in MariaDB's tables.
+    let title = "Ocirt MariaDB test";
+    let text = format!("Stored in '''MariaDB''' by the ocirt integration test, database port {db_port}.");
+    let r = http(port, "POST", "/mediawiki/api.php", Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", &text), ("summary", "integration test"), ("token", "+\\")]))).unwrap();
+    assert_eq!(r.status, 200, "API edit: {}", r.body);
+    let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("API edit answered no JSON ({e}): {}", r.body));
+    assert_eq!(v["edit"]["result"], json!("Success"), "API edit: {}", r.body);
+    let raw = http(port, "GET", "/mediawiki/index.php?title=Ocirt_MariaDB_test&action=raw", None).unwrap();
+    assert_eq!((raw.status, raw.body.as_str()), (200, text.as_str()), "the page read back differs");
+    let sql = "select page_title from my_wiki.page order by page_id; select old_text from my_wiki.text order by old_id";
+    let q = exec(&ctx, &db_id, &[], &["mariadb", "--batch", "--skip-column-names", "-e", sql]);
+    q.expect_ok("mariadb client in the database's container");
+    let rows: Vec<&str> = q.stdout.lines().collect();
+    assert!(rows.contains(&"Main_Page") && rows.contains(&"Ocirt_MariaDB_test"), "pages in MariaDB: {rows:?}");
+    assert!(rows.contains(&text.as_str()), "the page's text is not in MariaDB's text table: {rows:?}");
+
+    // Landlock's connect allowlist, from inside the wiki's container as www-data: the
+    // database's port connects (and MariaDB's greeting arrives), another loopback port where
+    // a host listener waits with a token is refused, and the token is never read.
+    let token = format!("ocirt-token-{}", std::process::id());
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let php = format!(
+        r#"foreach ([{db_port}, {other}] as $p) {{ $s = @fsockopen("127.0.0.1", $p, $e, $m, 3); if ($s) {{ stream_set_timeout($s, 3); echo "$p connected ", bin2hex(fread($s, 200)), "\n"; }} else {{ echo "$p refused $e $m\n"; }} }}"#
+    );
+    let probe = exec(&ctx, &id, &["--user", "33:33"], &["php8.2", "-r", &php]);
+    probe.expect_ok("php in the wiki's container");
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let line = |p: u16| probe.stdout.lines().find(|l| l.starts_with(&format!("{p} "))).unwrap_or_default().to_string();
+    assert!(line(db_port).starts_with(&format!("{db_port} connected ")) && line(db_port).contains(&hex("MariaDB")), "the wiki could not reach its database:\n{}", probe.stdout);
+    assert_eq!(line(other), format!("{other} refused 13 Permission denied"), "Landlock let the wiki connect to another port:\n{}", probe.stdout);
+    assert!(!probe.stdout.contains(&hex(&token)), "the token was read");
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the refused connection reached the listener: {other:?}"),
+    }
+    // Positive control for the listener: a host connection gets the token.
+    let mut host_conn = TcpStream::connect(("127.0.0.1", other)).unwrap();
+    let (mut served, _) = wait_until(Duration::from_secs(5), "the token listener accepts", || listener.accept().ok());
+    served.set_nonblocking(false).unwrap();
+    served.write_all(token.as_bytes()).unwrap();
+    drop(served);
+    let mut got = String::new();
+    host_conn.read_to_string(&mut got).unwrap();
+    assert_eq!(got, token, "the token listener does not work, so its refusal above proves nothing");
+    // And the database refuses the wiki's account from anywhere but its grant: no anonymous
+    // or root login over TCP (root logs in only through the socket, inside its container).
+    let root_tcp = exec(&ctx, &db_id, &[], &["mariadb", "-h", "127.0.0.1", "-P", &db_port.to_string(), "-u", "root", "-e", "select 1"]);
+    assert!(!root_tcp.ok(), "root logged in over TCP:\n{}", root_tcp.stdout);
+
+    // Stop: the wiki first, then the database (InnoDB flushes and exits on SIGTERM).
+    let mut pids: Vec<(i32, u64)> = children(init).into_iter().filter_map(|p| proc_start(p).map(|s| (p, s.0))).collect();
+    pids.push((init, proc_start(init).map(|p| p.0).unwrap_or(0)));
+    pids.push((db_pid, proc_start(db_pid).map(|p| p.0).unwrap_or(0)));
+    let took = stop(&ctx, &id, Duration::from_secs(8));
+    eprintln!("mediawiki+mariadb: wiki stopped {took:?} after SIGTERM");
+    ctx.delete(&id, false).expect_ok("delete the wiki");
+    let took = stop(&ctx, &db_id, Duration::from_secs(60));
+    eprintln!("mediawiki+mariadb: MariaDB stopped {took:?} after SIGTERM");
+    assert!(took < Duration::from_secs(30), "MariaDB took {took:?} to stop");
+    ctx.delete(&db_id, false).expect_ok("delete the database");
+    assert!(port_is_free(port) && port_is_free(db_port), "a port is still taken after the stop");
+
+    // The data lives in the site, not in the container: a new database container serves
+    // the page written above.
+    ctx.rt_within(&["run", "--detach", "--bundle", &db_bundle, &db_id], Duration::from_secs(60)).expect_ok("run --detach (MariaDB again)");
+    let db_pid2 = ctx.state(&db_id)["pid"].as_i64().unwrap() as i32;
+    ctx.track_pid(db_pid2);
+    wait_for_port(db_port, Duration::from_secs(60), || proc_start(db_pid2).is_some_and(|(_, z)| !z));
+    let q = exec(&ctx, &db_id, &[], &["mariadb", "--batch", "--skip-column-names", "-e", "select page_title from my_wiki.page"]);
+    q.expect_ok("mariadb client after the restart");
+    assert!(q.stdout.lines().any(|l| l == "Ocirt_MariaDB_test"), "the page is gone after a restart: {}", q.stdout);
+    pids.push((db_pid2, proc_start(db_pid2).map(|p| p.0).unwrap_or(0)));
+    stop(&ctx, &db_id, Duration::from_secs(60));
+    ctx.delete(&db_id, false).expect_ok("delete the database");
+
+    let log = fs::read_to_string(site.join("log/apache2/error.log")).unwrap_or_default();
+    let bad: Vec<&str> = log.lines().filter(|l| ["warn]", "error]", "crit]", "alert]", "emerg]"].iter().any(|lvl| l.contains(lvl))).collect();
+    assert!(bad.is_empty(), "Apache logged problems:\n{}", bad.join("\n"));
+    let mw_logs: Vec<String> = fs::read_dir(site.join("log/mediawiki")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(mw_logs.is_empty(), "MediaWiki logged errors: {mw_logs:?}");
+    let ids: Vec<&str> = [id.as_str(), db_id.as_str()].into_iter().chain(helpers.iter().map(String::as_str)).collect();
+    assert_gone(&ctx, &ids, &pids);
 }
 
 /// Copies what a bundle directory needs into `dir`, with `rootfs` linked to the cache.

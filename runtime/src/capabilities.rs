@@ -1,81 +1,259 @@
-//! Capability sets exactly as `process.capabilities` says, in an order the kernel accepts.
+//! Capability sets exactly as `process.capabilities` says, applied with raw prctl/capset
+//! and then read back: a step that fails, or seems to succeed without effect, stops the
+//! start (a failed read is never taken to mean "absent").
 //!
-//! - The bounding set is dropped first, while we still hold CAP_SETPCAP.
+//! - The bounding set is dropped first, while we still hold CAP_SETPCAP: one
+//!   PR_CAPBSET_DROP per capability the kernel knows (0..=cap_last_cap) that the plan
+//!   leaves out, then one PR_CAPBSET_READ per capability to check the result.
 //! - The uid switch happens between `drop_bounding` and `apply` with keep-caps set, so a
 //!   non-root user keeps the permitted set the config grants (setresuid would clear it).
-//! - Inheritable, then effective before permitted: shrinking permitted below the current
-//!   effective set fails with EPERM.
-//! - Ambient last: it must be a subset of permitted ∩ inheritable.
+//! - Effective, permitted and inheritable in one capset(2), so no intermediate state
+//!   needs to be valid (separate calls must shrink effective before permitted); then
+//!   capget compares all three with the plan.
+//! - Ambient last: it must be a subset of permitted ∩ inheritable. Cleared, raised one by
+//!   one, then read back for every capability.
+//!
+//! The `caps` crate is only used to parse names: its readers turn a failed
+//! PR_CAPBSET_READ into "not in the set".
 
-use caps::{CapSet, CapsHashSet, Capability as Cap};
+use std::io;
+
+use caps::Capability as Cap;
 use oci_spec::runtime::{Capabilities, LinuxCapabilities};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CapsError {
     #[error("process.capabilities.{set}: {cap}: not known to this kernel or library")]
     Unknown { set: &'static str, cap: String },
-    #[error("process.capabilities.{set}: {source}")]
-    Apply { set: &'static str, source: caps::errors::CapsError },
+    #[error("capabilities: cannot read /proc/sys/kernel/cap_last_cap ({0}); refusing to start without knowing which capabilities to drop")]
+    LastCap(String),
+    #[error("process.capabilities.{set}: {call} failed: {source}{hint}")]
+    Call {
+        set: &'static str,
+        call: String,
+        source: io::Error,
+        hint: &'static str,
+    },
+    #[error("process.capabilities.{set}: read back after applying it, the {set} set {detail}; refusing to start")]
+    Mismatch { set: &'static str, detail: String },
 }
 
-/// Converts one OCI set; an unknown name is an error naming the field.
-fn convert(set: &'static str, c: &Option<Capabilities>) -> Result<CapsHashSet, CapsError> {
-    let mut out = CapsHashSet::new();
+/// Converts one OCI set to a bit mask; an unknown name is an error naming the field.
+fn convert(set: &'static str, c: &Option<Capabilities>) -> Result<u64, CapsError> {
+    let mut out = 0u64;
     for cap in c.iter().flatten() {
         // oci-spec displays CAP_SYS_ADMIN as "SYS_ADMIN"; caps parses "CAP_SYS_ADMIN".
         let name = format!("CAP_{cap}");
         let parsed: Cap = name.parse().map_err(|_| CapsError::Unknown { set, cap: name.clone() })?;
-        out.insert(parsed);
+        out |= parsed.bitmask();
     }
     Ok(out)
 }
 
-/// The five sets, converted up front (in the runtime, before clone).
+/// The five sets as bit masks (bit n = capability n), converted up front (in the runtime,
+/// before clone), limited to the capabilities the running kernel knows.
 pub struct CapPlan {
-    bounding: CapsHashSet,
-    effective: CapsHashSet,
-    permitted: CapsHashSet,
-    inheritable: CapsHashSet,
-    ambient: CapsHashSet,
+    last_cap: u32,
+    bounding: u64,
+    effective: u64,
+    permitted: u64,
+    inheritable: u64,
+    ambient: u64,
+}
+
+/// The highest capability number of the running kernel.
+fn read_last_cap() -> Result<u32, CapsError> {
+    let s = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").map_err(|e| CapsError::LastCap(e.to_string()))?;
+    match s.trim().parse::<u32>() {
+        Ok(n) if n < 64 => Ok(n),
+        _ => Err(CapsError::LastCap(format!("unexpected content {:?}", s.trim()))),
+    }
+}
+
+fn bit(cap: u32) -> u64 {
+    1u64 << cap
+}
+
+/// "CAP_SYS_ADMIN, CAP_NET_RAW" for the bits in `mask` (error path only).
+fn names(mask: u64) -> String {
+    if mask == 0 {
+        return "nothing".into();
+    }
+    let all = caps::all();
+    let mut v: Vec<String> = (0..64u32)
+        .filter(|c| mask & bit(*c) != 0)
+        .map(|c| all.iter().find(|k| u32::from(k.index()) == c).map(|k| k.to_string()).unwrap_or_else(|| format!("capability {c}")))
+        .collect();
+    v.sort();
+    v.join(", ")
+}
+
+fn cap_name(cap: u32) -> String {
+    names(bit(cap))
+}
+
+/// prctl with two integer arguments; -1 becomes the errno.
+fn prctl2(op: libc::c_int, a: libc::c_ulong, b: libc::c_ulong) -> io::Result<libc::c_int> {
+    // SAFETY: every caller passes a capability prctl with integer arguments only; the
+    // kernel reads no memory of ours.
+    let r = unsafe { libc::prctl(op, a, b, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// `struct __user_cap_header_struct` / `__user_cap_data_struct` (linux/capability.h).
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// (effective, permitted, inheritable) of the calling thread.
+fn capget() -> io::Result<(u64, u64, u64)> {
+    let mut hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let mut d = [CapData::default(); 2];
+    // SAFETY: a valid version-3 header and the two data structs version 3 writes.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut CapHeader, d.as_mut_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok((join(d[0].effective, d[1].effective), join(d[0].permitted, d[1].permitted), join(d[0].inheritable, d[1].inheritable)))
+}
+
+fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
+    let mut hdr = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
+    let split = |m: u64| (m as u32, (m >> 32) as u32);
+    let (e0, e1) = split(effective);
+    let (p0, p1) = split(permitted);
+    let (i0, i1) = split(inheritable);
+    let d = [CapData { effective: e0, permitted: p0, inheritable: i0 }, CapData { effective: e1, permitted: p1, inheritable: i1 }];
+    // SAFETY: a valid version-3 header and two data structs the kernel only reads.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &mut hdr as *mut CapHeader, d.as_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn call_err(set: &'static str, call: String, hint: &'static str) -> impl FnOnce(io::Error) -> CapsError {
+    move |source| CapsError::Call { set, call, source, hint }
+}
+
+fn check(set: &'static str, have: u64, want: u64) -> Result<(), CapsError> {
+    if have == want {
+        return Ok(());
+    }
+    let (extra, missing) = (have & !want, want & !have);
+    let detail = match (extra != 0, missing != 0) {
+        (true, true) => format!("still holds {} and lacks {}", names(extra), names(missing)),
+        (true, false) => format!("still holds {}", names(extra)),
+        _ => format!("lacks {}", names(missing)),
+    };
+    Err(CapsError::Mismatch { set, detail })
 }
 
 impl CapPlan {
     /// No `capabilities` object means no capabilities at all (fail closed), as in runc.
+    /// Capabilities newer than the running kernel are left out (they cannot be granted).
+    /// (oci-spec's `LinuxCapabilities::default()` is *not* empty: it holds Docker's three
+    /// defaults, so it must not stand in for a missing object.)
     pub fn from_config(c: Option<&LinuxCapabilities>) -> Result<CapPlan, CapsError> {
-        let none = LinuxCapabilities::default();
-        let c = c.unwrap_or(&none);
+        let last_cap = read_last_cap()?;
+        let Some(c) = c else {
+            return Ok(CapPlan { last_cap, bounding: 0, effective: 0, permitted: 0, inheritable: 0, ambient: 0 });
+        };
+        let known = if last_cap >= 63 { u64::MAX } else { bit(last_cap + 1) - 1 };
         Ok(CapPlan {
-            bounding: convert("bounding", c.bounding())?,
-            effective: convert("effective", c.effective())?,
-            permitted: convert("permitted", c.permitted())?,
-            inheritable: convert("inheritable", c.inheritable())?,
-            ambient: convert("ambient", c.ambient())?,
+            last_cap,
+            bounding: convert("bounding", c.bounding())? & known,
+            effective: convert("effective", c.effective())? & known,
+            permitted: convert("permitted", c.permitted())? & known,
+            inheritable: convert("inheritable", c.inheritable())? & known,
+            ambient: convert("ambient", c.ambient())? & known,
         })
     }
 
-    /// Step 1, before the uid switch.
+    /// Step 1, before the uid switch: drop, then check every capability the kernel knows.
     pub fn drop_bounding(&self) -> Result<(), CapsError> {
-        let current = caps::read(None, CapSet::Bounding).map_err(|source| CapsError::Apply { set: "bounding", source })?;
-        for cap in current.difference(&self.bounding) {
-            caps::drop(None, CapSet::Bounding, *cap).map_err(|source| CapsError::Apply { set: "bounding", source })?;
+        for cap in (0..=self.last_cap).filter(|c| self.bounding & bit(*c) == 0) {
+            // Every number up to cap_last_cap is valid, so even EINVAL is a failure here.
+            prctl2(libc::PR_CAPBSET_DROP, cap.into(), 0).map_err(call_err("bounding", format!("PR_CAPBSET_DROP({})", cap_name(cap)), " (dropping needs CAP_SETPCAP)"))?;
         }
-        Ok(())
+        let mut have = 0u64;
+        for cap in 0..=self.last_cap {
+            let r = prctl2(libc::PR_CAPBSET_READ, cap.into(), 0).map_err(call_err("bounding", format!("PR_CAPBSET_READ({})", cap_name(cap)), ""))?;
+            if r != 0 {
+                have |= bit(cap);
+            }
+        }
+        // Capabilities the plan keeps may already have been missing; that only grants less.
+        check("bounding", have & !self.bounding, 0)
     }
 
     /// Step 2, after the uid switch.
     pub fn apply(&self) -> Result<(), CapsError> {
-        let e = |set| move |source| CapsError::Apply { set, source };
-        caps::set(None, CapSet::Inheritable, &self.inheritable).map_err(e("inheritable"))?;
-        caps::set(None, CapSet::Effective, &self.effective).map_err(e("effective"))?;
-        caps::set(None, CapSet::Permitted, &self.permitted).map_err(e("permitted"))?;
-        // Ambient: clear first, then raise each (the caps crate raises one at a time). The
-        // kernel only allows what is in both permitted and inheritable; like runc and crun we
-        // skip the rest (`runc spec` itself lists ambient caps it leaves out of inheritable).
-        // Skipping only ever grants less than asked.
-        caps::clear(None, CapSet::Ambient).map_err(e("ambient"))?;
-        for cap in self.ambient.iter().filter(|c| self.permitted.contains(c) && self.inheritable.contains(c)) {
-            caps::raise(None, CapSet::Ambient, *cap).map_err(e("ambient"))?;
+        capset(self.effective, self.permitted, self.inheritable).map_err(call_err(
+            "permitted",
+            "capset(effective, permitted, inheritable)".into(),
+            " (effective must be a subset of permitted, inheritable of bounding)",
+        ))?;
+        // Ambient: the kernel only allows what is in both permitted and inheritable; like runc
+        // and crun we skip the rest (`runc spec` itself lists ambient caps it leaves out of
+        // inheritable). Skipping only ever grants less than asked.
+        let ambient = self.ambient & self.permitted & self.inheritable;
+        let amb = libc::PR_CAP_AMBIENT;
+        prctl2(amb, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0).map_err(call_err("ambient", "PR_CAP_AMBIENT_CLEAR_ALL".into(), ""))?;
+        for cap in (0..=self.last_cap).filter(|c| ambient & bit(*c) != 0) {
+            prctl2(amb, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, cap.into()).map_err(call_err("ambient", format!("PR_CAP_AMBIENT_RAISE({})", cap_name(cap)), ""))?;
         }
-        Ok(())
+
+        let (e, p, i) = capget().map_err(call_err("effective", "capget".into(), ""))?;
+        check("effective", e, self.effective)?;
+        check("permitted", p, self.permitted)?;
+        check("inheritable", i, self.inheritable)?;
+        let mut have = 0u64;
+        for cap in 0..=self.last_cap {
+            let r = prctl2(amb, libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong, cap.into()).map_err(call_err("ambient", format!("PR_CAP_AMBIENT_IS_SET({})", cap_name(cap)), ""))?;
+            if r != 0 {
+                have |= bit(cap);
+            }
+        }
+        check("ambient", have, ambient)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_masks() {
+        assert_eq!(cap_name(21), "CAP_SYS_ADMIN");
+        assert_eq!(names(bit(0) | bit(21)), "CAP_CHOWN, CAP_SYS_ADMIN");
+        assert_eq!(names(0), "nothing");
+        let err = check("bounding", bit(21), 0).unwrap_err().to_string();
+        assert!(err.contains("bounding set still holds CAP_SYS_ADMIN"), "{err}");
+    }
+
+    #[test]
+    fn plan_is_limited_to_the_kernels_capabilities() {
+        let c: LinuxCapabilities = serde_json::from_str(r#"{"bounding":["CAP_CHOWN","CAP_CHECKPOINT_RESTORE"],"effective":[],"permitted":[],"inheritable":[],"ambient":[]}"#).unwrap();
+        let p = CapPlan::from_config(Some(&c)).unwrap();
+        assert!(p.bounding & bit(0) != 0);
+        assert_eq!(p.bounding >> (p.last_cap + 1), 0);
+        let none = CapPlan::from_config(None).unwrap();
+        assert_eq!(none.bounding | none.effective | none.permitted | none.inheritable | none.ambient, 0);
     }
 }

@@ -3,8 +3,16 @@
 //! On this project's hosts cgroups are often hybrid (v1 controllers plus a cgroup2 tree that
 //! owns no controllers we use); libcgroups then manages the v1 hierarchies only. A resource
 //! whose controller is missing is an error, never a silent success.
+//!
+//! Ownership: `create` makes the container's cgroup directories itself and records each one
+//! it made (or took over) in the container's state with its inode number ([`Ownership`]).
+//! `delete` kills and removes only those, and only while the inode still matches: never a
+//! cgroup that another container or the host uses, never a parent that existed before.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
 
 use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager, ControllerOpt, FreezerState};
 use oci_spec::runtime::LinuxResources;
@@ -17,6 +25,362 @@ pub enum CgroupError {
     Manager { path: PathBuf, msg: String },
     #[error("linux.resources: {0}")]
     Unsupported(String),
+    #[error("linux.cgroupsPath {path}: {msg}")]
+    NotOurs { path: PathBuf, msg: String },
+}
+
+/// What a recorded cgroup directory is to the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirKind {
+    /// The container's cgroup, made by its create: killed in and removed at delete.
+    Leaf,
+    /// The container's cgroup, which existed (empty) before: killed in, never removed.
+    Adopted,
+    /// A parent made by the runtime (by this create or, shared, by another container's):
+    /// rmdir'ed at delete if empty, so the last container under it removes it.
+    Parent,
+}
+
+/// One recorded directory, as a host path in one hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedDir {
+    pub path: PathBuf,
+    /// The directory's inode number (kernfs never reuses one soon): a directory removed and
+    /// made again by someone else under the same name is not ours. None: recorded before
+    /// its mkdir (the runtime died before it could look), so it is only rmdir'ed if empty.
+    #[serde(default)]
+    pub ino: Option<u64>,
+    pub kind: DirKind,
+}
+
+/// The cgroup directories a container owns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ownership {
+    pub dirs: Vec<OwnedDir>,
+}
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+fn not_ours(path: &Path, msg: String) -> CgroupError {
+    CgroupError::NotOurs { path: path.to_path_buf(), msg }
+}
+
+/// Every mounted hierarchy: /sys/fs/cgroup itself on a cgroup2-only host, else each
+/// hierarchy mounted under it (v1 controllers, name=systemd, the hybrid cgroup2 tree).
+pub fn hierarchies() -> Vec<PathBuf> {
+    let root = Path::new(CGROUP_ROOT);
+    if root.join("cgroup.controllers").exists() {
+        return vec![root.to_path_buf()];
+    }
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        // Co-mounted controllers appear once more as symlinks (cpu -> cpu,cpuacct).
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|p| p.join("cgroup.procs").exists())
+        .collect()
+}
+
+fn relative(path: &Path) -> Result<&Path, CgroupError> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    if rel.as_os_str().is_empty() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return Err(not_ours(path, "names a hierarchy root or has `..` in it: give the container a cgroup of its own".into()));
+    }
+    Ok(rel)
+}
+
+/// The container's cgroup directory in every hierarchy, recorded before anything is made
+/// (the claim writes this plan into the first state).
+pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
+    let rel = relative(path)?;
+    Ok(Ownership { dirs: hierarchies().into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
+}
+
+/// Refuses a cgroup that is, contains or lies inside another stored container's cgroup (its
+/// delete would kill this one's processes, or this one's its).
+pub fn check_claims(path: &Path, claims: &[crate::state::CgroupClaim], root: &Path) -> Result<(), CgroupError> {
+    for c in claims {
+        let other = Path::new("/").join(c.cgroup_path.strip_prefix("/").unwrap_or(&c.cgroup_path));
+        let mine = Path::new("/").join(path.strip_prefix("/").unwrap_or(path));
+        if mine.starts_with(&other) || other.starts_with(&mine) {
+            let how = if mine == other { "is already" } else if mine.starts_with(&other) { "lies inside" } else { "contains" };
+            return Err(not_ours(
+                path,
+                format!(
+                    "{how} the cgroup of container {:?} ({}, in {}): give each container its own cgroupsPath (or delete {:?} first)",
+                    c.id,
+                    other.display(),
+                    root.display(),
+                    c.id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Parents the runtime made, shared by every container under them: one empty file per
+/// directory in `<root>/.cgroup-parents`, named `<dev>-<ino>` of the directory. Whichever
+/// container goes last removes the parent; a directory not listed (made by someone else)
+/// is never removed.
+pub struct ParentRegistry {
+    dir: PathBuf,
+}
+
+impl ParentRegistry {
+    pub fn new(root: &Path) -> ParentRegistry {
+        ParentRegistry { dir: root.join(".cgroup-parents") }
+    }
+
+    fn entry(&self, m: &std::fs::Metadata) -> PathBuf {
+        self.dir.join(format!("{}-{}", m.dev(), m.ino()))
+    }
+
+    fn add(&self, m: &std::fs::Metadata) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        let e = self.entry(m);
+        // A delete may rmdir the registry (empty) between our mkdir and the file: retry once.
+        for _ in 0..2 {
+            std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&self.dir)?;
+            match std::fs::File::create(&e) {
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                r => return r.map(|_| ()),
+            }
+        }
+        std::fs::File::create(&e).map(|_| ())
+    }
+
+    fn contains(&self, m: &std::fs::Metadata) -> bool {
+        self.entry(m).exists()
+    }
+
+    fn forget(&self, m: &std::fs::Metadata) {
+        let _ = std::fs::remove_file(self.entry(m));
+        // The last one out removes the registry itself (fails while it has entries).
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+fn ino(p: &Path) -> std::io::Result<u64> {
+    std::fs::metadata(p).map(|m| m.ino())
+}
+
+/// Makes the container's cgroup in every hierarchy as planned, recording what it made.
+/// A cgroup that exists already is taken over only if no process is in it or anywhere
+/// below it. Missing parents are recorded (`save` is called) before they are made, so a
+/// runtime killed half-way leaves nothing unrecorded. A new directory is empty by
+/// definition: only existing ones are walked.
+pub fn make_dirs(path: &Path, own: &mut Ownership, reg: &ParentRegistry, mut save: impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+    let r = make_leaves(path, own, reg, &mut save);
+    if r.is_err() {
+        // Planned directories not looked at yet may be someone else's: not this cleanup's.
+        own.dirs.retain(|d| d.ino.is_some());
+    }
+    r
+}
+
+fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+    let leaves: Vec<PathBuf> = own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()).map(|d| d.path.clone()).collect();
+    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
+    let mkdir = |leaf: &Path| match std::fs::create_dir(leaf) {
+        Ok(()) => Ok(Some(true)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Some(false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(fail(leaf, e)),
+    };
+    let mut existing = vec![];
+    let mut orphans = vec![];
+    for leaf in &leaves {
+        match mkdir(leaf)? {
+            Some(true) => record(own, leaf, DirKind::Leaf)?,
+            Some(false) => existing.push(leaf),
+            None => orphans.push(leaf),
+        }
+    }
+    if !orphans.is_empty() {
+        // Rare (the first container under a new parent): one state write for all of them.
+        make_parents(&orphans, own, reg, save)?;
+        for leaf in orphans {
+            match mkdir(leaf)? {
+                Some(true) => record(own, leaf, DirKind::Leaf)?,
+                Some(false) => existing.push(leaf),
+                None => return Err(fail(leaf, std::io::Error::from_raw_os_error(libc::ENOENT))),
+            }
+        }
+    }
+    // Only directories that existed before are walked: a new one is empty by definition.
+    for leaf in existing {
+        if let Err(e) = check_subtree_unused(path, leaf) {
+            // Not ours: forget it, so the cleanup of this create does not touch it.
+            own.dirs.retain(|d| &d.path != leaf);
+            return Err(e);
+        }
+        record(own, leaf, DirKind::Adopted)?;
+    }
+    Ok(())
+}
+
+/// Notes the identity of a directory just made (or checked and taken over).
+fn record(own: &mut Ownership, dir: &Path, kind: DirKind) -> Result<(), CgroupError> {
+    let i = ino(dir).map_err(|e| CgroupError::Manager { path: dir.to_path_buf(), msg: e.to_string() })?;
+    if let Some(d) = own.dirs.iter_mut().find(|d| d.path == dir) {
+        d.ino = Some(i);
+        d.kind = kind;
+    }
+    Ok(())
+}
+
+/// Makes the missing parents of `leaves`. Each is first recorded in this container's state
+/// (so a runtime killed right after the mkdir still leaves it recorded), then made, then
+/// listed in the registry, where every later container under it finds it.
+fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+    let mut missing = vec![];
+    for leaf in leaves {
+        let mut chain = vec![];
+        let mut p = leaf.parent();
+        while let Some(d) = p {
+            if d.exists() {
+                break;
+            }
+            chain.push(d.to_path_buf());
+            p = d.parent();
+        }
+        // Outermost first.
+        missing.extend(chain.into_iter().rev());
+    }
+    for m in &missing {
+        own.dirs.retain(|d| &d.path != m);
+        own.dirs.push(OwnedDir { path: m.clone(), ino: None, kind: DirKind::Parent });
+    }
+    save(own)?;
+    for m in &missing {
+        match std::fs::create_dir(m) {
+            Ok(()) => {
+                let fail = |e: std::io::Error| CgroupError::Manager { path: m.clone(), msg: e.to_string() };
+                let md = std::fs::metadata(m).map_err(fail)?;
+                reg.add(&md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
+                if let Some(d) = own.dirs.iter_mut().find(|d| &d.path == m) {
+                    d.ino = Some(md.ino());
+                }
+            }
+            // Made by someone else meanwhile: not ours.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => own.dirs.retain(|d| &d.path != m),
+            Err(e) => return Err(CgroupError::Manager { path: m.clone(), msg: e.to_string() }),
+        }
+    }
+    Ok(())
+}
+
+/// Fails if any cgroup at or below `dir` has a process: the container would share it, and
+/// its delete would kill what is not its own. Stops at the first process found.
+fn check_subtree_unused(path: &Path, dir: &Path) -> Result<(), CgroupError> {
+    let procs = dir.join("cgroup.procs");
+    match std::fs::read_to_string(&procs) {
+        Ok(s) if !s.trim().is_empty() => {
+            return Err(not_ours(
+                path,
+                format!("the existing cgroup {} already has processes ({}): give the container a cgroup of its own", dir.display(), procs.display()),
+            ))
+        }
+        Ok(_) => {}
+        Err(e) => return Err(not_ours(path, format!("cannot check that {} is unused: {e}", procs.display()))),
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| not_ours(path, format!("cannot list {}: {e}", dir.display())))?;
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            check_subtree_unused(path, &e.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Kills and removes what `own` records, and only while each directory is still the one
+/// recorded. Then climbs from each cgroup towards the hierarchy root, removing parents the
+/// runtime made (listed in the registry, or recorded by this create) while they are empty;
+/// it stops at the first busy one (another container is still under it) and at the first
+/// one the runtime did not make, so no parent that existed before is ever removed.
+pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupError> {
+    let still_ours = |d: &OwnedDir| match d.ino {
+        Some(i) => ino(&d.path).is_ok_and(|now| now == i),
+        None => false,
+    };
+    let leaves: Vec<&OwnedDir> = own.dirs.iter().filter(|d| d.kind != DirKind::Parent && still_ours(d)).collect();
+    for d in &leaves {
+        kill_tree(&d.path);
+    }
+    for d in &leaves {
+        if d.kind == DirKind::Leaf {
+            remove_tree(&d.path).map_err(|e| CgroupError::Manager { path: d.path.clone(), msg: e.to_string() })?;
+        }
+    }
+    // Recorded before their mkdir, never looked at: rmdir only, which fails unless empty.
+    for d in own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()) {
+        let _ = std::fs::remove_dir(&d.path);
+    }
+    let unified = Path::new(CGROUP_ROOT).join("cgroup.controllers").exists();
+    for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent) {
+        remove_parents(&d.path, own, reg, unified);
+    }
+    Ok(())
+}
+
+fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) {
+    let top = Path::new(CGROUP_ROOT);
+    let mut p = leaf.parent();
+    while let Some(d) = p {
+        // Never a hierarchy root (/sys/fs/cgroup/<h>, or /sys/fs/cgroup on cgroup2 hosts).
+        if d == top || (!unified && d.parent() == Some(top)) {
+            return;
+        }
+        let Ok(md) = std::fs::symlink_metadata(d) else {
+            // Gone already (or never made: a create killed half-way); look further up.
+            p = d.parent();
+            continue;
+        };
+        let ours = reg.contains(&md)
+            || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
+        if !ours || std::fs::remove_dir(d).is_err() {
+            return;
+        }
+        reg.forget(&md);
+        p = d.parent();
+    }
+}
+
+/// Every process in the container's recorded cgroups (still the recorded directories),
+/// sub-cgroups included, each pid once.
+pub fn owned_pids(own: &Ownership) -> Vec<i32> {
+    fn walk(dir: &Path, out: &mut Vec<i32>) {
+        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+            out.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+        }
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                walk(&e.path(), out);
+            }
+        }
+    }
+    let mut v = vec![];
+    for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent) {
+        if d.ino.is_some_and(|i| ino(&d.path).is_ok_and(|now| now == i)) {
+            walk(&d.path, &mut v);
+        }
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn kill_tree(dir: &Path) {
+    kill_all(dir);
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            kill_tree(&e.path());
+        }
+    }
 }
 
 /// The cgroup path for a container: `linux.cgroupsPath` if given, else DEFAULT_PREFIX/id.
@@ -47,26 +411,6 @@ fn manager(path: &Path, id: &str) -> Result<AnyCgroupManager, CgroupError> {
 
 fn err(path: &Path) -> impl FnOnce(libcgroups::common::AnyManagerError) -> CgroupError + '_ {
     move |e| CgroupError::Manager { path: path.to_path_buf(), msg: format!("{e}") }
-}
-
-/// Refuses a cgroup that already holds processes: the container would share it, and delete
-/// (which kills everything in the container's cgroup) would kill processes not its own.
-pub fn check_unused(path: &Path) -> Result<(), CgroupError> {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") else { return Ok(()) };
-    for h in entries.flatten() {
-        let procs = h.path().join(rel).join("cgroup.procs");
-        if let Ok(s) = std::fs::read_to_string(&procs) {
-            if !s.trim().is_empty() {
-                return Err(CgroupError::Unsupported(format!(
-                    "linux.cgroupsPath {} already has processes ({}): give the container a cgroup of its own",
-                    path.display(),
-                    procs.display()
-                )));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Checks, before anything is created, that every resource asked for has a controller here.
@@ -152,39 +496,18 @@ pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
     join_extra_hierarchies(path, pid)
 }
 
-/// Removes the container's cgroup from every hierarchy: kills what is still in it, removes
-/// it (depth first, in case the container made sub-cgroups) and then any parents left empty
-/// under the same prefix (so `/ocirt` does not linger once the last container goes).
-///
-/// This works on cgroupfs directly, from one listing of /sys/fs/cgroup, rather than through
-/// libcgroups' manager, whose per-controller discovery costs some 600 syscalls: delete is on
-/// every lifecycle's path. Only the container's own cgroup is touched (create refuses a
-/// cgroup that already had processes, and the hierarchy root itself).
-pub fn remove(path: &Path, _id: &str) -> Result<(), CgroupError> {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    if rel.as_os_str().is_empty() {
-        return Err(CgroupError::Unsupported("refusing to remove a hierarchy root".into()));
-    }
+/// Removes the cgroup of a container whose state predates [`Ownership`]: kills what is in
+/// it and removes it in every hierarchy. Parents are left alone (nothing says who made them).
+pub fn remove_unrecorded(path: &Path) -> Result<(), CgroupError> {
+    let rel = relative(path)?;
     let dirs: Vec<PathBuf> = hierarchies().into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
     for d in &dirs {
-        kill_all(d);
+        kill_tree(d);
     }
     for d in &dirs {
         remove_tree(d).map_err(|e| CgroupError::Manager { path: d.clone(), msg: e.to_string() })?;
     }
-    prune_empty_parents(path);
     Ok(())
-}
-
-/// Every mounted hierarchy under /sys/fs/cgroup (v1 controllers, named ones, cgroup2).
-fn hierarchies() -> Vec<PathBuf> {
-    std::fs::read_dir("/sys/fs/cgroup")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("cgroup.procs").exists())
-        .collect()
 }
 
 fn kill_all(dir: &Path) {
@@ -218,21 +541,6 @@ fn remove_tree(dir: &Path) -> std::io::Result<()> {
             }
             Err(e) => return Err(e),
         }
-    }
-}
-
-fn prune_empty_parents(path: &Path) {
-    let hierarchies = hierarchies();
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    let mut parent = rel.parent();
-    while let Some(p) = parent {
-        if p.as_os_str().is_empty() {
-            break;
-        }
-        for h in &hierarchies {
-            let _ = std::fs::remove_dir(h.join(p));
-        }
-        parent = p.parent();
     }
 }
 

@@ -98,7 +98,9 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     // 2. Never dumpable while we still run the runtime's code: other processes in the
     //    container cannot ptrace us or open /proc/1/exe (the runtime binary) through us.
     // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        return Err(Fail(format!("prctl(PR_SET_DUMPABLE, 0): {}", std::io::Error::last_os_error())));
+    }
 
     // 3. Join existing namespaces, user first: it decides which others we may join.
     for (t, fd) in &a.join_ns {
@@ -111,12 +113,11 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
         step!("unshare cgroup namespace", nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWCGROUP))?;
     }
     // 5. Our own session: detaches from the runtime's terminal; required for a ctty later.
-    let _ = nix::unistd::setsid();
+    //    A fresh child is never a group leader, so a failure means something is wrong.
+    step!("setsid", nix::unistd::setsid())?;
     // 6. A fresh session keyring, so the container cannot read the host's keys.
     if !a.no_new_keyring {
-        let name = CString::new(format!("_ses.{}", a.id)).unwrap_or_default();
-        // SAFETY: keyctl with a valid C string; ENOSYS/EPERM are tolerated (no keyrings).
-        unsafe { libc::syscall(libc::SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, name.as_ptr()) };
+        join_session_keyring(&a.id)?;
     }
 
     let linux = a.spec.linux().clone().unwrap_or_default();
@@ -226,6 +227,32 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     }
     // 20-21. seccomp as late as possible, then execve (process.rs).
     crate::process::exec(&plan, &sec)
+}
+
+/// KEYCTL_JOIN_SESSION_KEYRING with a new named keyring. Only a kernel without keyrings
+/// (ENOSYS: no keys to leak) lets the start continue; anything else, including EPERM from a
+/// seccomp filter around the runtime, fails it with the way out (`--no-new-keyring` keeps
+/// the caller's session keyring knowingly, as runc's flag does).
+fn join_session_keyring(id: &str) -> Result<(), Fail> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let name = CString::new(format!("_ses.{id}")).map_err(|_| Fail("session keyring: the container id contains a NUL byte".into()))?;
+    // SAFETY: keyctl with an integer operation and a valid NUL-terminated string that
+    // outlives the call; the kernel only reads it.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    if r >= 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    let hint = match err.raw_os_error() {
+        Some(libc::ENOSYS) => return Ok(()),
+        Some(libc::EDQUOT) => {
+            " (the key quota of this user is exhausted: raise /proc/sys/kernel/keys/maxkeys and maxbytes \
+             (root_maxkeys/root_maxbytes for root) or clear unused keyrings, or pass --no-new-keyring to \
+             keep the caller's session keyring)"
+        }
+        _ => " (pass --no-new-keyring to keep the caller's session keyring instead)",
+    };
+    Err(Fail(format!("join a new session keyring: {err}{hint}")))
 }
 
 fn hook_state_json(a: &InitArgs, status: &str) -> String {

@@ -15,6 +15,7 @@ mod init;
 mod landlock;
 mod log;
 mod namespaces;
+mod netguard;
 mod output;
 mod process;
 mod protocol;

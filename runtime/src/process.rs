@@ -6,17 +6,21 @@
 //! - rlimits and oom_score_adj first, while privileged: raising a hard limit or lowering
 //!   the score needs capabilities that are dropped below.
 //! - The program is looked up (container PATH) as root before any "ready" report, so a typo
-//!   fails `create`/`exec` with a clear message; the runtime's own binary is refused, also as
-//!   a `#!` interpreter (CVE-2019-5736 class).
+//!   fails `create`/`exec` with a clear message. After chdir it is opened once and executed
+//!   through that fd; the runtime's own binary is refused, also as a `#!` interpreter at any
+//!   depth (CVE-2019-5736 class, see shebang.rs).
 //! - The bounding set is dropped while CAP_SETPCAP is still held. Without no_new_privs,
 //!   Landlock and seccomp need CAP_SYS_ADMIN, so they go before the uid switch (the profile
 //!   must then allow the remaining setup syscalls, as with runc).
 //! - keep-caps across setresuid keeps the permitted set the config grants; then the exact
 //!   sets; umask; chdir as the user (a directory only root may enter is an error).
-//! - Every fd past stdio and the preserved ones becomes close-on-exec; then the cwd is checked
-//!   to be inside the container (a leaked host directory fd would not be: CVE-2024-21626).
+//! - Every fd past stdio and the preserved ones becomes close-on-exec before any seccomp
+//!   filter (the profile need not allow close_range); after chdir the cwd is checked to be
+//!   inside the container (a leaked host directory fd would not be: CVE-2024-21626).
 //! - With no_new_privs: set it, then Landlock; seccomp waits until just before execve so the
 //!   filter only has to allow execve, not the sync socket or the start barrier.
+
+mod shebang;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -41,7 +45,11 @@ pub struct Security<'a> {
 
 /// What execve needs, built before the last privileges go (no allocation after seccomp).
 pub struct ExecPlan {
-    exe: CString,
+    /// The program, opened close-on-exec after chdir; executed through this fd (execveat),
+    /// never by path again.
+    prog: std::os::fd::OwnedFd,
+    /// Shown in errors.
+    exe: String,
     argv: Vec<CString>,
     env: Vec<CString>,
     nnp: bool,
@@ -90,10 +98,15 @@ pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Resu
     let env = build_env(process, extra_env);
     let argv: Vec<String> = process.args().clone().unwrap_or_default();
     let first = argv.first().ok_or("process.args: empty")?;
-    let exe = step!("process.args[0]", find_executable(first, &env))?;
-    step!("process.args[0]", refuse_runtime_binary(&exe, sec.self_exe))?;
+    // A relative name with a '/' is resolved against process.cwd, as the kernel would, so it
+    // is looked up only after chdir below; anything else is checked now, before "ready".
+    let relative = first.contains('/') && !first.starts_with('/');
+    let exe = if relative { PathBuf::from(first) } else { step!("process.args[0]", find_executable(first, &env))? };
 
     let nnp = process.no_new_privileges().unwrap_or(false);
+    // Before any filter: without no_new_privs the profile is installed below, and marking
+    // fds close-on-exec (close_range) must not depend on the profile allowing it.
+    step!("close inherited fds", crate::sys::cloexec_from(3 + sec.preserve_fds))?;
     step!("capabilities", sec.caps.drop_bounding())?;
     if !nnp {
         if let Some(l) = sec.landlock {
@@ -119,18 +132,20 @@ pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Resu
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
     step!(format!("process.cwd {}", process.cwd().display()), nix::unistd::chdir(process.cwd()))?;
-    step!("close inherited fds", crate::sys::cloexec_from(3 + sec.preserve_fds))?;
     check_cwd_inside()?;
+    let cstr = |s: &str| CString::new(s.as_bytes()).map_err(|_| format!("{s:?} contains a NUL byte"));
+    let argv: Vec<CString> = argv.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
+    let (prog, argv) = step!("process.args[0]", shebang::open_program(exe.as_os_str().as_bytes(), argv, sec.self_exe))?;
     if nnp {
         step!("process.noNewPrivileges", nix::sys::prctl::set_no_new_privs())?;
         if let Some(l) = sec.landlock {
             step!("landlock", l.apply())?;
         }
     }
-    let cstr = |s: &str| CString::new(s.as_bytes()).map_err(|_| format!("{s:?} contains a NUL byte"));
     Ok(ExecPlan {
-        exe: CString::new(exe.as_os_str().as_bytes()).map_err(|_| "process.args[0]: contains NUL".to_string())?,
-        argv: argv.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
+        prog,
+        exe: exe.display().to_string(),
+        argv,
         env: env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
         nnp,
         reaper: false,
@@ -154,10 +169,10 @@ pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
         // Returns only in the child that is to run the program.
         crate::reaper::split();
     }
-    let err = nix::unistd::execve(&plan.exe, &plan.argv, &plan.env).unwrap_err();
-    eprintln!("runtime: exec {}: {err}", plan.exe.to_string_lossy());
+    let err = shebang::exec_fd(&plan.prog, &plan.argv, &plan.env);
+    eprintln!("runtime: exec {}: {err}", plan.exe);
     // SAFETY: plain _exit.
-    unsafe { libc::_exit(if err == nix::Error::ENOENT { 127 } else { 126 }) }
+    unsafe { libc::_exit(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 }) }
 }
 
 fn set_io_priority(io: &oci_spec::runtime::LinuxIOPriority) -> Result<(), String> {
@@ -289,32 +304,6 @@ fn find_executable(name: &str, env: &[String]) -> Result<PathBuf, String> {
         }
     }
     Err(format!("exec: {name:?}: executable file not found in $PATH"))
-}
-
-/// Refuses to exec the runtime's own binary, directly or as a script's interpreter
-/// (`#!/proc/self/exe`): that would run the runtime inside the container, where a process
-/// could reopen it for writing once it exits.
-fn refuse_runtime_binary(exe: &Path, self_exe: (u64, u64)) -> Result<(), String> {
-    use std::io::Read;
-    use std::os::unix::fs::MetadataExt;
-    let mut cur = exe.to_path_buf();
-    for _ in 0..5 {
-        let f = std::fs::File::open(&cur).map_err(|e| format!("{}: {e}", cur.display()))?;
-        let m = f.metadata().map_err(|e| e.to_string())?;
-        if (m.dev(), m.ino()) == self_exe {
-            return Err(format!("{} is the runtime binary itself; refusing to execute it in the container", cur.display()));
-        }
-        let mut head = [0u8; 256];
-        let n = (&f).read(&mut head).unwrap_or(0);
-        if n < 2 || &head[..2] != b"#!" {
-            return Ok(());
-        }
-        let line = head[2..n].split(|&c| c == b'\n').next().unwrap_or(&[]);
-        let interp = String::from_utf8_lossy(line);
-        let Some(first) = interp.split_whitespace().next() else { return Ok(()) };
-        cur = PathBuf::from(first);
-    }
-    Ok(())
 }
 
 fn check_cwd_inside() -> Result<(), String> {

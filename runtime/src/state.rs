@@ -1,7 +1,10 @@
 //! Per-container state under `--root`: `<root>/<id>/state.json`, the exec fifo, and a lock.
 //!
-//! - The id is claimed by `mkdir`, which is atomic: two concurrent `create`s of one id cannot
-//!   both succeed.
+//! - The id is claimed together with the first state.json: the directory is built under a
+//!   hidden temporary name and renamed to the id with RENAME_NOREPLACE. Two concurrent
+//!   `create`s of one id cannot both succeed, and no reader ever sees an id without its
+//!   state (a runtime killed before the rename leaves only a hidden `.new.PID.ID`, which
+//!   `delete` of that id sweeps once PID is gone).
 //! - Every command that reads or changes a container holds `flock` on the directory, so
 //!   `start`, `kill` and `delete` on one id are serialised.
 //! - state.json is written to a temporary file and renamed, so a reader never sees half of it.
@@ -19,6 +22,8 @@ use serde::{Deserialize, Serialize};
 
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
+/// Name prefix of a container directory being built (ids cannot start with '.').
+const CLAIM_PREFIX: &str = ".new.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -85,6 +90,11 @@ pub struct ContainerState {
     /// The container has its own pid namespace: killing its init kills everything in it.
     #[serde(default)]
     pub own_pid_ns: bool,
+    /// The cgroup directories this container's create made or took over, with their
+    /// identity: `delete` kills and removes only these. None in states written before the
+    /// runtime kept this record.
+    #[serde(default)]
+    pub cgroup_dirs: Option<crate::cgroups::Ownership>,
 }
 
 pub fn validate_id(id: &str) -> Result<(), StateError> {
@@ -102,19 +112,34 @@ pub struct ContainerDir {
 }
 
 impl ContainerDir {
-    /// Claims `id` under `root`. Fails if it exists.
-    pub fn create(root: &Path, id: &str) -> Result<ContainerDir, StateError> {
+    /// Claims `id` under `root` with `first` as its state. Fails if the id exists.
+    pub fn create(root: &Path, id: &str, first: &ContainerState) -> Result<ContainerDir, StateError> {
         validate_id(id)?;
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(io(root))?;
         let dir = root.join(id);
-        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(StateError::Exists(id.to_string())),
-            Err(e) => return Err(StateError::Io { path: dir, source: e }),
+        // Cheap early answer for the common mistake; the rename below is what decides.
+        if dir.exists() {
+            return Err(StateError::Exists(id.to_string()));
         }
-        let lock = File::open(&dir).map_err(io(&dir))?;
-        flock(&lock, libc::LOCK_EX).map_err(io(&dir))?;
-        Ok(ContainerDir { dir, lock })
+        let tmp = root.join(format!("{CLAIM_PREFIX}{}.{id}", std::process::id()));
+        // A leftover of an earlier run of ours with the same pid (pid reuse): dead by definition.
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::DirBuilder::new().mode(0o700).create(&tmp).map_err(io(&tmp))?;
+        let built = (|| {
+            let lock = File::open(&tmp).map_err(io(&tmp))?;
+            flock(&lock, libc::LOCK_EX).map_err(io(&tmp))?;
+            let cd = ContainerDir { dir: tmp.clone(), lock };
+            cd.save(first)?;
+            rename_noreplace(&tmp, &dir).map_err(|e| match e.raw_os_error() {
+                Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => StateError::Exists(id.to_string()),
+                _ => StateError::Io { path: dir.clone(), source: e },
+            })?;
+            Ok(ContainerDir { dir: dir.clone(), lock: cd.lock })
+        })();
+        if built.is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+        }
+        built
     }
 
     /// Opens an existing container directory and locks it (exclusive or shared).
@@ -177,6 +202,34 @@ impl ContainerDir {
 
     pub fn lock_fd(&self) -> i32 {
         self.lock.as_raw_fd()
+    }
+
+    /// The config `create` accepted, written beside the state (0600): `exec` reads this, never
+    /// the bundle's config.json, which may have changed since.
+    pub fn config_snapshot(&self) -> PathBuf {
+        self.dir.join("config.json")
+    }
+}
+
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let f = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let t = std::ffi::CString::new(to.as_os_str().as_bytes())?;
+    // SAFETY: two valid C strings that outlive the call.
+    let r = unsafe { libc::syscall(libc::SYS_renameat2, libc::AT_FDCWD, f.as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::RENAME_NOREPLACE) };
+    if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+}
+
+/// Removes the hidden half-built directories of `id` left by `create`s that were killed
+/// before their claim was complete (their pid no longer exists).
+pub fn sweep_dead_claims(root: &Path, id: &str) {
+    for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(CLAIM_PREFIX)) else { continue };
+        let Some((pid, claimed)) = rest.split_once('.') else { continue };
+        if claimed == id && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 
@@ -254,17 +307,44 @@ impl ContainerState {
     }
 }
 
-/// Ids of every container under `root`, sorted.
+/// Ids of every container under `root`, sorted: every directory with a valid id as its
+/// name, with or without a readable state.json (`list` shows those as stopped).
 pub fn list_ids(root: &Path) -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(root)
         .into_iter()
         .flatten()
         .flatten()
-        .filter(|e| e.path().join(STATE_FILE).exists())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| validate_id(n).is_ok())
         .collect();
     ids.sort();
     ids
+}
+
+/// What another container's state says about its cgroup: enough for `create` to refuse a
+/// cgroup that is already some container's, without parsing the rest of its state.
+#[derive(Debug, Deserialize)]
+pub struct CgroupClaim {
+    pub id: String,
+    pub cgroup_path: PathBuf,
+}
+
+/// The cgroup claims of every container stored under `root` except `except`.
+pub fn cgroup_claims(root: &Path, except: &str) -> Vec<CgroupClaim> {
+    let mut v = vec![];
+    for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let name = e.file_name();
+        if name.to_str().is_none_or(|n| n == except || n.starts_with('.')) {
+            continue;
+        }
+        if let Ok(bytes) = std::fs::read(e.path().join(STATE_FILE)) {
+            if let Ok(c) = serde_json::from_slice::<CgroupClaim>(&bytes) {
+                v.push(c);
+            }
+        }
+    }
+    v
 }
 
 #[cfg(test)]
@@ -289,15 +369,31 @@ mod tests {
     #[test]
     fn create_is_exclusive_and_save_load_round_trips() {
         let root = std::env::temp_dir().join(format!("ocirt-state-test-{}", std::process::id()));
-        let d = ContainerDir::create(&root, "c1").unwrap();
-        assert!(matches!(ContainerDir::create(&root, "c1"), Err(StateError::Exists(_))));
         let st = ContainerState {
             id: "c1".into(), pid: 0, pid_start: 0, bundle: "/b".into(), rootfs: "/b/r".into(),
             created: "x".into(), owner: "root".into(), phase: Status::Creating, annotations: Default::default(),
-            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true,
+            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None,
         };
-        d.save(&st).unwrap();
+        let d = ContainerDir::create(&root, "c1", &st).unwrap();
+        // Claimed together with its first state: never an id without state.json.
         assert_eq!(d.load().unwrap().id, "c1");
+        assert!(matches!(ContainerDir::create(&root, "c1", &st), Err(StateError::Exists(_))));
+        assert_eq!(list_ids(&root), ["c1"], "no temporary directory left by the refused claim");
+        let claims = cgroup_claims(&root, "other");
+        assert_eq!(claims.len(), 1);
+        assert_eq!(claims[0].cgroup_path, Path::new("/x"));
+        assert!(cgroup_claims(&root, "c1").is_empty());
+        // A half-built directory of a dead create is swept for its id only.
+        let dead = root.join(format!("{CLAIM_PREFIX}999999999.c2"));
+        let live = root.join(format!("{CLAIM_PREFIX}{}.c2", std::process::id()));
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::create_dir(&live).unwrap();
+        sweep_dead_claims(&root, "c3");
+        assert!(dead.exists());
+        sweep_dead_claims(&root, "c2");
+        assert!(!dead.exists() && live.exists());
+        std::fs::remove_dir(&live).unwrap();
+        d.save(&st).unwrap();
         d.remove().unwrap();
         std::fs::remove_dir(&root).unwrap();
     }

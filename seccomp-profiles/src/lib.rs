@@ -70,16 +70,19 @@ fn entries(g: &Group, profile: Profile) -> Vec<SyscallJson> {
             args: Vec::new(),
         }];
     }
-    if !allowed {
+    let (action, errno_ret) = match (allowed, g.deny_errno) {
+        (true, _) => ("SCMP_ACT_ALLOW", None),
         // A conditional allowance that does not apply: the default action covers it.
-        return Vec::new();
-    }
+        (false, source::EPERM) => return Vec::new(),
+        // Only the errno differs from the default (see source.rs).
+        (false, errno) => ("SCMP_ACT_ERRNO", Some(errno)),
+    };
     g.args
         .iter()
         .map(|alternative| SyscallJson {
             names: sorted_names(g),
-            action: "SCMP_ACT_ALLOW",
-            errno_ret: None,
+            action,
+            errno_ret,
             args: alternative
                 .iter()
                 .map(|a| match a.op {
@@ -128,7 +131,9 @@ fn verdict(g: &Group, p: Profile) -> String {
     match (allowed, g.args.is_empty(), g.deny_errno) {
         (true, true, _) => "allow".into(),
         (true, false, _) => "allow if args match".into(),
-        (false, false, _) => "deny (EPERM)".into(),
+        (false, false, e) if e == source::EPERM => "deny (EPERM)".into(),
+        (false, false, source::EPROTONOSUPPORT) => "EPROTONOSUPPORT if args match".into(),
+        (false, false, e) => format!("errno {e} if args match"),
         (false, true, source::ENOSYS) => "deny (ENOSYS)".into(),
         (false, true, e) if e == source::EPERM => "deny (EPERM)".into(),
         (false, true, e) => format!("deny (errno {e})"),

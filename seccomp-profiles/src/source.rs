@@ -7,7 +7,10 @@
 //!   `allow_in` and denied with `deny_errno` in the other profiles), or *conditional*
 //!   (`args` non-empty: the syscalls are allowed in `allow_in` only when one of the
 //!   argument sets matches; everywhere else the default action denies them, so nothing
-//!   is emitted).
+//!   is emitted). A conditional group allowed nowhere whose `deny_errno` is not EPERM
+//!   is emitted as an ERRNO rule with those arguments: it only picks the errno for calls
+//!   that no allow rule matches (socket-mptcp), so a call that dodges it still gets the
+//!   default EPERM.
 //! * Argument conditions must *allow* the safe cases, never deny the unsafe ones: the
 //!   kernel truncates `int` arguments to 32 bits while seccomp compares all 64, so a
 //!   deny rule on an `int` could be dodged by setting upper bits, whereas an allow rule
@@ -127,6 +130,14 @@ const S_IFMT: u64 = 0o170000;
 const S_IFREG: u64 = 0o100000;
 const S_IFIFO: u64 = 0o010000;
 const S_IFSOCK: u64 = 0o140000;
+/// S_ISUID | S_ISGID: the mode bits that make a file run with its owner's or group's ids.
+const SETID_BITS: u64 = 0o6000;
+/// O_CREAT | __O_TMPFILE (the same values on x86_64 and aarch64): the open flags under
+/// which the kernel uses the mode argument at all.
+const OPEN_CREATES: u64 = 0o100 | 0o20000000;
+/// MSG_FASTOPEN: sendto/sendmsg connect a TCP socket and send in one call.
+const MSG_FASTOPEN: u64 = 0x2000_0000;
+pub const EPROTONOSUPPORT: u32 = 93;
 
 const TCP: &[&[Arg]] = &[
     &[
@@ -140,11 +151,6 @@ const TCP: &[&[Arg]] = &[
         eq(2, IPPROTO_TCP),
     ],
     &[
-        eq(0, AF_INET),
-        masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
-        eq(2, IPPROTO_MPTCP),
-    ],
-    &[
         eq(0, AF_INET6),
         masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
         eq(2, IPPROTO_DEFAULT),
@@ -153,11 +159,6 @@ const TCP: &[&[Arg]] = &[
         eq(0, AF_INET6),
         masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
         eq(2, IPPROTO_TCP),
-    ],
-    &[
-        eq(0, AF_INET6),
-        masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
-        eq(2, IPPROTO_MPTCP),
     ],
 ];
 
@@ -185,19 +186,32 @@ const UDP: &[&[Arg]] = &[
 ];
 
 /// mknod/mknodat are allowed for these file types only (`mode & S_IFMT`; 0 means a
-/// regular file); `$index` is the position of the mode argument.
+/// regular file), and only without the set-id bits (the mask covers both, so the datum
+/// requires them clear); `$index` is the position of the mode argument.
 macro_rules! non_device_node {
     ($index:expr) => {
         &[
-            &[masked($index, S_IFMT, 0)],
-            &[masked($index, S_IFMT, S_IFREG)],
-            &[masked($index, S_IFMT, S_IFIFO)],
-            &[masked($index, S_IFMT, S_IFSOCK)],
+            &[masked($index, S_IFMT | SETID_BITS, 0)],
+            &[masked($index, S_IFMT | SETID_BITS, S_IFREG)],
+            &[masked($index, S_IFMT | SETID_BITS, S_IFIFO)],
+            &[masked($index, S_IFMT | SETID_BITS, S_IFSOCK)],
         ]
     };
 }
 const MKNOD_ARGS: &[&[Arg]] = non_device_node!(1);
 const MKNODAT_ARGS: &[&[Arg]] = non_device_node!(2);
+
+/// open/openat: allowed when the call cannot create a file (no O_CREAT/O_TMPFILE, the
+/// kernel then ignores the mode) or the mode has no set-id bit. `$flags`/`$mode` are the
+/// argument positions.
+macro_rules! open_without_setid {
+    ($flags:expr, $mode:expr) => {
+        &[
+            &[masked($flags, OPEN_CREATES, 0)],
+            &[masked($mode, SETID_BITS, 0)],
+        ]
+    };
+}
 
 /// All groups, in the order they appear in the profiles and the README.
 pub const GROUPS: &[Group] = &[
@@ -445,14 +459,13 @@ pub const GROUPS: &[Group] = &[
     },
     Group {
         id: "file-descriptors",
-        reason: "Opening, duplicating and closing descriptors, locks, pipes and eventfd. \
+        reason: "Duplicating and closing descriptors, locks, pipes and eventfd. \
                  ioctl is allowed unconditionally: terminals, FIONBIO/FIONREAD and device \
                  ioctls are checked by the kernel against the container's devices (TIOCSTI \
                  injection is disabled by the kernel's dev.tty.legacy_tiocsti=0 since 6.2).",
         syscalls: &[
             "close",
             "close_range",
-            "creat",
             "dup",
             "dup2",
             "dup3",
@@ -461,9 +474,6 @@ pub const GROUPS: &[Group] = &[
             "fcntl",
             "flock",
             "ioctl",
-            "open",
-            "openat",
-            "openat2",
             "pipe",
             "pipe2",
         ],
@@ -472,19 +482,46 @@ pub const GROUPS: &[Group] = &[
         deny_errno: EPERM,
     },
     Group {
+        id: "open-without-setid",
+        reason: "Opening files. A call that can create a file (O_CREAT or O_TMPFILE) must \
+                 not ask for S_ISUID/S_ISGID in its mode: files the container creates in a \
+                 read-write bind mount are host files, and a set-id file owned by the \
+                 container's root is a set-id-root program for every host user (a nosuid \
+                 bind only protects the container's view, not the host's). Without \
+                 O_CREAT/O_TMPFILE the kernel ignores the mode, so any mode passes. \
+                 Services never create set-id files at run time.",
+        syscalls: &["open"],
+        args: open_without_setid!(1, 2),
+        allow_in: EVERYWHERE,
+        deny_errno: EPERM,
+    },
+    Group {
+        id: "openat-without-setid",
+        reason: "Same as open-without-setid for openat (flags are argument 2, the mode 3).",
+        syscalls: &["openat"],
+        args: open_without_setid!(2, 3),
+        allow_in: EVERYWHERE,
+        deny_errno: EPERM,
+    },
+    Group {
+        id: "creat-without-setid",
+        reason: "creat always creates: its mode (argument 1) must not carry S_ISUID/S_ISGID.",
+        syscalls: &["creat"],
+        args: &[&[masked(1, SETID_BITS, 0)]],
+        allow_in: EVERYWHERE,
+        deny_errno: EPERM,
+    },
+    Group {
         id: "file-metadata",
-        reason: "stat in all its forms, permission checks, ownership and mode changes \
-                 (privileged changes still need CAP_CHOWN/CAP_FOWNER), timestamps, \
-                 extended attributes and inode flags.",
+        reason: "stat in all its forms, permission checks, ownership changes \
+                 (privileged changes still need CAP_CHOWN/CAP_FOWNER; chown clears the \
+                 set-id bits), timestamps, extended attributes and inode flags. Mode \
+                 changes are in chmod-without-setid.",
         syscalls: &[
             "access",
-            "chmod",
             "chown",
             "faccessat",
             "faccessat2",
-            "fchmod",
-            "fchmodat",
-            "fchmodat2",
             "fchown",
             "fchownat",
             "fgetxattr",
@@ -522,6 +559,26 @@ pub const GROUPS: &[Group] = &[
             "utimes",
         ],
         args: &[],
+        allow_in: EVERYWHERE,
+        deny_errno: EPERM,
+    },
+    Group {
+        id: "chmod-without-setid",
+        reason: "chmod and fchmod, only when the new mode (argument 1) has neither S_ISUID \
+                 nor S_ISGID: a set-id file planted in a read-write bind is a set-id \
+                 program on the host (see open-without-setid). Mode changes without those \
+                 bits (chmod 0755, chmod g+w) work as before. The sticky bit is allowed.",
+        syscalls: &["chmod", "fchmod"],
+        args: &[&[masked(1, SETID_BITS, 0)]],
+        allow_in: EVERYWHERE,
+        deny_errno: EPERM,
+    },
+    Group {
+        id: "fchmodat-without-setid",
+        reason: "Same as chmod-without-setid for fchmodat and fchmodat2 (the mode is \
+                 argument 2).",
+        syscalls: &["fchmodat", "fchmodat2"],
+        args: &[&[masked(2, SETID_BITS, 0)]],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
     },
@@ -679,13 +736,31 @@ pub const GROUPS: &[Group] = &[
             "recvfrom",
             "recvmmsg",
             "recvmsg",
-            "sendmmsg",
-            "sendmsg",
-            "sendto",
             "setsockopt",
             "shutdown",
         ],
         args: &[],
+        allow_in: EVERYWHERE,
+        deny_errno: EPERM,
+    },
+    Group {
+        id: "sendto-without-fastopen",
+        reason: "sendto and sendmmsg, unless the flags (argument 3) carry MSG_FASTOPEN: a \
+                 TCP Fast Open send connects the socket without going through connect(2), \
+                 so connect-time checks (Landlock's connect rules) would never see the \
+                 destination. Programs use connect + send instead (or the \
+                 TCP_FASTOPEN_CONNECT socket option, which still calls connect).",
+        syscalls: &["sendmmsg", "sendto"],
+        args: &[&[masked(3, MSG_FASTOPEN, 0)]],
+        allow_in: EVERYWHERE,
+        deny_errno: EPERM,
+    },
+    Group {
+        id: "sendmsg-without-fastopen",
+        reason: "Same as sendto-without-fastopen for sendmsg (the flags are argument 2; the \
+                 kernel ignores msg_flags inside the message header on send).",
+        syscalls: &["sendmsg"],
+        args: &[&[masked(2, MSG_FASTOPEN, 0)]],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
     },
@@ -711,14 +786,32 @@ pub const GROUPS: &[Group] = &[
         id: "socket-tcp",
         reason: "TCP over IPv4 and IPv6: the domain must be AF_INET/AF_INET6, the type \
                  masked with 0xf (which ignores SOCK_NONBLOCK and SOCK_CLOEXEC) must be \
-                 SOCK_STREAM, and the protocol 0, IPPROTO_TCP or IPPROTO_MPTCP (Go \
-                 listeners try MPTCP first). SCTP over SOCK_STREAM, raw sockets (SOCK_RAW), \
-                 packet sockets (AF_PACKET) and every other family fall to the default \
-                 action (EPERM).",
+                 SOCK_STREAM, and the protocol 0 or IPPROTO_TCP. MPTCP gets its own errno \
+                 (see socket-mptcp); SCTP over SOCK_STREAM, raw sockets (SOCK_RAW), packet \
+                 sockets (AF_PACKET) and every other family fall to the default action \
+                 (EPERM).",
         syscalls: &["socket"],
         args: TCP,
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
+    },
+    Group {
+        id: "socket-mptcp",
+        reason: "Multipath TCP is refused with EPROTONOSUPPORT, what a kernel without MPTCP \
+                 answers, so programs that try it first (Go listeners since Go 1.24, \
+                 curl --mptcp) fall back to plain TCP. Landlock's TCP bind and \
+                 connect rules do not cover MPTCP sockets, and MPTCP opens further subflows \
+                 from inside the kernel, so an MPTCP socket would escape the network \
+                 policy. This rule only chooses the errno: calls with \
+                 stray upper bits in the protocol do not match it and get EPERM from the \
+                 default action, since no rule allows them.",
+        syscalls: &["socket"],
+        args: &[
+            &[eq(0, AF_INET), eq(2, IPPROTO_MPTCP)],
+            &[eq(0, AF_INET6), eq(2, IPPROTO_MPTCP)],
+        ],
+        allow_in: NOWHERE,
+        deny_errno: EPROTONOSUPPORT,
     },
     Group {
         id: "socket-netlink-route",
@@ -837,6 +930,18 @@ pub const GROUPS: &[Group] = &[
                  CLONE_NEW*. It returns ENOSYS so that glibc (pthread_create, posix_spawn) \
                  falls back to clone, whose flags are checked.",
         syscalls: &["clone3"],
+        args: &[],
+        allow_in: NOWHERE,
+        deny_errno: ENOSYS,
+    },
+    Group {
+        id: "openat2",
+        reason: "openat2 passes its flags and mode in memory (struct open_how), where \
+                 seccomp cannot check them for the set-id bits (see open-without-setid). \
+                 It returns ENOSYS, as on kernels before 5.6, so that callers \
+                 (path-resolution libraries such as libpathrs, systemd's chase) fall back \
+                 to openat, whose mode is checked.",
+        syscalls: &["openat2"],
         args: &[],
         allow_in: NOWHERE,
         deny_errno: ENOSYS,

@@ -143,12 +143,18 @@ fn socket_rules(p: Profile) -> Vec<Vec<(usize, u64, Option<u64>)>> {
         .unwrap()
         .iter()
         .filter(|e| e.names().iter().any(|n| n == "socket"))
+        .filter(|e| {
+            if e.action() == LinuxSeccompAction::ScmpActAllow {
+                return true;
+            }
+            // The only other socket rule picks the errno for MPTCP (nothing allows it).
+            assert_eq!(e.action(), LinuxSeccompAction::ScmpActErrno, "{e:?}");
+            assert_eq!(e.errno_ret(), Some(93), "MPTCP gets EPROTONOSUPPORT: {e:?}");
+            let args = e.args().as_ref().unwrap();
+            assert!(args.iter().any(|a| a.index() == 2 && a.value() == 262), "{e:?}");
+            false
+        })
         .map(|e| {
-            assert_eq!(
-                e.action(),
-                LinuxSeccompAction::ScmpActAllow,
-                "socket rules must be allow rules"
-            );
             e.args()
                 .as_ref()
                 .unwrap()
@@ -215,6 +221,35 @@ fn profile_differences_are_as_documented() {
         for r in socket_rules(p) {
             let family = r.iter().find(|a| a.0 == 0).map(|a| a.1);
             assert!(matches!(family, Some(1 | 2 | 10 | 16)), "{p:?}: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn mptcp_is_never_allowed_and_always_refused_with_eprotonosupport() {
+    for p in Profile::ALL {
+        for r in socket_rules(p) {
+            assert!(
+                !r.iter().any(|a| a.0 == 2 && a.1 == 262),
+                "{p:?}: an allow rule names IPPROTO_MPTCP: {r:?}"
+            );
+        }
+        let text = seccomp_profiles::render(p);
+        assert!(text.contains("\"errnoRet\": 93"), "{p:?} lacks the MPTCP errno rule");
+    }
+}
+
+/// Every rule for a syscall that can set a mode or send with flags is conditional: the
+/// set-id and MSG_FASTOPEN checks cannot be bypassed by an unconditional allow elsewhere.
+#[test]
+fn setid_and_fastopen_syscalls_are_only_conditionally_allowed() {
+    for p in Profile::ALL {
+        let unconditional = allowed_unconditionally(p);
+        for name in [
+            "chmod", "fchmod", "fchmodat", "fchmodat2", "mknod", "mknodat", "open", "openat",
+            "creat", "openat2", "sendto", "sendmsg", "sendmmsg",
+        ] {
+            assert!(!unconditional.contains(name), "{p:?}: {name} is allowed unconditionally");
         }
     }
 }

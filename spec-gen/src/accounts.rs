@@ -110,10 +110,17 @@ pub fn parse_group(text: &str) -> Vec<Group> {
 
 impl Accounts {
     pub fn read(view: &View) -> Result<Accounts, AccountError> {
-        Ok(Accounts {
+        let mut a = Accounts {
             users: parse_passwd(&read_in(view, "/etc/passwd")?),
             groups: parse_group(&read_in(view, "/etc/group")?),
-        })
+        };
+        // No account files at all (`explain` before the rootfs is built): root is uid 0 and
+        // group 0 on every system, so a description that names it can still be explained.
+        if a.users.is_empty() && a.groups.is_empty() {
+            a.users.push(Account { name: "root".into(), uid: 0, gid: 0, home: "/root".into() });
+            a.groups.push(Group { name: "root".into(), gid: 0 });
+        }
+        Ok(a)
     }
 
     pub fn user_by_uid(&self, uid: u32) -> Option<&Account> {

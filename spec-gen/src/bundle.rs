@@ -11,7 +11,13 @@ use std::path::PathBuf;
 
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// runc's default masked paths, plus /sys/devices/virtual/powercap.
+/// runc's default masked paths, plus /sys/devices/virtual/powercap, plus everything that
+/// describes the kernel itself (symbols, build configuration, BTF, allocator and memory
+/// layout, modules, tracing and debugging interfaces) which no service reads but an
+/// exploit uses to locate kernel objects. /sys/kernel is masked entry by entry, not as a
+/// whole, because /sys/kernel/mm/transparent_hugepage is read by allocators and databases
+/// (glibc's hugetlb tunable, jemalloc, Redis, MongoDB). Paths missing on the host kernel
+/// are skipped by the runtime.
 pub const MASKED_PATHS: &[&str] = &[
     "/proc/acpi",
     "/proc/asound",
@@ -22,9 +28,40 @@ pub const MASKED_PATHS: &[&str] = &[
     "/proc/timer_stats",
     "/proc/sched_debug",
     "/proc/scsi",
+    "/proc/config.gz",
+    "/proc/dma",
+    "/proc/iomem",
+    "/proc/ioports",
+    "/proc/kallsyms",
+    "/proc/key-users",
+    "/proc/kmsg",
+    "/proc/kpagecgroup",
+    "/proc/kpagecount",
+    "/proc/kpageflags",
+    "/proc/modules",
+    "/proc/mtrr",
+    "/proc/pagetypeinfo",
+    "/proc/slabinfo",
+    "/proc/vmallocinfo",
     "/sys/firmware",
     "/sys/devices/virtual/powercap",
+    "/sys/kernel/boot_params",
+    "/sys/kernel/btf",
+    "/sys/kernel/debug",
+    "/sys/kernel/irq",
+    "/sys/kernel/notes",
+    "/sys/kernel/security",
+    "/sys/kernel/slab",
+    "/sys/kernel/tracing",
+    "/sys/kernel/vmcoreinfo",
+    "/sys/module",
 ];
+
+/// sysctls every bundle sets. vm.memfd_noexec=2 (Linux 6.3+, per PID namespace, and
+/// every bundle has its own): memfd_create(MFD_EXEC) is refused and other memfds are
+/// sealed non-executable, so memfd_create + execveat cannot run code that never touched
+/// the (noexec) filesystem. JITs that map memfds PROT_EXEC are not affected.
+pub const SYSCTLS: &[(&str, &str)] = &[("vm.memfd_noexec", "2")];
 
 pub const READONLY_PATHS: &[&str] = &[
     "/proc/bus",
@@ -135,7 +172,7 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
 
     let choice = crate::seccomp::choose(
         d.security.seccomp.as_ref().map(|s| s.get_ref().as_str()),
-        d.network.udp,
+        d.network.uses_udp(),
     );
     let loaded = crate::seccomp::load(&choice, &svc.dir).map_err(|error| BundleError::Seccomp {
         location: match &d.security.seccomp {
@@ -222,7 +259,8 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
         mounts: mounts.mounts.clone(),
         linux: oci::Linux {
             resources: resources(svc),
-            cgroups_path: format!("/ocirt/{id}"),
+            // Not `/ocirt/{id}` written here: the same bundle may be run under other ids.
+            cgroups_path: None,
             namespaces: namespaces
                 .into_iter()
                 .map(|k| oci::Namespace { kind: k.into() })
@@ -231,6 +269,10 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
             seccomp,
             masked_paths: MASKED_PATHS.iter().map(|s| s.to_string()).collect(),
             readonly_paths: READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
+            sysctl: SYSCTLS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         },
         annotations,
     };

@@ -84,9 +84,27 @@ pub struct Network {
     /// TCP ports the service may connect to.
     #[serde(default)]
     pub tcp_connect: Vec<Port>,
-    /// Whether UDP is allowed; selects the `udp` seccomp profile.
+    /// Whether UDP is allowed; selects the `udp` seccomp profile. With Landlock on, the
+    /// UDP ports must be listed in `udp_bind` / `udp_connect` (the network guard refuses
+    /// the others).
     #[serde(default)]
     pub udp: bool,
+    /// UDP ports the service may bind (receive on).
+    #[serde(default)]
+    pub udp_bind: Vec<Port>,
+    /// UDP ports the service may send to, on any address (e.g. 53 for DNS).
+    #[serde(default)]
+    pub udp_connect: Vec<Port>,
+    /// Abstract unix socket names (without the leading NUL byte) the service may bind.
+    #[serde(default)]
+    pub abstract_unix_bind: Vec<Spanned<String>>,
+}
+
+impl Network {
+    /// UDP is used: `udp = true` or a UDP port list.
+    pub fn uses_udp(&self) -> bool {
+        self.udp || !self.udp_bind.is_empty() || !self.udp_connect.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -341,6 +359,13 @@ pub struct Lifecycle {
     /// programs that do not handle being PID 1 (annotation org.ocirt.init).
     #[serde(default)]
     pub init: bool,
+    /// systemd units this one starts after (`After=`), e.g. a database's.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// systemd units this one needs (`Requires=`): started with it, and a stop of one of
+    /// them stops this one too.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 impl Default for Lifecycle {
@@ -350,6 +375,8 @@ impl Default for Lifecycle {
             stop_timeout: default_timeout(),
             notify: false,
             init: false,
+            after: Vec::new(),
+            requires: Vec::new(),
         }
     }
 }

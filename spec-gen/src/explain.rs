@@ -1,6 +1,6 @@
 //! `spec-gen explain`: what the service may and may not do, in plain words.
 
-use crate::bundle::{Plan, MASKED_PATHS, READONLY_PATHS};
+use crate::bundle::{Plan, MASKED_PATHS, READONLY_PATHS, SYSCTLS};
 use crate::load::Service;
 use crate::values::{Size, UNLIMITED};
 use std::fmt::Write;
@@ -33,10 +33,17 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         format!(": {}", d.description)
     };
     let _ = writeln!(w, "{}{title}", plan.id);
+    let built = if std::path::Path::new(&c.root.path).is_dir() {
+        ""
+    } else {
+        " (not built yet: `spec-gen rootfs` builds it)"
+    };
     let _ = writeln!(
         w,
-        "Container id {}, cgroup {}, rootfs {}.",
-        plan.id, c.linux.cgroups_path, c.root.path
+        "Container id {}, cgroup {}, rootfs {}{built}.",
+        plan.id,
+        c.linux.cgroups_path.clone().unwrap_or_else(|| format!("/ocirt/{} (one per container id)", plan.id)),
+        c.root.path
     );
 
     let _ = writeln!(w, "\nRuns");
@@ -64,7 +71,11 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         id.gid, c.process.cwd
     );
     if id.uid == 0 {
-        let _ = writeln!(w, "  Runs as root inside the container; with no capabilities that is still limited, but a real user is better.");
+        if c.process.capabilities.bounding.is_empty() {
+            let _ = writeln!(w, "  Runs as root inside the container; with no capabilities that is still limited, but a real user is better.");
+        } else {
+            let _ = writeln!(w, "  Runs as root inside the container, limited to the capabilities listed under Privileges; a real user is better where the program allows it.");
+        }
     }
 
     let _ = writeln!(w, "\nFiles");
@@ -131,6 +142,9 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         }
     }
     let _ = writeln!(w, "  Cannot see {} (masked).", MASKED_PATHS.join(", "));
+    for (k, v) in SYSCTLS {
+        let _ = writeln!(w, "  Kernel setting {k} = {v} in its own namespace.");
+    }
     let _ = writeln!(
         w,
         "  Cannot change {} (read-only); /sys and /sys/fs/cgroup are read-only.",
@@ -170,13 +184,27 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
             let _ = writeln!(w, "  TCP ports are not restricted (Landlock is off).");
         }
     }
-    if d.network.udp {
-        let _ = writeln!(
-            w,
-            "  May use UDP (network.udp = true); Landlock cannot restrict UDP ports."
-        );
-    } else {
-        let _ = writeln!(w, "  May not use UDP (network.udp = false).");
+    match plan.landlock.as_ref().map(|l| &l.udp) {
+        Some(Some((bind, connect))) => {
+            let list = |p: &[u16]| if p.is_empty() { "no port".to_string() } else { format!("port(s) {}", ports(p)) };
+            let _ = writeln!(w, "  May receive UDP on {} and send UDP to {} only (any address).", list(bind), list(connect));
+        }
+        Some(None) => {
+            let _ = writeln!(w, "  May not use UDP.");
+        }
+        None if d.network.uses_udp() => {
+            let _ = writeln!(w, "  May use UDP on any port (Landlock and the network guard are off).");
+        }
+        None => {
+            let _ = writeln!(w, "  May not use UDP (network.udp = false).");
+        }
+    }
+    if let Some(l) = &plan.landlock {
+        if l.unix_bind.is_empty() {
+            let _ = writeln!(w, "  May not bind abstract unix socket names (where the host's kernel lets the runtime check them).");
+        } else {
+            let _ = writeln!(w, "  May bind the abstract unix socket name(s) {} only.", l.unix_bind.join(", "));
+        }
     }
 
     let _ = writeln!(w, "\nPrivileges");

@@ -3,7 +3,8 @@
 //!
 //! The placeholder is replaced in the description, command, args, workdir,
 //! environment values, env file paths, bind sources and targets, writable
-//! paths, tmpfs paths and Landlock paths. Ports are numbers, so they change
+//! paths, tmpfs paths, Landlock paths and the units in `lifecycle.after` and
+//! `lifecycle.requires`. Ports are numbers, so they change
 //! per instance through the override table instead.
 
 use crate::description::Description;
@@ -45,6 +46,11 @@ pub fn substitute(desc: &mut Description, instance: &str) {
         .tmpfs
         .iter_mut()
         .for_each(|t| sub(t.path.get_mut()));
+    let lc = &mut desc.lifecycle;
+    lc.after
+        .iter_mut()
+        .chain(lc.requires.iter_mut())
+        .for_each(sub);
     let l = &mut desc.security.landlock;
     for list in [&mut l.read, &mut l.write] {
         list.iter_mut().for_each(|s| sub(s.get_mut()));

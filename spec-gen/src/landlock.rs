@@ -18,6 +18,12 @@ pub const NET_BIND: &str = "org.ocirt.landlock.net.bind";
 pub const NET_CONNECT: &str = "org.ocirt.landlock.net.connect";
 pub const SCOPE: &str = "org.ocirt.landlock.scope";
 pub const COMPAT: &str = "org.ocirt.landlock.compat";
+/// The runtime's network guard (with the TCP lists above): UDP ports and abstract unix
+/// names. Written only when declared: without a UDP list the guard refuses UDP, and an
+/// abstract-name list needs the BPF LSM on the host.
+pub const NET_UDP_BIND: &str = "org.ocirt.net.udp.bind";
+pub const NET_UDP_CONNECT: &str = "org.ocirt.net.udp.connect";
+pub const NET_UNIX_BIND: &str = "org.ocirt.net.unix.bind";
 
 /// The rules, before they are turned into annotations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +33,9 @@ pub struct Rules {
     pub write: Vec<String>,
     pub bind: Vec<u16>,
     pub connect: Vec<u16>,
+    /// `Some` when the service uses UDP.
+    pub udp: Option<(Vec<u16>, Vec<u16>)>,
+    pub unix_bind: Vec<String>,
     pub scope: Vec<&'static str>,
     pub compat: &'static str,
 }
@@ -66,6 +75,15 @@ pub fn rules(svc: &Service, writable: &[String]) -> Option<Rules> {
         write,
         bind: net.tcp_bind.iter().map(|p| p.0).collect(),
         connect: net.tcp_connect.iter().map(|p| p.0).collect(),
+        udp: net.uses_udp().then(|| {
+            (net.udp_bind.iter().map(|p| p.0).collect(), net.udp_connect.iter().map(|p| p.0).collect())
+        }),
+        unix_bind: {
+            let mut v: Vec<String> = net.abstract_unix_bind.iter().map(|s| s.get_ref().clone()).collect();
+            v.sort();
+            v.dedup();
+            v
+        },
         scope: scope.into_iter().map(Scope::as_str).collect(),
         compat: match l.compat.unwrap_or(Compat::Required) {
             Compat::Required => "required",
@@ -87,5 +105,12 @@ pub fn annotations(r: &Rules) -> BTreeMap<String, String> {
     a.insert(NET_CONNECT.into(), json(&r.connect));
     a.insert(SCOPE.into(), json(&r.scope));
     a.insert(COMPAT.into(), r.compat.into());
+    if let Some((bind, connect)) = &r.udp {
+        a.insert(NET_UDP_BIND.into(), json(bind));
+        a.insert(NET_UDP_CONNECT.into(), json(connect));
+    }
+    if !r.unix_bind.is_empty() {
+        a.insert(NET_UNIX_BIND.into(), json(&r.unix_bind));
+    }
     a
 }

@@ -544,8 +544,36 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
     svc.env = env;
     check_exec(svc, opts)?;
 
+    let net = &svc.desc.network;
+    if net.udp && net.udp_bind.is_empty() && net.udp_connect.is_empty() && svc.desc.security.landlock.enabled {
+        let at = svc.source.find("udp").unwrap_or(0);
+        return Err(svc.invalid(
+            &(at..at),
+            "`network.udp = true` declares no UDP port, and the network guard refuses UDP to every undeclared port".into(),
+            "list the ports in network.udp_connect (e.g. [53] for DNS) and/or network.udp_bind",
+        ));
+    }
+    for name in &net.abstract_unix_bind {
+        let n = name.get_ref();
+        let problem = if n.is_empty() {
+            Some("is empty")
+        } else if n.len() > 107 {
+            Some("is longer than 107 bytes, the most an abstract unix name can hold")
+        } else if n.contains('\0') {
+            Some("contains a NUL byte")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(svc.invalid(
+                &name.span(),
+                format!("abstract unix name {n:?} {p}"),
+                "write the name that follows the leading NUL byte, e.g. \"my-service.sock\"",
+            ));
+        }
+    }
     let d = &mut svc.desc;
-    for ports in [&mut d.network.tcp_bind, &mut d.network.tcp_connect] {
+    for ports in [&mut d.network.tcp_bind, &mut d.network.tcp_connect, &mut d.network.udp_bind, &mut d.network.udp_connect] {
         let set: BTreeSet<_> = ports.drain(..).collect();
         ports.extend(set);
     }

@@ -26,7 +26,9 @@ struct Cli {
 enum Cmd {
     /// Write DIR/config.json for the service.
     Bundle {
+        /// The service description (TOML), e.g. bundles/mediawiki/service.toml.
         service: PathBuf,
+        /// The bundle directory to write (created if missing).
         #[arg(long, short)]
         output: PathBuf,
         /// Instance name, for `name@instance` services.
@@ -35,6 +37,7 @@ enum Cmd {
     },
     /// Print a systemd unit that runs the bundle.
     Unit {
+        /// The service description (TOML).
         service: PathBuf,
         /// The bundle directory (with --template: a path holding %i).
         #[arg(long)]
@@ -45,18 +48,27 @@ enum Cmd {
         /// Print a template unit, NAME@.service.
         #[arg(long, conflicts_with = "instance")]
         template: bool,
+        /// Instance name, for `name@instance` services.
         #[arg(long)]
         instance: Option<String>,
     },
     /// Lint a service description or a bundle directory; exit code 1 on errors.
     Check {
+        /// A service description (TOML) or a bundle directory (holding config.json).
         target: PathBuf,
+        /// Instance name, for `name@instance` services.
         #[arg(long)]
         instance: Option<String>,
+        /// Check this rootfs instead of the description's `rootfs` (for example the cached
+        /// one that `bash scripts/mediawiki.sh rootfs SERVICE.toml` prints).
+        #[arg(long)]
+        rootfs: Option<PathBuf>,
     },
     /// Build the rootfs described by [rootfs_build] into DIR.
     Rootfs {
+        /// The service description (TOML) whose [rootfs_build] table to build.
         service: PathBuf,
+        /// The directory to build the rootfs in (must not exist or be empty).
         #[arg(long, short)]
         output: PathBuf,
         /// Where to write the lock file (default: DIR.lock).
@@ -71,7 +83,9 @@ enum Cmd {
     },
     /// Say in plain words what the service may and may not do.
     Explain {
+        /// The service description (TOML); its rootfs need not be built yet.
         service: PathBuf,
+        /// Instance name, for `name@instance` services.
         #[arg(long)]
         instance: Option<String>,
     },
@@ -138,13 +152,16 @@ fn cmd_unit(
     Ok(())
 }
 
-fn cmd_check(target: &Path, instance: Option<&str>) -> Result<bool> {
-    let (t, problems) = if target.is_dir() {
+fn cmd_check(target: &Path, instance: Option<&str>, rootfs: Option<&Path>) -> Result<bool> {
+    let (mut t, problems) = if target.is_dir() {
         Target::from_bundle(target)?
     } else {
         let svc = load(target, instance, LENIENT)?;
         (Target::from_service(&svc), Vec::new())
     };
+    if let Some(r) = rootfs {
+        t.rootfs = std::fs::canonicalize(r).with_context(|| format!("--rootfs {}", r.display()))?;
+    }
     let mut report = lint::run(&t);
     for p in problems {
         report.add(
@@ -206,7 +223,8 @@ fn cmd_rootfs(
 }
 
 fn cmd_explain(service: &Path, instance: Option<&str>) -> Result<()> {
-    let svc = load(service, instance, STRICT)?;
+    // From the description alone: the rootfs and bind sources need not exist yet.
+    let svc = load(service, instance, LENIENT)?;
     let plan = bundle::plan(&svc)?;
     print!("{}", explain::explain(&svc, &plan));
     Ok(())
@@ -227,7 +245,9 @@ fn main() -> ExitCode {
             template,
             instance,
         } => cmd_unit(service, bundle, runtime, *template, instance.as_deref()).map(|_| true),
-        Cmd::Check { target, instance } => cmd_check(target, instance.as_deref()),
+        Cmd::Check { target, instance, rootfs } => {
+            cmd_check(target, instance.as_deref(), rootfs.as_deref())
+        }
         Cmd::Rootfs {
             service,
             output,

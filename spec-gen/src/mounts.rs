@@ -18,6 +18,40 @@ pub enum MountError {
         reason: String,
         rootfs: String,
     },
+    #[error(transparent)]
+    Nested(#[from] NestedSource),
+}
+
+/// A bind source the container could redirect: inside a directory it can write.
+#[derive(Debug, thiserror::Error)]
+#[error("{location}: error: bind source {source_path} lies inside {outer}, which the container can write: it could replace {source_path} (or a directory on the way) by a symlink and have the runtime mount what that names\n  fix: use a source outside every read-write bind source and outside a writable rootfs (e.g. a sibling directory), or make {outer_what} read-only")]
+pub struct NestedSource {
+    pub location: String,
+    pub source_path: String,
+    pub outer: String,
+    pub outer_what: String,
+}
+
+/// A host directory the container can write, and what makes it so (for messages).
+#[derive(Debug, Clone)]
+pub struct WritableSource {
+    pub host: PathBuf,
+    pub what: String,
+}
+
+/// The host path in the form used for comparison: resolved when it exists, so a second
+/// name for the same directory (a host symlink) is recognised.
+fn comparable(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The container-writable directory that holds `source` strictly inside it, if any.
+pub fn writable_holder<'a>(source: &Path, writable: &'a [WritableSource]) -> Option<&'a WritableSource> {
+    let src = comparable(source);
+    writable.iter().find(|w| {
+        let outer = comparable(&w.host);
+        src != outer && (src.starts_with(&outer) || source.starts_with(&w.host) && source != w.host)
+    })
 }
 
 /// The mounts and the container paths they make writable.
@@ -182,6 +216,32 @@ pub fn plan(svc: &Service) -> Result<MountPlan, MountError> {
         writable.push(t.path.clone());
     }
 
+    // Directories the container can write on the host: a writable rootfs, read-write
+    // binds, the rootfs directories kept writable. No bind source may lie inside one.
+    let mut rw_sources: Vec<WritableSource> = Vec::new();
+    if !d.filesystem.readonly_root {
+        rw_sources.push(WritableSource { host: svc.rootfs.clone(), what: "the rootfs (filesystem.readonly_root = false)".into() });
+    }
+    for b in d.binds.iter().filter(|b| b.mode == Access::Rw) {
+        rw_sources.push(WritableSource { host: svc.host_path(b.source.get_ref()), what: format!("the read-write bind for {}", b.target.get_ref()) });
+    }
+    for w in &d.filesystem.writable {
+        let p = clean_container_path(w.get_ref());
+        rw_sources.push(WritableSource { host: svc.rootfs.join(p.trim_start_matches('/')), what: format!("filesystem.writable {p}") });
+    }
+    for b in &d.binds {
+        let src = svc.host_path(b.source.get_ref());
+        if let Some(w) = writable_holder(&src, &rw_sources) {
+            return Err(NestedSource {
+                location: svc.location(&b.source.span()),
+                source_path: src.display().to_string(),
+                outer: w.host.display().to_string(),
+                outer_what: w.what.clone(),
+            }
+            .into());
+        }
+    }
+
     for b in &d.binds {
         let dest = clean_container_path(b.target.get_ref());
         let src = svc.host_path(b.source.get_ref());
@@ -241,6 +301,15 @@ pub fn minimal_cover(mut paths: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sources_inside_writable_dirs_are_found() {
+        let w = vec![WritableSource { host: "/srv/site".into(), what: "x".into() }];
+        assert!(writable_holder(Path::new("/srv/site/uploads"), &w).is_some());
+        assert!(writable_holder(Path::new("/srv/site"), &w).is_none());
+        assert!(writable_holder(Path::new("/srv/site2"), &w).is_none());
+        assert!(writable_holder(Path::new("/srv"), &w).is_none());
+    }
 
     #[test]
     fn cover() {

@@ -84,7 +84,10 @@ pub struct Mount {
 #[serde(rename_all = "camelCase")]
 pub struct Linux {
     pub resources: Resources,
-    pub cgroups_path: String,
+    /// Left out: the runtime then gives each container id its own cgroup, `/ocirt/<id>`.
+    /// A fixed path here would be shared by every id run from this bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroups_path: Option<String>,
     pub namespaces: Vec<Namespace>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub devices: Vec<Device>,
@@ -92,6 +95,8 @@ pub struct Linux {
     pub seccomp: Option<Value>,
     pub masked_paths: Vec<String>,
     pub readonly_paths: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctl: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -25,6 +25,63 @@ pub enum UnitError {
     BundleNotPerInstance(String),
     #[error("error: `{0}` contains a newline\n  fix: use a path without control characters")]
     Control(String),
+    #[error("error: {file}: field `lifecycle.{field}`: `{name}` is not a systemd unit name\n  fix: name a unit with its type, e.g. \"mariadb.service\" or \"mariadb@{{instance}}.service\" (letters, digits, `:_.@-` and `\\`)")]
+    BadUnitName {
+        file: String,
+        field: &'static str,
+        name: String,
+    },
+}
+
+/// The unit types a dependency may name.
+const UNIT_SUFFIXES: &[&str] = &[
+    ".service",
+    ".socket",
+    ".target",
+    ".mount",
+    ".automount",
+    ".path",
+    ".timer",
+    ".device",
+    ".swap",
+    ".slice",
+    ".scope",
+];
+
+/// A dependency as written into After=/Requires=: a unit name, with `{instance}` turned into
+/// the `%i` specifier in a template (it was substituted already for a concrete instance).
+/// Anything else is refused rather than quoted: a space would split it into two units, and
+/// a `%` specifier other than `%i` would be expanded by systemd.
+fn dependency(
+    svc: &Service,
+    field: &'static str,
+    name: &str,
+    template: bool,
+) -> Result<String, UnitError> {
+    let out = if template {
+        name.replace(crate::instance::PLACEHOLDER, "%i")
+    } else {
+        name.to_string()
+    };
+    let plain = out.replace("%i", "");
+    let stem_ok = UNIT_SUFFIXES
+        .iter()
+        .find_map(|s| plain.strip_suffix(s))
+        .is_some_and(|stem| {
+            !stem.is_empty()
+                && stem.bytes().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b':' | b'_' | b'.' | b'@' | b'-' | b'\\')
+                })
+        });
+    if !stem_ok || (out.contains("%i") && !template) {
+        return Err(UnitError::BadUnitName {
+            file: svc.file.display().to_string(),
+            field,
+            name: name.to_string(),
+        });
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone)]
@@ -136,6 +193,24 @@ pub fn render(svc: &Service, opts: &UnitOptions) -> Result<Unit, UnitError> {
     let _ = writeln!(w, "[Unit]");
     let _ = writeln!(w, "Description={description}");
     let _ = writeln!(w, "After=network.target");
+    let after = d
+        .lifecycle
+        .after
+        .iter()
+        .map(|n| dependency(svc, "after", n, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let requires = d
+        .lifecycle
+        .requires
+        .iter()
+        .map(|n| dependency(svc, "requires", n, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !after.is_empty() {
+        let _ = writeln!(w, "After={}", after.join(" "));
+    }
+    if !requires.is_empty() {
+        let _ = writeln!(w, "Requires={}", requires.join(" "));
+    }
     let _ = writeln!(w);
     let _ = writeln!(w, "[Service]");
     if d.lifecycle.notify {

@@ -301,3 +301,15 @@ fn every_positioned_error_names_its_key() {
     assert_refused(&BASE.replace("user = \"root\"", "user = \"root\"\ncolour = \"blue\""), "process.colour", &["unknown field"]);
     assert_refused(&BASE.replace("[8080]", "[8080, 70000]"), "network.tcp_bind[1]", &["70000"]);
 }
+
+#[test]
+fn udp_without_ports() {
+    let (t, o) = bundle(&format!("{BASE}udp = true\n"), &[]);
+    assert_rejected(t.path(), &o, "10:1", &["network.udp = true", "udp_connect", "[53]"]);
+}
+
+#[test]
+fn bad_abstract_unix_name() {
+    let (t, o) = bundle(&format!("{BASE}abstract_unix_bind = [\"ok\", \"\"]\n"), &[]);
+    assert_rejected(t.path(), &o, "10:29", &["abstract unix name \"\" is empty", "leading NUL"]);
+}

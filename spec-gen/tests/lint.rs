@@ -90,6 +90,14 @@ fn absolute_symlink_escaping_the_rootfs() {
         t.path("usr/bin/climb"),
     )
     .unwrap();
+    // A deploy tool's absolute link, not the packages': the operator's to fix.
+    std::fs::create_dir_all(t.path("srv/app/releases/1")).unwrap();
+    symlink("/srv/app/releases/1", t.path("srv/app/current")).unwrap();
+    // A link dpkg unpacked (listed in var/lib/dpkg/info/*.list): grouped into one note.
+    std::fs::create_dir_all(t.path("var/lib/dpkg/info")).unwrap();
+    std::fs::create_dir_all(t.path("lib")).unwrap();
+    symlink("/usr/bin/php8", t.path("lib/php-compat")).unwrap();
+    std::fs::write(t.path("var/lib/dpkg/info/php.list"), "/.\n/lib\n/lib/php-compat\n").unwrap();
     let (code, out) = t.check("/bin/busybox", "");
     assert_eq!(code, 0, "warnings only:\n{out}");
     assert!(
@@ -97,13 +105,20 @@ fn absolute_symlink_escaping_the_rootfs() {
             &out,
             "warning",
             &[
-                "absolute symbolic link /usr/bin/php -> /etc/alternatives/php",
-                "resolves to /usr/bin/php8 inside"
+                "absolute symbolic link /srv/app/current -> /srv/app/releases/1",
+                "resolves to /srv/app/releases/1 inside"
             ]
         ),
         "{out}"
     );
-    assert!(out.contains("ln -sfn ../../etc/alternatives/php"), "{out}");
+    assert!(out.contains("ln -sfn releases/1"), "{out}");
+    // Package-owned links (update-alternatives, dpkg) are not warnings but one note.
+    assert!(!out.contains("warning: ") || !out.contains("link /usr/bin/php ->"), "{out}");
+    assert!(!out.contains("link /lib/php-compat ->"), "{out}");
+    assert!(
+        has(&out, "note", &["3 symbolic link(s) owned by the rootfs's packages"]),
+        "{out}"
+    );
     assert!(
         has(
             &out,

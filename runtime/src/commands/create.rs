@@ -8,7 +8,7 @@
 //! directory are removed.
 
 use std::os::fd::OwnedFd;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
@@ -81,9 +81,11 @@ impl Launched {
 /// Undoes a partial create on drop unless disarmed.
 struct CreateGuard {
     armed: bool,
+    root: PathBuf,
     dir_path: PathBuf,
     pid: i32,
-    cgroup: Option<(PathBuf, String)>,
+    /// What this create made (or took over) of the cgroup so far: only that is undone.
+    cgroup: cgroups::Ownership,
 }
 
 impl Drop for CreateGuard {
@@ -98,10 +100,8 @@ impl Drop for CreateGuard {
                 libc::waitpid(self.pid, std::ptr::null_mut(), 0);
             }
         }
-        if let Some((path, id)) = &self.cgroup {
-            if let Err(e) = cgroups::remove(path, id) {
-                crate::log::warn(&format!("cleanup: {e}"));
-            }
+        if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root)) {
+            crate::log::warn(&format!("cleanup: {e}"));
         }
         let _ = std::fs::remove_dir_all(&self.dir_path);
     }
@@ -113,6 +113,7 @@ struct Prepared {
     init: InitArgs,
     console_sock: Option<std::os::unix::net::UnixStream>,
     cgroup_path: PathBuf,
+    netguard: Option<crate::netguard::Plan>,
 }
 
 /// Everything that can be checked without side effects, done before the id is claimed.
@@ -135,6 +136,10 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         _ => None,
     };
     let mut mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle)
+        .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    // Every bind source opened now, as host root, before any namespace or uid switch.
+    let rootfs_writable = !spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
+    crate::rootfs::sources::open_all(&mut mounts, &cfg.rootfs, rootfs_writable)
         .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
     let notify = notify_socket_mount(&mounts);
     if let Some(m) = &notify {
@@ -162,6 +167,7 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
     if let Some(l) = &landlock {
         crate::log::debug(&format!("landlock: {} (kernel ABI {})", if l.is_required() { "required" } else { "best effort" }, crate::landlock::kernel_abi()));
     }
+    let netguard = spec.annotations().as_ref().map(crate::netguard::prepare).transpose().with_context(|| cfg.path.display().to_string())?.flatten();
     if let Some(r) = linux.resources() {
         cgroups::check_supported(r).with_context(|| cfg.path.display().to_string())?;
     }
@@ -178,17 +184,18 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         extra_env.push(format!("NOTIFY_SOCKET={NOTIFY_IN_CONTAINER}"));
     }
     let mut preserve = a.launch.preserve_fds;
-    if let Some(n) = std::env::var("LISTEN_FDS").ok().and_then(|v| v.parse::<u32>().ok()).filter(|n| *n > 0) {
-        // systemd socket activation: the fds 3.. are the listening sockets; pass them on.
-        extra_env.push(format!("LISTEN_FDS={n}"));
+    if let Some(passed) = socket_activation().with_context(|| cfg.path.display().to_string())? {
+        extra_env.push(format!("LISTEN_FDS={}", passed.count));
         extra_env.push("LISTEN_PID=1".into());
-        preserve += n;
+        if let Some(names) = passed.names {
+            extra_env.push(format!("LISTEN_FDNAMES={names}"));
+        }
+        preserve += passed.count;
     }
     if let Some(soft) = config::nofile_soft(spec).filter(|_| preserve > 0) {
         config::check_nofile(spec, soft, preserve).map_err(|m| anyhow::anyhow!("{}: field `process.rlimits` (RLIMIT_NOFILE): {m}", cfg.path.display()))?;
     }
     let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &a.id);
-    cgroups::check_unused(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
     let hooks = spec.hooks().clone().unwrap_or_default();
     let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
         || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
@@ -215,7 +222,53 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         bundle: cfg.bundle.clone(),
         host_pid: 0,
     };
-    Ok(Prepared { cfg, ns, init, console_sock, cgroup_path })
+    Ok(Prepared { cfg, ns, init, console_sock, cgroup_path, netguard })
+}
+
+/// The sockets systemd handed us (fds 3..3+count) and their names.
+struct Activation {
+    count: u32,
+    names: Option<String>,
+}
+
+/// systemd socket activation, by systemd's own rule (sd_listen_fds): the fds are ours only
+/// when LISTEN_PID is this process's pid. A LISTEN_FDS inherited from some ancestor names
+/// whatever fds the caller happens to hold (a host directory, a log file): it is ignored and
+/// those fds are closed before the container's program runs. When the pid matches, every
+/// fd must be a socket, else create fails: passing a non-socket would hand a host file to
+/// the container. The variables are removed from our environment either way, so nothing
+/// we start later (hooks, a nested runtime) takes them as its own.
+fn socket_activation() -> anyhow::Result<Option<Activation>> {
+    let fds = std::env::var("LISTEN_FDS").ok();
+    let pid = std::env::var("LISTEN_PID").ok();
+    let names = std::env::var("LISTEN_FDNAMES").ok();
+    for v in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
+        std::env::remove_var(v);
+    }
+    let Some(fds) = fds else { return Ok(None) };
+    let ours = pid.as_deref().and_then(|p| p.trim().parse::<u32>().ok()) == Some(std::process::id());
+    if !ours {
+        crate::log::debug(&format!("LISTEN_FDS={fds} ignored: LISTEN_PID={} is not this process ({})", pid.as_deref().unwrap_or("(unset)"), std::process::id()));
+        return Ok(None);
+    }
+    let count: u32 = fds.trim().parse().map_err(|_| anyhow::anyhow!("LISTEN_FDS={fds:?}: not a number of fds"))?;
+    if count == 0 {
+        return Ok(None);
+    }
+    for fd in 3..3 + count {
+        // SAFETY: a zeroed stat is a valid out-buffer; fstat only writes into it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; fd is a plain integer, an invalid one gives EBADF.
+        if unsafe { libc::fstat(fd as i32, &mut st) } != 0 {
+            bail!("LISTEN_FDS={count}: fd {fd}: {} (the service manager passed fewer fds than it announced)", std::io::Error::last_os_error());
+        }
+        if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+            bail!("LISTEN_FDS={count}: fd {fd} is not a socket; refusing to pass a non-socket fd into the container (check the unit's socket activation, or unset LISTEN_FDS)");
+        }
+    }
+    // LISTEN_FDNAMES is colon-separated, one name per fd; a mismatching list is dropped.
+    let names = names.filter(|n| n.split(':').count() == count as usize);
+    Ok(Some(Activation { count, names }))
 }
 
 /// Where the service manager's notify socket appears inside the container.
@@ -225,9 +278,22 @@ const NOTIFY_IN_CONTAINER: &str = "/run/notify/notify.sock";
 /// service inside gets that socket bind-mounted and NOTIFY_SOCKET pointing at it, so its
 /// READY=1 reaches the service manager. Only when the config gives /run a tmpfs (the rootfs
 /// itself is not modified); abstract sockets are not passed (Landlock may scope them).
+///
+/// The path is opened once and must be a socket: a directory or file named there would be
+/// bind-mounted read-write into the container. What is mounted is that opened socket, not
+/// whatever the path names later. Anything else is left out, with a warning.
 fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMount> {
     let sock = std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from)?;
-    if !sock.is_absolute() || !sock.exists() {
+    if !sock.is_absolute() {
+        return None;
+    }
+    let fd: OwnedFd = match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_PATH).open(&sock) {
+        Ok(f) => f.into(),
+        Err(_) => return None,
+    };
+    let is_socket = std::fs::File::from(fd.try_clone().ok()?).metadata().map(|m| m.file_type().is_socket()).unwrap_or(false);
+    if !is_socket {
+        crate::log::warn(&format!("NOTIFY_SOCKET={} is not a socket; not passed to the container", sock.display()));
         return None;
     }
     if !mounts.iter().any(|m| m.dest == Path::new("/run") && m.fstype == "tmpfs") {
@@ -241,23 +307,25 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
         .options(vec!["bind".to_string(), "nosuid".into(), "nodev".into(), "noexec".into()])
         .build()
         .ok()?;
-    plan::build(&[m], Path::new("/")).ok()?.pop().map(|mut p| {
-        p.index = mounts.len();
-        p
-    })
+    let mut p = plan::build(&[m], Path::new("/")).ok()?.pop()?;
+    p.index = mounts.len();
+    p.file_target = true;
+    let tree = crate::rootfs::sources::tree_of(&fd).ok()?;
+    crate::rootfs::mounts::set_attrs(&tree, &p).ok()?;
+    p.tree = Some(tree);
+    Some(p)
 }
 
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
 pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
-    let Prepared { cfg, ns, mut init, console_sock, cgroup_path } = prepare(a, foreground)?;
+    let Prepared { cfg, ns, mut init, console_sock, cgroup_path, netguard } = prepare(a, foreground)?;
     // A stop request that came while we validated: nothing is made yet.
     crate::signals::check()?;
     // The channel is made before the guard so that it is dropped after it: on an error the
     // guard kills the init first, so the init never sees the socket close and never prints
     // a second, misleading error of its own.
     let (parent_chan, child_chan) = protocol::pair()?;
-    let dir = ContainerDir::create(&cli.root, &a.id)?;
-    let mut guard = CreateGuard { armed: true, dir_path: dir.dir.clone(), pid: 0, cgroup: None };
+    let planned = cgroups::plan(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
     let mut state = ContainerState {
         id: a.id.clone(),
         pid: 0,
@@ -272,8 +340,15 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         hooks: cfg.spec.hooks().clone(),
         oci_version: cfg.spec.version().clone(),
         own_pid_ns: ns.has_new(LinuxNamespaceType::Pid) || ns.join_pid.is_some(),
+        cgroup_dirs: Some(planned.clone()),
     };
-    dir.save(&state)?;
+    // The id is claimed first, with the cgroup directories this create may make already in
+    // its state: a second create of a live id says "already exists", and a runtime killed
+    // from here on leaves an entry that `delete` can clean up completely.
+    let dir = ContainerDir::create(&cli.root, &a.id, &state)?;
+    let mut guard = CreateGuard { armed: true, root: cli.root.clone(), dir_path: dir.dir.clone(), pid: 0, cgroup: planned };
+    claim_cgroup(cli, &a.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).with_context(|| cfg.path.display().to_string())?;
+    save_config_snapshot(&dir.config_snapshot(), &cfg.spec)?;
 
     // The start barrier: a fifo the init holds open read-write (so opening never blocks)
     // and reads one byte from; `start` writes that byte.
@@ -317,8 +392,11 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     state.pid_start = crate::state::proc_start_time(pid).map(|(s, _)| s).unwrap_or(0);
     dir.save(&state)?;
 
-    guard.cgroup = Some((cgroup_path.clone(), a.id.clone()));
     cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref()).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
+    // Before Proceed: the init must never run without the network guard.
+    if let Some(g) = &netguard {
+        g.attach(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
+    }
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
     }
@@ -346,6 +424,30 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     // Last look before the caller keeps the container: the guard still undoes everything.
     crate::signals::check()?;
     Ok(Launched { dir, state, console, guard })
+}
+
+/// Refuses a cgroup another stored container owns (in this --root and in the default one),
+/// then makes the container's cgroup directories, recording in the state what was made.
+/// Runs after the id is claimed: two creates racing for one cgroup then see each other.
+fn claim_cgroup(cli: &Cli, id: &str, path: &Path, own: &mut cgroups::Ownership, dir: &ContainerDir, state: &mut ContainerState) -> anyhow::Result<()> {
+    let mut roots = vec![cli.root.as_path()];
+    if cli.root != Path::new(crate::DEFAULT_ROOT) {
+        roots.push(Path::new(crate::DEFAULT_ROOT));
+    }
+    for root in roots {
+        let claims = crate::state::cgroup_claims(root, if root == cli.root { id } else { "" });
+        if let Err(e) = cgroups::check_claims(path, &claims, root) {
+            // The planned directories are the other container's: this cleanup must not touch them.
+            own.dirs.clear();
+            return Err(e.into());
+        }
+    }
+    cgroups::make_dirs(path, own, &cgroups::ParentRegistry::new(&cli.root), |o| {
+        state.cgroup_dirs = Some(o.clone());
+        dir.save(state).map_err(|e| cgroups::CgroupError::Manager { path: dir.dir.clone(), msg: e.to_string() })
+    })?;
+    state.cgroup_dirs = Some(own.clone());
+    Ok(())
 }
 
 /// Serves the init's requests until it is Ready. Returns the pty master if we keep it.
@@ -430,6 +532,16 @@ fn owner_name(uid: u32) -> String {
             (f.nth(1)? == uid.to_string()).then(|| name.to_string())
         }))
         .unwrap_or_else(|| uid.to_string())
+}
+
+/// The accepted config, for `exec`: the bundle's file may be rewritten after create, and
+/// what an exec'd process gets (seccomp, capabilities, Landlock) must be what was accepted.
+fn save_config_snapshot(path: &Path, spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let data = serde_json::to_vec(spec).context("serialise the config snapshot")?;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("write {}", path.display()))?;
+    f.write_all(&data).with_context(|| format!("write {}", path.display()))
 }
 
 /// Written atomically (temp file + rename) so a manager polling it never reads a partial pid.

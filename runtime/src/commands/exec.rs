@@ -17,7 +17,7 @@ use oci_spec::runtime::{Capability, LinuxNamespaceType, Process};
 use crate::capabilities::CapPlan;
 use crate::protocol::{self, Channel, Message};
 use crate::state::{ContainerDir, Status};
-use crate::{cgroups, config, namespaces, Cli};
+use crate::{cgroups, namespaces, Cli};
 
 #[derive(Args, Debug)]
 pub struct ExecArgs {
@@ -138,19 +138,19 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         Status::Running | Status::Created => {}
         s => bail!("cannot exec in container {} in state {s}: it must be running", a.id),
     }
-    let cfg = config::load(&st.bundle).context("the container's bundle")?;
-    let base = cfg.spec.process().clone().expect("validated");
+    let spec = load_snapshot(&dir)?;
+    let base = spec.process().clone().context("the container's config snapshot has no process")?;
     let process = build_process(a, &base)?;
     let u = process.user();
-    config::check_user_ids(u.uid(), u.gid(), u.additional_gids().as_deref().unwrap_or(&[]))
+    crate::config::check_user_ids(u.uid(), u.gid(), u.additional_gids().as_deref().unwrap_or(&[]))
         .map_err(|(field, msg)| anyhow::anyhow!("exec: user.{field} (from --user, --additional-gids or --process): {msg}"))?;
     if process.terminal().unwrap_or(false) && a.console_socket.is_none() && a.detach {
         bail!("exec --tty --detach needs --console-socket");
     }
-    let linux = cfg.spec.linux().clone().unwrap_or_default();
+    let linux = spec.linux().clone().unwrap_or_default();
     let caps = CapPlan::from_config(process.capabilities().as_ref())?;
     let seccomp = linux.seccomp().as_ref().map(crate::seccomp::compile).transpose()?;
-    let landlock = crate::landlock::policy_from_annotations(&cfg.spec.annotations().clone().unwrap_or_default())?;
+    let landlock = crate::landlock::policy_from_annotations(&spec.annotations().clone().unwrap_or_default())?;
     let console_sock = match (&a.console_socket, process.terminal().unwrap_or(false)) {
         (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
         _ => None,
@@ -211,7 +211,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                 preserve_fds: a.preserve_fds,
                 self_exe,
             };
-            tenant(&child_chan, join, &process, &sec)
+            tenant(&child_chan, join, &process, &sec, a.detach)
         }
         Ok(pid) => pid,
         Err(e) => bail!("clone: {e}"),
@@ -220,13 +220,28 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         namespaces::leave_pid_for_children(b);
     }
     drop(child_chan);
-    let result = (|| -> anyhow::Result<Option<OwnedFd>> {
+    let result = (|| -> anyhow::Result<(Option<OwnedFd>, i32)> {
         cgroups::join(&st.cgroup_path, &st.id, pid)?;
         parent_chan.send(&Message::Proceed)?;
         let mut console = None;
         loop {
             let (msg, fd) = parent_chan.recv_with_fd()?;
             match msg {
+                Message::Ready if a.detach => {
+                    // The program's process, forked inside the container by our child: its
+                    // pid as we see it, then the word to exec.
+                    let pidfd = fd.context("detached exec: Ready without the program's pidfd")?;
+                    let program = pidfd_pid(&pidfd)?;
+                    parent_chan.send(&Message::Proceed)?;
+                    // The socket closes (close-on-exec) once the program runs: return then,
+                    // as for a foreground exec, not while the runtime's code still runs there.
+                    return match parent_chan.recv_with_fd() {
+                        Err(protocol::ProtocolError::Eof) => Ok((console, program)),
+                        Ok((Message::Error { msg }, _)) => bail!("{msg}"),
+                        Ok((other, _)) => bail!("sync socket: unexpected {other:?}"),
+                        Err(e) => Err(e.into()),
+                    };
+                }
                 Message::Log { level, msg } => crate::log::write(&level, &msg),
                 Message::Error { msg } => bail!("{msg}"),
                 Message::Console => {
@@ -239,12 +254,12 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                         None => console = Some(master),
                     }
                 }
-                Message::Ready => return Ok(console),
+                Message::Ready => return Ok((console, pid)),
                 other => bail!("sync socket: unexpected {other:?}"),
             }
         }
     })();
-    let console = match result {
+    let (console, program) = match result {
         Ok(c) => c,
         Err(e) => {
             // SAFETY: kill/waitpid on our own child.
@@ -255,8 +270,13 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
     };
+    if a.detach {
+        // Our child forked the program and exits: reap it so it leaves no zombie.
+        // SAFETY: waitpid on our own child.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    }
     if let Some(p) = &a.pid_file {
-        super::create::write_pid_file(p, pid)?;
+        super::create::write_pid_file(p, program)?;
     }
     if a.detach {
         return Ok(0);
@@ -265,8 +285,62 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     Ok(forwarder.map(|f| f.wait(pid, console.as_ref())).unwrap_or(0))
 }
 
+/// The config `create` accepted (state dir), not the bundle's config.json: that file may
+/// have been rewritten since, and must not decide an exec'd process's confinement.
+fn load_snapshot(dir: &ContainerDir) -> anyhow::Result<oci_spec::runtime::Spec> {
+    let path = dir.config_snapshot();
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!("{}: the config accepted at create (a container made by an older runtime has none: recreate it)", path.display())
+    })?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: corrupt config snapshot", path.display()))
+}
+
+/// The pid (in our pid namespace) of the process behind a pidfd, from its fdinfo.
+fn pidfd_pid(pidfd: &OwnedFd) -> anyhow::Result<i32> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd());
+    let info = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+    let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).and_then(|v| v.trim().parse::<i32>().ok());
+    match pid {
+        Some(p) if p > 0 => Ok(p),
+        _ => bail!("detached exec: the program's process is gone before it ran ({path}: no live pid)"),
+    }
+}
+
+/// `exec -d`: the program must end up a child of the container's init, not of whoever
+/// reaps orphans on the host. An orphan goes to the reaper of its *parent's* pid namespace,
+/// so the split happens here, in a process that is already inside the container's pid
+/// namespace: the child runs the program, this process reports it and exits. The child
+/// waits for the runtime's Proceed, so its pid is known (and written to --pid-file) before
+/// the program can run and exit. Returns Ok only in the child.
+fn split_detached(chan: &Channel) -> Result<(), String> {
+    // SAFETY: single-threaded process.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            if chan.expect("Proceed").is_err() {
+                // SAFETY: plain _exit.
+                unsafe { libc::_exit(1) }
+            }
+            Ok(())
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            use std::os::fd::AsRawFd;
+            let code = match crate::sys::pidfd_open(child.as_raw()) {
+                Ok(pidfd) => i32::from(chan.send_with_fd(&Message::Ready, Some(pidfd.as_raw_fd())).is_err()),
+                Err(e) => {
+                    let _ = chan.send(&Message::Error { msg: format!("detached exec: pidfd_open: {e}") });
+                    1
+                }
+            };
+            // SAFETY: plain _exit; the child is orphaned to the container's init.
+            unsafe { libc::_exit(code) }
+        }
+        Err(e) => Err(format!("detached exec: fork inside the container: {e}")),
+    }
+}
+
 /// The child side: join, then the shared final steps, then exec.
-fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Process, sec: &crate::process::Security) -> ! {
+fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Process, sec: &crate::process::Security, detach: bool) -> ! {
     let fail = |msg: String| -> ! {
         let _ = chan.send(&Message::Error { msg });
         // SAFETY: plain _exit.
@@ -300,7 +374,11 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
         Ok(p) => p,
         Err(e) => fail(e),
     };
-    if chan.send(&Message::Ready).is_err() {
+    if detach {
+        if let Err(e) = split_detached(chan) {
+            fail(e);
+        }
+    } else if chan.send(&Message::Ready).is_err() {
         // SAFETY: plain _exit.
         unsafe { libc::_exit(1) }
     }

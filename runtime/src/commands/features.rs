@@ -35,6 +35,8 @@ pub fn run() -> anyhow::Result<i32> {
             "org.opencontainers.runc.checkpoint.enabled": "false",
             "org.ocirt.landlock.abi": crate::landlock::kernel_abi().to_string(),
             "org.ocirt.init": "true|false: keep a minimal init as PID 1 (signals forwarded, orphans reaped)",
+            "org.ocirt.net.keys": "org.ocirt.net.udp.bind, org.ocirt.net.udp.connect, org.ocirt.net.unix.bind (with org.ocirt.landlock.net.bind/connect for TCP)",
+            "org.ocirt.net.guard": crate::netguard::features(),
             "org.ocirt.landlock.keys": "org.ocirt.landlock.fs.read, org.ocirt.landlock.fs.exec, org.ocirt.landlock.fs.write, org.ocirt.landlock.net.bind, org.ocirt.landlock.net.connect, org.ocirt.landlock.scope, org.ocirt.landlock.compat"
         }
     });

@@ -19,9 +19,15 @@ pub fn run(cli: &Cli, a: &ListArgs) -> anyhow::Result<i32> {
     let mut rows = vec![];
     for id in list_ids(&cli.root) {
         let Ok(dir) = ContainerDir::open(&cli.root, &id, false) else { continue };
-        let Ok(st) = dir.load() else { continue };
-        let status = st.status(&dir);
-        rows.push(st.oci_state(status));
+        match dir.load() {
+            Ok(st) => {
+                let status = st.status(&dir);
+                rows.push(st.oci_state(status));
+            }
+            // An entry without a readable state (an older runtime killed mid-create, or a
+            // damaged file) is shown, so that it can be seen and deleted, not hidden.
+            Err(_) => rows.push(serde_json::json!({"id": id, "status": "stopped", "pid": 0, "bundle": "", "created": "", "owner": ""})),
+        }
     }
     use std::fmt::Write;
     let mut out = String::new();

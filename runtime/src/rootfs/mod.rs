@@ -2,6 +2,9 @@
 //! touched (bubblewrap's "plan, then execute"), then executed by the init inside its new
 //! mount namespace; pivot_root; masked and read-only paths.
 //!
+//! Bind sources are opened by the runtime before clone, refusing symlinks the container
+//! could have planted, and mounted from those fds (sources.rs).
+//!
 //! Every destination is resolved with openat2(RESOLVE_IN_ROOT) against an fd of the rootfs,
 //! and mounts are made onto that fd (move_mount, or mount(2) through /proc/self/fd/N), so a
 //! symlink planted in the rootfs can never redirect a mount onto the host.
@@ -12,6 +15,7 @@ pub mod paths;
 pub mod pivot;
 pub mod plan;
 pub mod resolve;
+pub mod sources;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {

@@ -26,12 +26,12 @@ fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: boo
     let kind = if m.file_target { Kind::File } else { Kind::Dir };
     let target = ensure(root, &m.dest, kind)?;
     match &m.kind {
-        MountKind::Bind { recursive } => {
-            let src = m.source.as_ref().expect("planned bind has a source");
-            let tree = sys::open_tree(libc::AT_FDCWD, src, *recursive, false).map_err(io_err("open_tree", src.display()))?;
-            set_attrs(&tree, m)?;
+        MountKind::Bind { .. } => {
+            // Opened, checked and given its attributes by the runtime (sources.rs): no host
+            // path is resolved here.
+            let tree = m.tree.as_ref().ok_or_else(|| RootfsError::Refused("internal: bind source was not opened before clone".into()))?;
             sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("move_mount onto", m.dest.display()))?;
-            propagate(&tree, m)?;
+            propagate(tree, m)?;
         }
         MountKind::Cgroup => mount_cgroup(root, m, &target, cgroup_path, cgroupns)?,
         MountKind::Fs => {
@@ -73,7 +73,7 @@ fn flags_to_attrs(f: libc::c_ulong) -> u64 {
 
 /// Applies the recursive attributes to the whole detached tree, then the plain ones to its
 /// top mount only (as runc does for `ro` on an rbind).
-fn set_attrs(tree: &OwnedFd, m: &PlannedMount) -> Result<(), RootfsError> {
+pub fn set_attrs(tree: &OwnedFd, m: &PlannedMount) -> Result<(), RootfsError> {
     if m.rattr_set != 0 || m.rattr_clr != 0 {
         sys::mount_setattr(tree.as_raw_fd(), true, m.rattr_set, m.rattr_clr, 0).map_err(io_err("mount_setattr (recursive)", m.dest.display()))?;
     }

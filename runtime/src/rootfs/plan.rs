@@ -37,6 +37,9 @@ pub struct PlannedMount {
     pub data: String,
     /// The source is not a directory: the mount point must be a file.
     pub file_target: bool,
+    /// Bind kinds: the source as a detached mount with the entry's attributes, made by the
+    /// runtime before clone (sources.rs); the init only moves it into place.
+    pub tree: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 struct Opt {
@@ -121,6 +124,7 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
         propagation: 0,
         data: String::new(),
         file_target: false,
+        tree: None,
     };
     let mut data = Vec::new();
     let mut bind = fstype == "bind";
@@ -174,9 +178,9 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
     if bind {
         p.kind = MountKind::Bind { recursive };
         let src = m.source().clone().ok_or_else(|| fail("a bind mount needs a source: set \"source\"".into()))?;
+        // Opened (and its type learnt) by sources.rs, which does not follow a symlink the
+        // container could have planted, as a plain stat here would.
         let src = if src.is_absolute() { src } else { bundle.join(src) };
-        let meta = std::fs::metadata(&src).map_err(|e| fail(format!("bind source {}: {e}: create it or fix \"source\"", src.display())))?;
-        p.file_target = !meta.is_dir();
         if !data.is_empty() {
             return Err(fail(format!("unknown mount option(s) {:?} for a bind mount", data)));
         }
@@ -250,8 +254,9 @@ mod tests {
 
     #[test]
     fn bad_entries_fail_with_their_index() {
-        let e = build(&[m("/a", "tmpfs", "tmpfs", &[]), m("/x", "bind", "/nonexistent-src", &["bind"])], Path::new("/")).unwrap_err().to_string();
-        assert!(e.starts_with("mounts[1] (/x)") && e.contains("/nonexistent-src"), "{e}");
+        let mut p = build(&[m("/a", "tmpfs", "tmpfs", &[]), m("/x", "bind", "/nonexistent-src", &["bind"])], Path::new("/")).unwrap();
+        let e = crate::rootfs::sources::open_all(&mut p, Path::new("/nonexistent-root"), false).unwrap_err().to_string();
+        assert!(e.starts_with("mounts[1] (/x)") && e.contains("/nonexistent-src") && e.contains("create it"), "{e}");
         let e = build(&[m("/x", "nosuchfs", "x", &[])], Path::new("/")).unwrap_err().to_string();
         assert!(e.contains("nosuchfs"), "{e}");
         let e = build(&[m("/x", "bind", "/tmp", &["idmap"])], Path::new("/")).unwrap_err().to_string();

@@ -1152,6 +1152,69 @@ fn shipped_profiles_semantics() {
             enosys,
             "{name}: newer than the profile"
         );
+        // MPTCP: refused with the errno of a kernel without it, so programs fall back.
+        let eprotonosupport = errno(libc::EPROTONOSUPPORT);
+        assert_eq!(socket(&c, 2, SOCK_STREAM, 262), eprotonosupport, "{name} mptcp4");
+        assert_eq!(
+            socket(&c, 10, SOCK_STREAM | SOCK_FLAGS, 262),
+            eprotonosupport,
+            "{name} mptcp6"
+        );
+        assert_eq!(
+            socket(&c, 2, SOCK_STREAM, 262 | 1 << 32),
+            eperm,
+            "{name} mptcp upper bits"
+        );
+        // TCP Fast Open sends (connect without connect(2)) are refused, other sends pass.
+        let fastopen = libc::MSG_FASTOPEN as u64;
+        let nosignal = libc::MSG_NOSIGNAL as u64;
+        for (call, flags_at) in [("sendto", 3), ("sendmmsg", 3), ("sendmsg", 2)] {
+            let mut a = [3, 0, 1, 0, 0, 0];
+            a[flags_at] = nosignal;
+            assert_eq!(eval(&c, nr(call), a), ALLOW, "{name} {call}");
+            a[flags_at] = fastopen | nosignal;
+            assert_eq!(eval(&c, nr(call), a), eperm, "{name} {call} MSG_FASTOPEN");
+            a[flags_at] = fastopen | 1 << 32;
+            assert_eq!(eval(&c, nr(call), a), eperm, "{name} {call} upper bits");
+        }
+        // Set-id bits: never through chmod, mknod or a creating open.
+        for (call, mode_at) in [("fchmod", 1), ("fchmodat", 2), ("fchmodat2", 2)] {
+            let mut a = [3, 0, 0, 0, 0, 0];
+            a[mode_at] = 0o1777;
+            assert_eq!(eval(&c, nr(call), a), ALLOW, "{name} {call} 1777");
+            for bad in [0o4755, 0o2755, 0o6755, 0o4000 | 1 << 32] {
+                a[mode_at] = bad;
+                assert_eq!(eval(&c, nr(call), a), eperm, "{name} {call} {bad:o}");
+            }
+        }
+        assert_eq!(
+            eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFREG | 0o4000), 0, 0, 0]),
+            eperm,
+            "{name} mknodat setuid"
+        );
+        assert_eq!(
+            eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFIFO | 0o2000), 0, 0, 0]),
+            eperm,
+            "{name} mknodat setgid"
+        );
+        let creat = libc::O_CREAT as u64;
+        let tmpfile = libc::O_TMPFILE as u64;
+        let rdwr = libc::O_RDWR as u64;
+        assert_eq!(eval(&c, nr("openat"), [0, 0, rdwr, 0o6755, 0, 0]), ALLOW, "{name} openat without O_CREAT ignores the mode");
+        assert_eq!(eval(&c, nr("openat"), [0, 0, rdwr | creat, 0o644, 0, 0]), ALLOW, "{name} openat O_CREAT 0644");
+        assert_eq!(eval(&c, nr("openat"), [0, 0, rdwr | creat, 0o4755, 0, 0]), eperm, "{name} openat O_CREAT 4755");
+        assert_eq!(eval(&c, nr("openat"), [0, 0, rdwr | tmpfile, 0o2755, 0, 0]), eperm, "{name} openat O_TMPFILE 2755");
+        assert_eq!(eval0(&c, "openat2"), enosys, "{name} openat2");
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(eval(&c, nr("chmod"), [0, 0o755, 0, 0, 0, 0]), ALLOW, "{name} chmod");
+            assert_eq!(eval(&c, nr("chmod"), [0, 0o4755, 0, 0, 0, 0]), eperm, "{name} chmod 4755");
+            assert_eq!(eval(&c, nr("creat"), [0, 0o644, 0, 0, 0, 0]), ALLOW, "{name} creat");
+            assert_eq!(eval(&c, nr("creat"), [0, 0o2755, 0, 0, 0, 0]), eperm, "{name} creat 2755");
+            assert_eq!(eval(&c, nr("open"), [0, 0, 0o4755, 0, 0, 0]), ALLOW, "{name} open O_RDONLY");
+            assert_eq!(eval(&c, nr("open"), [0, creat, 0o4755, 0, 0, 0]), eperm, "{name} open O_CREAT 4755");
+            assert_eq!(eval(&c, nr("mknod"), [0, mode(libc::S_IFREG | 0o4000), 0, 0, 0, 0]), eperm, "{name} mknod setuid");
+        }
         assert_eq!(eval0(&c, "setuid"), allow_if(!strict), "{name}");
         assert_eq!(eval0(&c, "chroot"), allow_if(!strict), "{name}");
         assert_eq!(eval0(&c, "memfd_create"), allow_if(!strict), "{name}");
@@ -1180,7 +1243,8 @@ fn kernel_shipped_profiles_in_a_child() {
     for name in ["default", "strict", "udp"] {
         let c = shipped(name);
         let (status, got) = run_in_child(&c, |buf| {
-            let calls: [(i64, [u64; 6]); 9] = [
+            let fastopen = libc::MSG_FASTOPEN as u64;
+            let calls: [(i64, [u64; 6]); 15] = [
                 (libc::SYS_socket, [2, SOCK_STREAM | SOCK_FLAGS, 0, 0, 0, 0]),
                 (libc::SYS_socket, [2, SOCK_DGRAM | SOCK_FLAGS, 0, 0, 0, 0]),
                 (
@@ -1196,6 +1260,13 @@ fn kernel_shipped_profiles_in_a_child() {
                 (libc::SYS_io_uring_setup, [1, 0, 0, 0, 0, 0]),
                 (libc::SYS_keyctl, [0, 0, 0, 0, 0, 0]),
                 (libc::SYS_getppid, [0; 6]),
+                // 9..: on fd -1 the kernel answers EBADF unless the filter answers first.
+                (libc::SYS_socket, [2, SOCK_STREAM | SOCK_FLAGS, 262, 0, 0, 0]),
+                (libc::SYS_sendto, [u64::MAX, 0, 0, fastopen, 0, 0]),
+                (libc::SYS_sendto, [u64::MAX, 0, 0, 0, 0, 0]),
+                (libc::SYS_sendmsg, [u64::MAX, 0, fastopen, 0, 0, 0]),
+                (libc::SYS_fchmod, [u64::MAX, 0o4755, 0, 0, 0, 0]),
+                (libc::SYS_fchmod, [u64::MAX, 0o755, 0, 0, 0, 0]),
             ];
             for (i, (nr, args)) in calls.iter().enumerate() {
                 buf[i] = sys(*nr, *args);
@@ -1217,5 +1288,12 @@ fn kernel_shipped_profiles_in_a_child() {
         assert_eq!(got[6], -i64::from(libc::ENOSYS), "{name} io_uring_setup");
         assert_eq!(got[7], -i64::from(libc::EPERM), "{name} keyctl");
         assert!(ok(got[8]), "{name} getppid");
+        let e = |n: i32| -i64::from(n);
+        assert_eq!(got[9], e(libc::EPROTONOSUPPORT), "{name} mptcp socket");
+        assert_eq!(got[10], e(libc::EPERM), "{name} sendto MSG_FASTOPEN");
+        assert_eq!(got[11], e(libc::EBADF), "{name} sendto");
+        assert_eq!(got[12], e(libc::EPERM), "{name} sendmsg MSG_FASTOPEN");
+        assert_eq!(got[13], e(libc::EPERM), "{name} fchmod 4755");
+        assert_eq!(got[14], e(libc::EBADF), "{name} fchmod 755");
     }
 }

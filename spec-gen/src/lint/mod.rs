@@ -105,7 +105,7 @@ pub fn run(t: &Target) -> Report {
             Severity::Error,
             t.rootfs.display().to_string(),
             "the rootfs does not exist or is not a directory",
-            "build it with `spec-gen rootfs SERVICE.toml --output DIR` or correct the rootfs path",
+            "build it with `spec-gen rootfs SERVICE.toml --output DIR`, or point `spec-gen check --rootfs DIR` at a built one (`bash scripts/mediawiki.sh rootfs SERVICE.toml` prints the cached rootfs of the repository's services, building it if needed)",
         );
         return r;
     }

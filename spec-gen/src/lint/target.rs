@@ -59,6 +59,8 @@ pub struct Target {
     pub writable: Vec<(String, String)>,
     pub no_new_privileges: bool,
     pub syslog: bool,
+    /// The rootfs is mounted read-write in the container.
+    pub rootfs_writable: bool,
 }
 
 impl Target {
@@ -114,6 +116,7 @@ impl Target {
                 .collect(),
             no_new_privileges: d.security.no_new_privileges,
             syslog: d.syslog,
+            rootfs_writable: !d.filesystem.readonly_root,
         }
     }
 
@@ -216,6 +219,7 @@ impl Target {
                 .pointer("/process/noNewPrivileges")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
+            rootfs_writable: !v.pointer("/root/readonly").and_then(Value::as_bool).unwrap_or(false),
         };
         Ok((t, problems))
     }
@@ -235,6 +239,33 @@ impl Target {
 
 pub fn check_binds(t: &Target, _view: &View, r: &mut Report) {
     let rootfs_only = View::new(&t.rootfs);
+    let mut rw: Vec<crate::mounts::WritableSource> = Vec::new();
+    if t.rootfs_writable {
+        rw.push(crate::mounts::WritableSource { host: t.rootfs.clone(), what: "the rootfs (it is writable)".into() });
+    }
+    for b in t.binds.iter().filter(|b| b.rw) {
+        rw.push(crate::mounts::WritableSource { host: b.source.clone(), what: format!("the read-write bind for {}", b.target) });
+    }
+    for (p, _) in &t.writable {
+        rw.push(crate::mounts::WritableSource { host: t.rootfs.join(p.trim_start_matches('/')), what: format!("filesystem.writable {p}") });
+    }
+    for b in &t.binds {
+        // A rootfs directory bound onto itself (filesystem.writable) is the rootfs's own.
+        if b.source == t.rootfs.join(b.target.trim_start_matches('/')) {
+            continue;
+        }
+        if let Some(w) = crate::mounts::writable_holder(&b.source, &rw) {
+            r.add(
+                Severity::Error,
+                b.source.display().to_string(),
+                format!(
+                    "bind source for {} (declared at {}) lies inside {}, {}: the container could replace it, or a directory on the way, by a symlink and have the runtime mount what that names",
+                    b.target, b.origin, w.host.display(), w.what
+                ),
+                format!("use a source outside every read-write bind source and outside a writable rootfs, or make {} read-only", w.what),
+            );
+        }
+    }
     for b in &t.binds {
         if std::fs::symlink_metadata(&b.source).is_err() {
             r.add(

@@ -4,8 +4,33 @@
 
 use super::{Report, Severity, Target};
 use crate::rootpath::{Place, ResolveError, View};
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+/// The container paths the rootfs's package manager owns: every file dpkg unpacked
+/// (var/lib/dpkg/info/*.list) and every link update-alternatives manages. Such links come
+/// back as they are whenever the rootfs is rebuilt, so "fix it" is not the operator's to do.
+fn package_paths(rootfs: &Path) -> HashSet<String> {
+    let mut owned = HashSet::new();
+    let Ok(entries) = std::fs::read_dir(rootfs.join("var/lib/dpkg/info")) else {
+        return owned;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        if !name.to_string_lossy().ends_with(".list") {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(e.path()) {
+            owned.extend(text.lines().filter(|l| l.starts_with('/')).map(str::to_string));
+        }
+    }
+    owned
+}
+
+fn is_alternatives_link(cpath: &str, target: &str) -> bool {
+    cpath.starts_with("/etc/alternatives/") || target.starts_with("/etc/alternatives/")
+}
 
 /// Relative path from container directory `from` to container path `to`.
 fn relative(from: &str, to: &str) -> String {
@@ -54,6 +79,10 @@ struct Walk<'a> {
     /// Container mount points; the rootfs walk does not descend into them.
     mount_points: Vec<String>,
     report: &'a mut Report,
+    /// Paths the rootfs's packages own (see [`package_paths`]).
+    packaged: HashSet<String>,
+    /// Package-owned links that resolve differently on the host: reported as one note.
+    packaged_links: Vec<(String, String)>,
 }
 
 impl Walk<'_> {
@@ -153,6 +182,10 @@ impl Walk<'_> {
             Ok(p) => format!("to the host's {} when followed on the host", p.display()),
             Err(_) => "to nothing when followed on the host (it dangles there)".into(),
         };
+        if self.packaged.contains(cpath) || is_alternatives_link(cpath, &target) {
+            self.packaged_links.push((cpath.to_string(), target));
+            return;
+        }
         let kind = if target.starts_with('/') {
             "absolute symbolic link"
         } else {
@@ -180,9 +213,27 @@ pub fn check(t: &Target, view: &View, r: &mut Report) {
         view,
         mount_points,
         report: r,
+        packaged: package_paths(&t.rootfs),
+        packaged_links: Vec::new(),
     };
     if let Ok(md) = std::fs::metadata(&t.rootfs) {
         w.dir(&t.rootfs, "/", md.dev(), 0);
+    }
+    // The rootfs's own packages ship many absolute links (Debian: /etc/alternatives, /lib
+    // compatibility links, certificates): right inside the container, wrong only for host
+    // tools that follow them, and not the operator's to edit (a rebuild brings them back).
+    // One note for all of them keeps the warnings for what the operator can act on.
+    if let Some((first, target)) = w.packaged_links.first().cloned() {
+        let n = w.packaged_links.len();
+        let root = t.rootfs.display().to_string();
+        w.report.add(
+            Severity::Note,
+            root.clone(),
+            format!(
+                "{n} symbolic link(s) owned by the rootfs's packages (dpkg, update-alternatives) resolve inside the container but not when followed on the host, e.g. {first} -> {target}"
+            ),
+            format!("nothing to change in the rootfs; host tools (backups, copies, bind sources) should not follow links under {root}"),
+        );
     }
     for b in &t.binds {
         let Ok(md) = std::fs::metadata(&b.source) else {
