@@ -297,15 +297,15 @@ make_db_site() {
     [0-9]*:[0-9]*) ;;
     *) die "$db_rootfs/etc/passwd has no mariadb account: rebuild the rootfs (rm -rf $db_rootfs $db_rootfs.lock)" ;;
   esac
-  mysql_uid=${ids%:*}
-  mysql_gid=${ids#*:}
+  server_uid=${ids%:*}
+  server_gid=${ids#*:}
   local host_user
-  host_user=$(getent passwd "$mysql_uid" | cut -d: -f1 || true)
-  [ -z "$host_user" ] || note "warning: uid $mysql_uid, which owns $d/data, is also the host's account $host_user: it can read the database files"
+  host_user=$(getent passwd "$server_uid" | cut -d: -f1 || true)
+  [ -z "$host_user" ] || note "warning: uid $server_uid, which owns $d/data, is also the host's account $host_user: it can read the database files"
   install -d -o 0 -g 0 -m 0755 "$d" "$d/conf"
   cp -r "$db_src/conf/." "$d/conf/"
   chmod -R go-w "$d/conf"
-  install -d -o "$mysql_uid" -g "$mysql_gid" -m 0700 "$d/data" "$d/setup"
+  install -d -o "$server_uid" -g "$server_gid" -m 0700 "$d/data" "$d/setup"
   if [ -e "$d/rootfs" ] && [ ! -L "$d/rootfs" ]; then
     die "$d/rootfs is not a link to the cached rootfs: move it away"
   fi
@@ -328,15 +328,16 @@ render_db() {
 }
 
 # Once, while site/db/data is empty: mariadb-install-db and the wiki's database and account,
-# inside a container (setup.toml: as mysql, no network). The account's password is made
+# inside a container (setup.toml: as mariadb, no network). The account's password is made
 # here and kept in site/db-password (root, 0600); the SQL that carries it is removed after.
 setup_db() {
   local d=$site/db id="mariadb-setup${instance:+@$instance}" out t0
-  if [ -d "$d/data/mysql" ]; then
+  # my_wiki/ is made by the last statement of the setup: with it, everything before ran.
+  if [ -d "$d/data/my_wiki" ]; then
     note "MariaDB already set up in $d/data"
     return
   fi
-  [ -z "$(ls -A "$d/data")" ] || die "$d/data is not empty but holds no mysql/ system database: move it away to set up afresh"
+  [ -z "$(ls -A "$d/data")" ] || die "$d/data holds an unfinished MariaDB setup (no my_wiki/; see $site/log/mariadb-setup.log): move it away to set up afresh"
   say "setting up MariaDB in $d/data (mariadb-install-db inside a container)"
   t0=$(date +%s%N)
   if [ ! -s "$site/db-password" ]; then
@@ -350,15 +351,16 @@ setup_db() {
   case "$pass" in *[!A-Za-z0-9_-]*|'') die "$site/db-password holds characters other than A-Z a-z 0-9 _ -" ;; esac
   umask 077
   # FLUSH PRIVILEGES: mariadb-install-db runs this in bootstrap mode, where the grant tables
-  # are not loaded until asked; CREATE USER needs them.
+  # are not loaded until asked; CREATE USER needs them. The database comes last: bootstrap
+  # stops at the first failing statement, so its directory means the account exists too.
   cat >"$d/setup/wiki.sql" <<EOF
 FLUSH PRIVILEGES;
-CREATE DATABASE IF NOT EXISTS my_wiki;
 CREATE USER IF NOT EXISTS 'wiki'@'127.0.0.1' IDENTIFIED BY '$pass';
 GRANT ALL PRIVILEGES ON my_wiki.* TO 'wiki'@'127.0.0.1';
+CREATE DATABASE IF NOT EXISTS my_wiki;
 EOF
   umask 022
-  chown "$mysql_uid:$mysql_gid" "$d/setup/wiki.sql"
+  chown "$server_uid:$server_gid" "$d/setup/wiki.sql"
   chmod 0400 "$d/setup/wiki.sql"
   out=$("$sg" bundle "$d/setup.toml" --output "$d/setup-bundle" ${instance:+--instance "$instance"} 2>&1) \
     || { rm -f "$d/setup/wiki.sql"; printf '%s\n' "$out" >&2; die "spec-gen bundle failed for $d/setup.toml"; }

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --workspace --bins
+# The Debian package (release build, man pages, completions); tests/package.rs installs it,
+# runs a container from it and removes it.
+OCIRT_DEB=$(bash packaging/build-deb.sh | tail -n1)
+export OCIRT_DEB
 # The MediaWiki and nginx end-to-end tests build Debian rootfs (cached under /var/cache/ocirt);
 # OCIRT_E2E=0 skips them.
 export OCIRT_E2E="${OCIRT_E2E:-1}"

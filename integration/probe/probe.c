@@ -1806,6 +1806,106 @@ static int v_udp_bind(int argc, char **argv)
     return 0;
 }
 
+/* io_uring-net OP HOST PORT: one network operation through io_uring, which seccomp never
+ * sees. OP: socket-mptcp (IORING_OP_SOCKET, IPPROTO_MPTCP) | connect (IORING_OP_CONNECT
+ * on a TCP socket) | fo-sendmsg (IORING_OP_SENDMSG with MSG_FASTOPEN). Prints the errno
+ * name (exit 1) or, after a connection, 'read TOKEN'. */
+static int uring_one(struct io_uring_sqe *in)
+{
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    int ring = (int)syscall(SYS_io_uring_setup, 2, &p);
+    if (ring < 0)
+        return -errno - 10000;
+    size_t sq_sz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    size_t cq_sz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+    if (p.features & IORING_FEAT_SINGLE_MMAP)
+        sq_sz = cq_sz = sq_sz > cq_sz ? sq_sz : cq_sz;
+    char *sq = mmap(NULL, sq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+    char *cq = (p.features & IORING_FEAT_SINGLE_MMAP)
+                   ? sq
+                   : mmap(NULL, cq_sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+    struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+        return -errno - 10000;
+    unsigned *tail = (unsigned *)(sq + p.sq_off.tail);
+    unsigned mask = *(unsigned *)(sq + p.sq_off.ring_mask);
+    unsigned *array = (unsigned *)(sq + p.sq_off.array);
+    unsigned t = *tail;
+    sqes[t & mask] = *in;
+    array[t & mask] = t & mask;
+    __atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+    if (syscall(SYS_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0)
+        return -errno - 10000;
+    unsigned head = *(unsigned *)(cq + p.cq_off.head);
+    unsigned cmask = *(unsigned *)(cq + p.cq_off.ring_mask);
+    struct io_uring_cqe *cqe = (struct io_uring_cqe *)(cq + p.cq_off.cqes) + (head & cmask);
+    return cqe->res;
+}
+
+static int v_uring_net(int argc, char **argv)
+{
+    (void)argc;
+    long port;
+    if (parse_long(argv[3], &port) || port < 0 || port > 65535)
+        return usage("bad port %s", argv[3]);
+    static struct sockaddr_storage ss;
+    socklen_t len = make_addr(argv[2], port, &ss);
+    if (!len)
+        return usage("host must be a numeric IPv4 or IPv6 address");
+    struct io_uring_sqe sqe;
+    memset(&sqe, 0, sizeof sqe);
+    int fd = -1;
+    static char hello[] = "hi\n";
+    static struct iovec iov;
+    static struct msghdr mh;
+    if (!strcmp(argv[1], "socket-mptcp")) {
+        sqe.opcode = IORING_OP_SOCKET;
+        sqe.fd = ss.ss_family;
+        sqe.off = SOCK_STREAM;
+        sqe.len = IPPROTO_MPTCP;
+    } else {
+        fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return fail("socket");
+        sqe.fd = fd;
+        if (!strcmp(argv[1], "connect")) {
+            sqe.opcode = IORING_OP_CONNECT;
+            sqe.addr = (uint64_t)(uintptr_t)&ss;
+            sqe.off = len;
+        } else if (!strcmp(argv[1], "fo-sendmsg")) {
+            iov.iov_base = hello;
+            iov.iov_len = 3;
+            mh.msg_name = &ss;
+            mh.msg_namelen = len;
+            mh.msg_iov = &iov;
+            mh.msg_iovlen = 1;
+            sqe.opcode = IORING_OP_SENDMSG;
+            sqe.addr = (uint64_t)(uintptr_t)&mh;
+            sqe.len = 1;
+            sqe.msg_flags = MSG_FASTOPEN;
+        } else {
+            return usage("unknown op %s", argv[1]);
+        }
+    }
+    int res = uring_one(&sqe);
+    if (res <= -10000) {
+        errno = -(res + 10000);
+        return fail("io_uring");
+    }
+    /* io_uring issues the send non-blocking: EINPROGRESS means the SYN went out. */
+    if (res < 0 && res != -EINPROGRESS) {
+        errno = -res;
+        return fail(argv[1]);
+    }
+    if (!strcmp(argv[1], "socket-mptcp")) {
+        printf("socket ok\n");
+        return 0;
+    }
+    return net_read_token(fd);
+}
+
 /* ================================================================== */
 /* end of the host network guard block                                 */
 /* ================================================================== */
@@ -1893,6 +1993,7 @@ static const struct verb verbs[] = {
     {"unix-bind", 1, 1, v_unix_bind, "PATH: bind+listen a filesystem socket and connect to it"},
     {"udp-connect-send", 2, 2, v_udp_connect_send, "HOST PORT: connect a UDP socket and send; 'sent N'"},
     {"udp-bind", 1, 2, v_udp_bind, "PORT [HOST=127.0.0.1]: bind a UDP socket; 'bound PORT'"},
+    {"uring-net", 3, 3, v_uring_net, "socket-mptcp|connect|fo-sendmsg HOST PORT: through io_uring; 'read TOKEN'"},
 };
 
 static int v_help(int argc, char **argv)

@@ -190,7 +190,7 @@ fn lsm_layer() -> bool {
 // ================================================================== 1 + 2: TCP reach
 
 /// MPTCP connect, TCP fast open through sendto/sendmsg/sendmmsg (v4 and v6, and over
-/// MPTCP) and plain connect never reach a host listener on an undeclared port: its token
+/// MPTCP), the same through io_uring, and plain connect never reach a host listener on an undeclared port: its token
 /// is never read and it never accepts. The declared port still connects (also by fast
 /// open), and a container without the rules reaches the forbidden listener with the same
 /// verbs.
@@ -218,14 +218,19 @@ fn tcp_reach_is_exactly_the_connect_list() {
             &["tcp-reach", "fo-sendmmsg", "127.0.0.1", &fp],
             &["tcp-reach", "mptcp-fo-sendto", "127.0.0.1", &fp],
             &["tcp-reach", "fo-sendto", "::ffff:127.0.0.1", &fp],
+            // io_uring, which seccomp never sees
+            &["uring-net", "socket-mptcp", "127.0.0.1", &fp],
+            &["uring-net", "fo-sendmsg", "127.0.0.1", &fp],
+            &["uring-net", "connect", "::1", &fp],
             // positive controls
             &["tcp-reach", "connect", "127.0.0.1", &ap],
             &["tcp-reach", "fo-sendto", "::1", &ap],
             &["tcp-reach", "mptcp", "127.0.0.1", &ap],
+            &["uring-net", "fo-sendmsg", "::1", &ap],
         ],
     );
-    for (i, o) in r[..11].iter().enumerate() {
-        if i < 2 {
+    for (i, o) in r[..14].iter().enumerate() {
+        if i < 2 || i == 13 {
             // Plain connect(2) meets Landlock first (EACCES); the guard is behind it.
             assert!(o.code == 1 && (o.out() == "EACCES" || o.out() == "EPERM"), "plain connect: {} {}", o.stdout, o.stderr);
             continue;
@@ -233,10 +238,11 @@ fn tcp_reach_is_exactly_the_connect_list() {
         denied(o, "EPERM", &format!("forbidden reach #{i}"));
         assert!(!o.stdout.contains(&secret));
     }
-    assert_eq!(worked(&r[11], "connect to the declared port"), format!("read {open}"));
-    assert_eq!(worked(&r[12], "fast open to the declared port"), format!("read {open}"));
+    assert_eq!(worked(&r[14], "connect to the declared port"), format!("read {open}"));
+    assert_eq!(worked(&r[15], "fast open to the declared port"), format!("read {open}"));
     // MPTCP is refused outright, even to a declared port.
-    denied(&r[13], "EPERM", "MPTCP socket");
+    denied(&r[16], "EPERM", "MPTCP socket");
+    assert_eq!(worked(&r[17], "io_uring fast open to the declared port"), format!("read {open}"));
     assert_eq!(forbidden.count(), 0, "the forbidden listener accepted a connection from the guarded container");
 
     // Control: without the network rules, the same verbs reach the forbidden listener.
@@ -244,12 +250,17 @@ fn tcp_reach_is_exactly_the_connect_list() {
     let r = probes(
         &ctx,
         &mut s.b,
-        &[&["tcp-reach", "mptcp", "127.0.0.1", &fp], &["tcp-reach", "fo-sendmsg", "::1", &fp], &["tcp-reach", "mptcp-fo-sendto", "127.0.0.1", &fp]],
+        &[
+            &["tcp-reach", "mptcp", "127.0.0.1", &fp],
+            &["tcp-reach", "fo-sendmsg", "::1", &fp],
+            &["tcp-reach", "mptcp-fo-sendto", "127.0.0.1", &fp],
+            &["uring-net", "fo-sendmsg", "127.0.0.1", &fp],
+        ],
     );
     for o in &r {
         assert_eq!(worked(o, "control reach"), format!("read {secret}"));
     }
-    assert!(forbidden.count() >= 3);
+    assert!(forbidden.count() >= 4);
 }
 
 // ================================================================== 3: listen
@@ -492,7 +503,13 @@ fn guard_programs_go_with_the_container() {
     s.b.probe(&["sleep", "30"]);
     let id = ctx.next_id();
     ctx.run_detached(&s.b, &id);
-    let dir = std::path::Path::new("/sys/fs/cgroup/unified").join(ctx.cgroup_path(&id).trim_start_matches('/'));
+    // The container's cgroup2 node: under the `unified` mount on hybrid hosts.
+    let rel = ctx.cgroup_path(&id).trim_start_matches('/').to_string();
+    let dir = ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .iter()
+        .map(|r| std::path::Path::new(r).join(&rel))
+        .find(|d| d.join("cgroup.procs").exists() && !d.join("tasks").exists())
+        .expect("the container's cgroup2 node");
     // sock_create(2), ingress(0), bind4(8), connect6(11)
     let mut ids = vec![];
     for t in [2u32, 0, 8, 11] {

@@ -13,7 +13,9 @@
 //!   the database's container), Landlock's connect allowlist shown from inside the wiki (the
 //!   database's port connects, another port with a token listener is refused, the listener
 //!   itself answering the host as the control), the wiki's unit ordered after the
-//!   database's, the data surviving a new database container, and no residue of either.
+//!   database's, the data surviving a new database container, then the main command itself
+//!   (`--db mariadb --detach`: URL printed, page served) and its `stop` verb (wiki first,
+//!   then the database), and no residue of any of the four containers.
 //! - `nginx_instances`: bundles/nginx as two instances, nginx-static@a and @b, on their own
 //!   ports; fetches from each, checks Landlock refuses instance a the port of instance b, and
 //!   that the committed template unit is what `spec-gen unit --template` prints.
@@ -547,10 +549,26 @@ fn mediawiki_with_mariadb() {
     let mut got = String::new();
     host_conn.read_to_string(&mut got).unwrap();
     assert_eq!(got, token, "the token listener does not work, so its refusal above proves nothing");
-    // And the database refuses the wiki's account from anywhere but its grant: no anonymous
-    // or root login over TCP (root logs in only through the socket, inside its container).
-    let root_tcp = exec(&ctx, &db_id, &[], &["mariadb", "-h", "127.0.0.1", "-P", &db_port.to_string(), "-u", "root", "-e", "select 1"]);
-    assert!(!root_tcp.ok(), "root logged in over TCP:\n{}", root_tcp.stdout);
+    // Over TCP only the wiki's account with its password gets in: not root (it logs in only
+    // through the socket, inside the database's container), not a wrong password. From the
+    // wiki's container, with PHP's mysqli; the good login is the control.
+    let pass = fs::read_to_string(site.join("db-password")).unwrap().trim().to_string();
+    let logins = format!(
+        r#"mysqli_report(MYSQLI_REPORT_OFF); foreach ([["wiki", getenv("P")], ["root", ""], ["wiki", "wrong"], ["mariadb", ""]] as [$u, $p]) {{ $m = @new mysqli("127.0.0.1", $u, $p, "my_wiki", {db_port}); echo $u, $p === getenv("P") ? " good" : " bad", " ", $m->connect_errno ? "denied " . $m->connect_errno : "in", "\n"; }}"#
+    );
+    let o = exec(&ctx, &id, &["--user", "33:33", "--env", &format!("P={pass}")], &["php8.2", "-r", &logins]);
+    o.expect_ok("mysqli logins from the wiki's container");
+    assert_eq!(
+        o.stdout.lines().collect::<Vec<_>>(),
+        // 1698: root@localhost and mariadb@localhost exist (MariaDB counts loopback as
+        // localhost) but their unix_socket plugin refuses a TCP login; 1045: wrong password.
+        ["wiki good in", "root bad denied 1698", "wiki bad denied 1045", "mariadb bad denied 1698"],
+        "logins over TCP"
+    );
+    // The database's own container may connect to no TCP port at all, its own included
+    // (Landlock: errno 13); the wiki reaching that port above is the control.
+    let out = exec(&ctx, &db_id, &[], &["mariadb", "-h", "127.0.0.1", "-P", &db_port.to_string(), "-e", "select 1"]);
+    assert!(!out.ok() && out.stderr.contains("Can't connect to server on '127.0.0.1' (13)"), "the database's container connected over TCP:\n{}{}", out.stdout, out.stderr);
 
     // Stop: the wiki first, then the database (InnoDB flushes and exits on SIGTERM).
     let mut pids: Vec<(i32, u64)> = children(init).into_iter().filter_map(|p| proc_start(p).map(|s| (p, s.0))).collect();
@@ -578,6 +596,35 @@ fn mediawiki_with_mariadb() {
     stop(&ctx, &db_id, Duration::from_secs(60));
     ctx.delete(&db_id, false).expect_ok("delete the database");
 
+    // The main command itself on the installed site: both containers started, the URL
+    // printed once Main_Page answers; then its stop verb stops both.
+    let script_cmd = |args: &[&str]| {
+        let mut c = Command::new("bash");
+        c.arg(script()).args(args).args(["--instance", &instance]).arg("--state").arg(&ctx.root).env("OCIRT_BIN_DIR", &bins).stdin(Stdio::null());
+        c
+    };
+    let mut c = script_cmd(&["--detach", "--db", "mariadb", "--db-port", &db_port.to_string(), "--port", &port.to_string()]);
+    c.arg("--site").arg(&site);
+    let t = Instant::now();
+    let o = host(&ctx, c, "scripts/mediawiki.sh --db mariadb --detach", Duration::from_secs(300));
+    o.expect_ok("scripts/mediawiki.sh --db mariadb --detach");
+    eprintln!("mediawiki+mariadb: the main command (set up already) printed the URL after {:?}", t.elapsed());
+    assert!(o.stderr.contains(&format!("MediaWiki: http://127.0.0.1:{port}/mediawiki/index.php/Main_Page")), "no URL printed:\n{}", o.stderr);
+    for i in [&id, &db_id] {
+        let pid = ctx.state(i)["pid"].as_i64().unwrap() as i32;
+        ctx.track_pid(pid);
+        pids.push((pid, proc_start(pid).map(|p| p.0).unwrap_or(0)));
+    }
+    let r = http(port, "GET", "/mediawiki/index.php?title=Ocirt_MariaDB_test&action=raw", None).unwrap();
+    assert_eq!((r.status, r.body.as_str()), (200, text.as_str()), "the page through the main command's wiki");
+    let stop_cmd = script_cmd(&["stop"]);
+    let o = host(&ctx, stop_cmd, "scripts/mediawiki.sh stop", Duration::from_secs(120));
+    o.expect_ok("scripts/mediawiki.sh stop");
+    assert!(o.stderr.contains(&format!("stopped and removed {id}")) && o.stderr.contains(&format!("stopped and removed {db_id}")), "stop:\n{}", o.stderr);
+    let wiki_at = o.stderr.find(&format!("removed {id}")).unwrap();
+    assert!(wiki_at < o.stderr.find(&format!("removed {db_id}")).unwrap(), "the wiki should stop before its database:\n{}", o.stderr);
+    assert!(port_is_free(port) && port_is_free(db_port), "a port is still taken after the stop verb");
+
     let log = fs::read_to_string(site.join("log/apache2/error.log")).unwrap_or_default();
     let bad: Vec<&str> = log.lines().filter(|l| ["warn]", "error]", "crit]", "alert]", "emerg]"].iter().any(|lvl| l.contains(lvl))).collect();
     assert!(bad.is_empty(), "Apache logged problems:\n{}", bad.join("\n"));
@@ -585,6 +632,49 @@ fn mediawiki_with_mariadb() {
     assert!(mw_logs.is_empty(), "MediaWiki logged errors: {mw_logs:?}");
     let ids: Vec<&str> = [id.as_str(), db_id.as_str()].into_iter().chain(helpers.iter().map(String::as_str)).collect();
     assert_gone(&ctx, &ids, &pids);
+}
+
+/// Wrong database options get one clear error and a non-zero exit before anything is built
+/// or written; a site installed with one database is not run with the other. Needs no
+/// rootfs (the checks come first), so it always runs.
+#[test]
+fn mediawiki_db_options_refused() {
+    let ctx = Ctx::new("mw-dbopts");
+    let bins = bin_dir(&ctx);
+    let site = ctx.dir("site");
+    let run = |args: &[&str]| {
+        let mut c = Command::new("bash");
+        c.arg(script()).args(args).arg("--site").arg(&site).arg("--state").arg(&ctx.root).env("OCIRT_BIN_DIR", &bins).stdin(Stdio::null());
+        host(&ctx, c, "scripts/mediawiki.sh", Duration::from_secs(60))
+    };
+    let cases: [(&[&str], &str); 4] = [
+        (&["--db", "postgres"], "--db wants sqlite or mariadb, not postgres"),
+        (&["--db", "mariadb", "--db-port", "x"], "--db-port wants a number"),
+        (&["--db", "mariadb", "--db-port", "70000"], "--db-port wants 1..65535"),
+        (&["--db", "mariadb", "--port", "8099", "--db-port", "8099"], "--db-port must differ from --port (8099)"),
+    ];
+    for (args, want) in cases {
+        let o = run(args);
+        assert_ne!(o.code, 0, "{args:?} was accepted");
+        assert!(o.stderr.contains(want), "{args:?}: expected `{want}` in:\n{}", o.stderr);
+        assert_eq!(o.stderr.lines().filter(|l| l.contains("error")).count(), 1, "{args:?}: one error, not more:\n{}", o.stderr);
+        assert_eq!(fs::read_dir(&site).unwrap().count(), 0, "{args:?} wrote into the site");
+    }
+    // A SQLite site is not run against MariaDB, nor a MariaDB site with SQLite, and the
+    // refusal comes before any rootfs is looked at or built.
+    for (installed, args, want) in [
+        ("sqlite", &["--db", "mariadb"][..], "was installed with SQLite: drop --db mariadb"),
+        ("mysql", &[][..], "was installed against MariaDB: add --db mariadb"),
+    ] {
+        fs::write(site.join("LocalSettings.php"), format!("<?php\n$wgDBtype = \"{installed}\";\n")).unwrap();
+        let o = run(args);
+        assert_ne!(o.code, 0, "a {installed} site was run with {args:?}");
+        assert!(o.stderr.contains(want), "{installed} site, {args:?}: expected `{want}` in:\n{}", o.stderr);
+        assert!(!o.stderr.contains("rootfs"), "{installed} site, {args:?}: the refusal should come before the rootfs:\n{}", o.stderr);
+        let entries: Vec<String> = fs::read_dir(&site).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        assert_eq!(entries, ["LocalSettings.php"], "{installed} site, {args:?}: the site changed");
+    }
+    ctx.assert_no_residue("after the refused runs");
 }
 
 /// Copies what a bundle directory needs into `dir`, with `rootfs` linked to the cache.

@@ -18,7 +18,8 @@
 //!   filter (the profile need not allow close_range); after chdir the cwd is checked to be
 //!   inside the container (a leaked host directory fd would not be: CVE-2024-21626).
 //! - With no_new_privs: set it, then Landlock; seccomp waits until just before execve so the
-//!   filter only has to allow execve, not the sync socket or the start barrier.
+//!   filter only has to allow execveat (how the program is run), not the sync socket or the
+//!   start barrier.
 
 mod shebang;
 
@@ -44,7 +45,7 @@ pub struct Security<'a> {
 }
 
 /// What execve needs, built before the last privileges go (no allocation after seccomp).
-pub struct ExecPlan {
+pub struct ExecPlan<'a> {
     /// The program, opened close-on-exec after chdir; executed through this fd (execveat),
     /// never by path again.
     prog: std::os::fd::OwnedFd,
@@ -55,6 +56,9 @@ pub struct ExecPlan {
     nnp: bool,
     /// Keep a minimal init as PID 1 (reaper.rs) and run the program as its child.
     pub reaper: bool,
+    /// Set when a runtime still waits for the outcome (a detached `exec`): a failure to
+    /// start the program goes there instead of to stderr, so the runtime reports it once.
+    pub report: Option<&'a dyn Fn(&str)>,
 }
 
 macro_rules! step {
@@ -63,7 +67,7 @@ macro_rules! step {
     };
 }
 
-pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan, String> {
+pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan<'a>, String> {
     // The signal mask survives execve: whatever the runtime had blocked (for forwarding)
     // must not stay blocked in the container's program.
     step!("signal mask", nix::sys::signal::SigSet::empty().thread_set_mask())?;
@@ -149,6 +153,7 @@ pub fn finalize(process: &Process, sec: &Security, extra_env: &[String]) -> Resu
         env: env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
         nnp,
         reaper: false,
+        report: None,
     })
 }
 
@@ -159,7 +164,7 @@ pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
     if plan.nnp {
         if let Some(s) = sec.seccomp {
             if let Err(e) = s.install() {
-                eprintln!("runtime: linux.seccomp: {e}");
+                fail_report(plan, &format!("linux.seccomp: {e}"));
                 // SAFETY: plain _exit.
                 unsafe { libc::_exit(1) }
             }
@@ -170,9 +175,22 @@ pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
         crate::reaper::split();
     }
     let err = shebang::exec_fd(&plan.prog, &plan.argv, &plan.env);
-    eprintln!("runtime: exec {}: {err}", plan.exe);
+    let hint = match err.raw_os_error() {
+        Some(libc::EPERM | libc::ENOSYS) if sec.seccomp.is_some() => " (the program is run with execveat: the seccomp profile must allow it)",
+        _ => "",
+    };
+    fail_report(plan, &format!("exec {}: {err}{hint}", plan.exe));
     // SAFETY: plain _exit.
     unsafe { libc::_exit(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 }) }
+}
+
+/// A failure after the last "ready": to the waiting runtime if there is one (which prints
+/// it), else to stderr.
+fn fail_report(plan: &ExecPlan, msg: &str) {
+    match plan.report {
+        Some(report) => report(msg),
+        None => eprintln!("runtime: {msg}"),
+    }
 }
 
 fn set_io_priority(io: &oci_spec::runtime::LinuxIOPriority) -> Result<(), String> {

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod build;
 pub mod bundle;
+pub mod cli;
 pub mod description;
 pub mod devices;
 pub mod envfile;

@@ -2,15 +2,24 @@
 //! path, and embedded whole into config.json's `linux.seccomp`.
 //!
 //! Search order for a name: `$SPEC_GEN_PROFILES`, then
-//! /usr/local/share/ocirt/seccomp-profiles, then the workspace's
-//! seccomp-profiles/ as it was at build time. A profile file holds either the
-//! `linux.seccomp` object itself or a config fragment `{"linux":{"seccomp":…}}`.
+//! /usr/local/share/ocirt/seccomp-profiles, /usr/share/ocirt/seccomp-profiles (the Debian
+//! package); after those, the shipped profiles as they were when the binary was built
+//! (embedded), so an installed spec-gen works with nothing beside it. A profile file holds either the `linux.seccomp` object itself or a config
+//! fragment `{"linux":{"seccomp":…}}`.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 pub const BUILTIN: &[&str] = &["default", "strict", "udp", "unconfined"];
 pub const INSTALLED_DIR: &str = "/usr/local/share/ocirt/seccomp-profiles";
+pub const PACKAGE_DIR: &str = "/usr/share/ocirt/seccomp-profiles";
+
+/// The shipped profiles as they were when this binary was built.
+const EMBEDDED: &[(&str, &str)] = &[
+    ("default", include_str!("../../seccomp-profiles/default.json")),
+    ("strict", include_str!("../../seccomp-profiles/strict.json")),
+    ("udp", include_str!("../../seccomp-profiles/udp.json")),
+];
 pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../seccomp-profiles");
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +60,7 @@ pub fn search_dirs() -> Vec<PathBuf> {
         dirs.push(PathBuf::from(d));
     }
     dirs.push(PathBuf::from(INSTALLED_DIR));
-    dirs.push(crate::load::host_path(Path::new("/"), SOURCE_DIR));
+    dirs.push(PathBuf::from(PACKAGE_DIR));
     dirs
 }
 
@@ -88,15 +97,20 @@ pub fn load(choice: &str, base: &Path) -> Result<Option<(PathBuf, Value)>, Secco
     if choice == "unconfined" {
         return Ok(None);
     }
-    let path = if is_builtin(choice) {
-        locate(choice)?
-    } else {
-        crate::load::host_path(base, choice)
+    let embedded = EMBEDDED.iter().find(|(n, _)| *n == choice).map(|(_, t)| *t);
+    let (path, text) = match (is_builtin(choice), locate(choice), embedded) {
+        (true, Ok(p), _) => {
+            let t = std::fs::read_to_string(&p).map_err(|e| SeccompError::Read { path: p.clone(), source: e })?;
+            (p, t)
+        }
+        (true, Err(_), Some(t)) => (PathBuf::from(format!("{choice}.json, built into spec-gen")), t.to_string()),
+        (true, Err(e), None) => return Err(e),
+        (false, _, _) => {
+            let p = crate::load::host_path(base, choice);
+            let t = std::fs::read_to_string(&p).map_err(|e| SeccompError::Read { path: p.clone(), source: e })?;
+            (p, t)
+        }
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| SeccompError::Read {
-        path: path.clone(),
-        source: e,
-    })?;
     let v: Value = serde_json::from_str(&text).map_err(|e| SeccompError::Invalid {
         path: path.clone(),
         reason: e.to_string(),
@@ -142,5 +156,20 @@ mod tests {
         assert_eq!(choose(None, true), "udp");
         assert_eq!(choose(None, false), "default");
         assert_eq!(choose(Some("strict"), true), "strict");
+    }
+
+    #[test]
+    fn embedded_profiles_are_the_shipped_ones_and_load_without_files() {
+        for (name, text) in EMBEDDED {
+            let on_disk = std::fs::read_to_string(Path::new(SOURCE_DIR).join(format!("{name}.json"))).unwrap();
+            assert_eq!(*text, on_disk, "{name}.json changed since the build");
+        }
+        // No profile directory holds it: the built-in copy is used.
+        let dirs_have = |n: &str| search_dirs().iter().any(|d| d.join(format!("{n}.json")).is_file());
+        if !dirs_have("strict") {
+            let (path, v) = load("strict", Path::new("/")).unwrap().unwrap();
+            assert!(path.display().to_string().contains("built into spec-gen"), "{}", path.display());
+            assert!(v.get("defaultAction").is_some());
+        }
     }
 }

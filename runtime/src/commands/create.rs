@@ -304,7 +304,9 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
         .destination(NOTIFY_IN_CONTAINER)
         .typ("bind")
         .source(sock)
-        .options(vec!["bind".to_string(), "nosuid".into(), "nodev".into(), "noexec".into()])
+        // Read-only: sending to a socket needs no write access to the mount, and the
+        // container may not chmod, chown or touch the host's socket inode.
+        .options(vec!["bind".to_string(), "ro".into(), "nosuid".into(), "nodev".into(), "noexec".into()])
         .build()
         .ok()?;
     let mut p = plan::build(&[m], Path::new("/")).ok()?.pop()?;

@@ -370,7 +370,7 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
             Err(e) => fail(format!("process.terminal: {e}")),
         }
     }
-    let plan = match crate::process::finalize(process, sec, &[]) {
+    let mut plan = match crate::process::finalize(process, sec, &[]) {
         Ok(p) => p,
         Err(e) => fail(e),
     };
@@ -378,6 +378,12 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
         if let Err(e) = split_detached(chan) {
             fail(e);
         }
+    }
+    let report = |msg: &str| {
+        let _ = chan.send(&Message::Error { msg: msg.to_string() });
+    };
+    if detach {
+        plan.report = Some(&report);
     } else if chan.send(&Message::Ready).is_err() {
         // SAFETY: plain _exit.
         unsafe { libc::_exit(1) }

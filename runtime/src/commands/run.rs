@@ -22,33 +22,63 @@ pub struct RunArgs {
     /// Keep the container's state after it exits (do not delete it)
     #[arg(long)]
     pub keep: bool,
-    /// Container id; or, with no --bundle and no config.json here, a bundle directory or the
-    /// name of a bundle in the bundle store, whose base name becomes the id
+    /// Container id. With no --bundle and no ./config.json: NAME runs the bundle directory
+    /// ./NAME or /var/lib/ocirt/bundles/NAME as container NAME; a PATH with a slash runs that
+    /// bundle directory as the container named by its last component (by the one before it
+    /// when that is `bundle`, spec-gen's usual output: /var/lib/ocirt/mediawiki/bundle runs as
+    /// `mediawiki`)
+    #[arg(value_name = "ID|NAME|PATH")]
     pub id: String,
 }
 
 /// runc's meaning holds whenever --bundle is given or ./config.json exists. Otherwise the
-/// argument names a bundle: the path itself, then BUNDLE_STORE/NAME.
-fn resolve(a: &RunArgs) -> (PathBuf, String) {
+/// argument names a bundle (see the `id` argument's help): the id is what the user typed, never
+/// a name found by following links, so `runtime kill NAME` works on what `run NAME` started.
+fn resolve(a: &RunArgs) -> anyhow::Result<(PathBuf, String)> {
     if let Some(b) = &a.bundle {
-        return (b.clone(), a.id.clone());
+        return Ok((b.clone(), a.id.clone()));
     }
     if Path::new("config.json").exists() {
-        return (PathBuf::from("."), a.id.clone());
+        return Ok((PathBuf::from("."), a.id.clone()));
     }
-    let candidates = [PathBuf::from(&a.id), Path::new(BUNDLE_STORE).join(&a.id)];
-    for c in candidates {
-        if c.join("config.json").is_file() {
-            let abs = std::fs::canonicalize(&c).unwrap_or(c);
-            let id = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| a.id.clone());
-            return (abs, id);
+    let arg = a.id.trim_end_matches('/');
+    let looked: Vec<PathBuf> = if arg.contains('/') {
+        vec![PathBuf::from(arg)]
+    } else {
+        vec![PathBuf::from(arg), Path::new(BUNDLE_STORE).join(arg)]
+    };
+    for dir in &looked {
+        if dir.join("config.json").is_file() {
+            let id = if arg.contains('/') { id_from_path(Path::new(arg)) } else { arg.to_string() };
+            let abs = std::fs::canonicalize(dir).with_context(|| format!("bundle {}", dir.display()))?;
+            return Ok((abs, id));
         }
     }
-    (PathBuf::from("."), a.id.clone())
+    let mut places = vec!["./config.json (the current directory as the bundle)".to_string()];
+    places.extend(looked.iter().map(|d| d.join("config.json").display().to_string()));
+    anyhow::bail!(
+        "no bundle for {:?}: looked for {}; pass --bundle DIR, run it from the bundle directory, or register it with `ln -s DIR {BUNDLE_STORE}/NAME`",
+        a.id,
+        places.join(", ")
+    )
+}
+
+/// The container id for a bundle given as a path: its last component as typed, or the one
+/// before it when that is the generic `bundle`.
+fn id_from_path(p: &Path) -> String {
+    let mut parts = p.components().rev().filter_map(|c| match c {
+        std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+        _ => None,
+    });
+    match parts.next() {
+        Some(last) if last == "bundle" => parts.next().unwrap_or(last),
+        Some(last) => last,
+        None => p.display().to_string(),
+    }
 }
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
-    let (bundle, id) = resolve(a);
+    let (bundle, id) = resolve(a)?;
     let c = CreateArgs {
         bundle,
         launch: a.launch.clone(),
@@ -79,4 +109,18 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         super::delete::destroy(&dir, &st)?;
     }
     Ok(exit_code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_from_path;
+    use std::path::Path;
+
+    #[test]
+    fn ids_from_paths_are_what_was_typed() {
+        assert_eq!(id_from_path(Path::new("/var/lib/ocirt/mediawiki/bundle")), "mediawiki");
+        assert_eq!(id_from_path(Path::new("bundles/mediawiki")), "mediawiki");
+        assert_eq!(id_from_path(Path::new("./wiki")), "wiki");
+        assert_eq!(id_from_path(Path::new("/bundle")), "bundle");
+    }
 }

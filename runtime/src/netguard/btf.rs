@@ -81,6 +81,12 @@ impl<'a> Btf<'a> {
         Ok(Btf { types, strings, at })
     }
 
+    /// Whether the string at `name_off` is exactly `name` (no scan past its length).
+    fn name_is(&self, name_off: u32, name: &[u8]) -> bool {
+        let start = name_off as usize;
+        self.strings.get(start..start + name.len()) == Some(name) && self.strings.get(start + name.len()) == Some(&0)
+    }
+
     fn name(&self, name_off: u32) -> &'a [u8] {
         let s = self.strings.get(name_off as usize..).unwrap_or(&[]);
         &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())]
@@ -96,19 +102,35 @@ impl<'a> Btf<'a> {
         (info >> 24) & 0x1f
     }
 
-    /// The id of the first type of `kind` named `name`.
-    fn find(&self, kind: u32, name: &str) -> Option<u32> {
-        (1..self.at.len() as u32).find(|&id| {
-            self.head(id).is_some_and(|(n, info, _)| Self::kind(info) == kind && self.name(n) == name.as_bytes())
-        })
-    }
-
-    pub fn func_id(&self, name: &str) -> Result<u32, BtfError> {
-        self.find(KIND_FUNC, name).ok_or_else(|| BtfError::Missing { kind: "function", name: name.into() })
-    }
-
-    pub fn struct_id(&self, name: &str) -> Result<u32, BtfError> {
-        self.find(KIND_STRUCT, name).ok_or_else(|| BtfError::Missing { kind: "struct", name: name.into() })
+    /// The ids of the first FUNC (`funcs`) and STRUCT (`structs`) types with those names,
+    /// in one pass over the type section.
+    pub fn lookup<const F: usize, const S: usize>(&self, funcs: [&str; F], structs: [&str; S]) -> Result<([u32; F], [u32; S]), BtfError> {
+        let (mut f, mut st) = ([0u32; F], [0u32; S]);
+        let mut left = F + S;
+        for id in 1..self.at.len() as u32 {
+            if left == 0 {
+                break;
+            }
+            let Some((n, info, _)) = self.head(id) else { break };
+            let (names, out): (&[&str], &mut [u32]) = match Self::kind(info) {
+                KIND_FUNC => (&funcs, &mut f),
+                KIND_STRUCT => (&structs, &mut st),
+                _ => continue,
+            };
+            for (i, name) in names.iter().enumerate() {
+                if out[i] == 0 && self.name_is(n, name.as_bytes()) {
+                    out[i] = id;
+                    left -= 1;
+                }
+            }
+        }
+        let missing = |kind, names: &[&str], ids: &[u32]| {
+            names.iter().zip(ids).find(|(_, &id)| id == 0).map(|(n, _)| BtfError::Missing { kind, name: n.to_string() })
+        };
+        if let Some(e) = missing("function", &funcs, &f).or_else(|| missing("struct", &structs, &st)) {
+            return Err(e);
+        }
+        Ok((f, st))
     }
 
     /// Follows typedef/const/volatile/restrict/type-tag to the underlying type.
@@ -205,10 +227,12 @@ mod tests {
         ];
         let data = blob(strings, &types);
         let btf = Btf::parse(&data).unwrap();
-        assert_eq!(btf.func_id("f").unwrap(), 3);
-        assert!(btf.func_id("g").is_err());
-        let s = btf.struct_id("s").unwrap();
-        assert_eq!(s, 5);
+        let ([f], [s]) = btf.lookup(["f"], ["s"]).unwrap();
+        assert_eq!((f, s), (3, 5));
+        let e = btf.lookup(["f", "g"], ["s"]).unwrap_err().to_string();
+        assert!(e.contains("function named g"), "{e}");
+        // "a" is a member name, not a struct; a prefix of "s" is not "s".
+        assert!(btf.lookup([], ["a"]).is_err());
         assert_eq!(btf.offset("s", s, &["num"]).unwrap(), 6);
         assert_eq!(btf.offset("s", s, &["a"]).unwrap(), 0);
         let e = btf.offset("s", s, &["nope"]).unwrap_err().to_string();
@@ -224,8 +248,7 @@ mod tests {
     fn reads_the_running_kernel() {
         let Ok(data) = std::fs::read("/sys/kernel/btf/vmlinux") else { return };
         let btf = Btf::parse(&data).unwrap();
-        assert!(btf.func_id("bpf_lsm_socket_bind").is_ok());
-        let sock = btf.struct_id("sock").unwrap();
+        let ([_], [sock]) = btf.lookup(["bpf_lsm_socket_bind"], ["sock"]).unwrap();
         let num = btf.offset("sock", sock, &["__sk_common", "skc_num"]).unwrap();
         let fam = btf.offset("sock", sock, &["__sk_common", "skc_family"]).unwrap();
         // skc_num follows skc_dport in the port pair; skc_family follows the pair.
