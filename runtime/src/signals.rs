@@ -39,19 +39,6 @@ static OLD_MASK: OnceLock<SigSet> = OnceLock::new();
 /// The signalfd that setup polls (create and run only).
 static SETUP_FD: OnceLock<SignalFd> = OnceLock::new();
 
-/// Blocks the forwarded set before main: the Rust runtime's own start-up (and a large
-/// binary's first page faults) is the widest window the process itself can close. Only the
-/// exec and the dynamic loader remain; a signal there ends us before anything is made.
-#[cfg(not(test))]
-#[used]
-#[unsafe(link_section = ".init_array")]
-static BLOCK_BEFORE_MAIN: extern "C" fn() = {
-    extern "C" fn block() {
-        block_for_setup();
-    }
-    block
-};
-
 /// Blocks the forwarded set, saving the mask we were started with (first call only).
 pub fn block_for_setup() {
     if OLD_MASK.get().is_some() {
