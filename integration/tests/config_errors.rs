@@ -391,3 +391,36 @@ fn sysctls_outside_the_container_namespaces_are_refused() {
     o.expect_ok("vm.memfd_noexec in a pid namespace");
     assert_eq!(o.out(), "1");
 }
+
+#[test]
+fn nofile_floor_counts_passed_through_fds() {
+    // 12 fds passed with --preserve-fds sit below everything the runtime opens afterwards.
+    let ctx = Ctx::new("nofilepreserve");
+    let mut b = ctx.bundle("b");
+    b.probe(&["exit", "0"]);
+    b.set("process/rlimits", json!([{"type": "RLIMIT_NOFILE", "soft": 16, "hard": 1024}]));
+    ctx.run(&b, "control16", &[]).expect_ok("nofile 16 without passed fds (control)");
+    let o = ctx.run(&b, "pf16", &["--preserve-fds", "12"]);
+    let line = o.expect_error("nofile 16 with 12 passed fds");
+    assert!(line.contains("process.rlimits") && line.contains("12 passed-through") && line.contains("at least 19"), "{line}");
+    ctx.assert_no_residue_for("pf16", "refused for nofile");
+    // Control: at the floor, with the 12 fds really open (so the runtime's own fds sit above
+    // them, as in use), the container runs.
+    b.set("process/rlimits", json!([{"type": "RLIMIT_NOFILE", "soft": 19, "hard": 1024}]));
+    ctx.write_config(&b, "pf19");
+    ctx.track("pf19");
+    let bundle = b.dir.to_string_lossy().into_owned();
+    let mut c = ctx.cmd(&["run", "--preserve-fds", "12", "--bundle", &bundle, "pf19"]);
+    // SAFETY: only dup2 (async-signal-safe) between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+            for fd in 3..15 {
+                if libc::dup2(0, fd) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    ctx.spawn(c, "run --preserve-fds 12").wait(CMD_TIMEOUT).expect_ok("nofile 19 with 12 open passed fds (control)");
+}

@@ -135,6 +135,29 @@ pub fn check_user_ids(uid: u32, gid: u32, additional: &[u32]) -> Result<(), (Str
     Ok(())
 }
 
+/// RLIMIT_NOFILE `soft` against what setup still opens after setting it. `preserved`: fds
+/// passed through (--preserve-fds, LISTEN_FDS), which `create` knows and config.json not.
+pub fn check_nofile(spec: &Spec, soft: u64, preserved: u32) -> Result<(), String> {
+    let landlock_paths = landlock_path_count(spec);
+    let floor = MIN_NOFILE.max(FDS_HELD + u64::from(preserved) + landlock_paths + 1);
+    if soft >= floor {
+        return Ok(());
+    }
+    let passed = if preserved > 0 { format!(", {preserved} passed-through fd(s)") } else { String::new() };
+    Err(format!(
+        "RLIMIT_NOFILE soft limit {soft} is below {floor}: after setting it the runtime still opens the program and \
+         {landlock_paths} Landlock path(s) in the container beside its own {FDS_HELD} fds{passed}, and the program needs a few: \
+         raise it to at least {floor}"
+    ))
+}
+
+/// The soft RLIMIT_NOFILE the config sets, if any.
+pub fn nofile_soft(spec: &Spec) -> Option<u64> {
+    spec.process().as_ref()?.rlimits().as_ref()?.iter()
+        .find(|r| matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitNofile))
+        .map(|r| r.soft())
+}
+
 /// Paths in the org.ocirt.landlock.fs.* annotations (the init holds one fd per path). A
 /// malformed value counts 0 here: landlock.rs reports it with its own message.
 fn landlock_path_count(spec: &Spec) -> u64 {
@@ -270,16 +293,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
         let mut seen = HashSet::new();
         for (i, r) in rl.iter().enumerate() {
             if matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitNofile) {
-                let landlock_paths = landlock_path_count(spec);
-                let floor = MIN_NOFILE.max(FDS_HELD + landlock_paths + 1);
-                if r.soft() < floor {
-                    return Err(invalid(p, &format!("process.rlimits[{i}]"), &format!(
-                        "RLIMIT_NOFILE soft limit {} is below {floor}: after setting it the runtime still opens the program and \
-                         {landlock_paths} Landlock path(s) in the container beside its own {FDS_HELD} fds, and the program needs a few: \
-                         raise it to at least {floor}",
-                        r.soft()
-                    )));
-                }
+                check_nofile(spec, r.soft(), 0).map_err(|msg| invalid(p, &format!("process.rlimits[{i}]"), &msg))?;
             }
             if r.soft() > r.hard() {
                 return Err(invalid(p, &format!("process.rlimits[{i}]"), "soft limit is above the hard limit"));

@@ -98,6 +98,14 @@ pub enum Command {
 }
 
 /// The whole program: parse, dispatch, exit with the verb's status.
+/// Blocks the signals that setup defers (signals.rs). The binary calls it from an
+/// `.init_array` constructor, before the Rust runtime and main: the library itself does not,
+/// so that other users of it (the doc generator, tests) keep their signals.
+#[doc(hidden)]
+pub fn block_signals_before_main() {
+    signals::block_for_setup();
+}
+
 pub fn main() -> ! {
     // Before anything else: a signal during create must not kill us half-way (signals.rs).
     signals::block_for_setup();

@@ -23,9 +23,12 @@ pub struct Interrupted(pub i32);
 
 /// The set `run` and `exec` forward and setup defers: every signal but the ones about our own
 /// faults, SIGKILL/SIGSTOP (which cannot be blocked) and the terminal job-control stops.
+/// SIGPIPE stays out too: it comes from our own writes (a hook that does not read its state
+/// on stdin), which report EPIPE; blocked, the kernel would queue it instead of ignoring it,
+/// and it would abort setup or reach the container.
 pub fn forwarded_set() -> SigSet {
     let mut set = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU] {
+    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU, Signal::SIGPIPE] {
         set.remove(s);
     }
     set
@@ -35,19 +38,6 @@ pub fn forwarded_set() -> SigSet {
 static OLD_MASK: OnceLock<SigSet> = OnceLock::new();
 /// The signalfd that setup polls (create and run only).
 static SETUP_FD: OnceLock<SignalFd> = OnceLock::new();
-
-/// Blocks the forwarded set before main: the Rust runtime's own start-up (and a large
-/// binary's first page faults) is the widest window the process itself can close. Only the
-/// exec and the dynamic loader remain; a signal there ends us before anything is made.
-#[cfg(not(test))]
-#[used]
-#[unsafe(link_section = ".init_array")]
-static BLOCK_BEFORE_MAIN: extern "C" fn() = {
-    extern "C" fn block() {
-        block_for_setup();
-    }
-    block
-};
 
 /// Blocks the forwarded set, saving the mask we were started with (first call only).
 pub fn block_for_setup() {

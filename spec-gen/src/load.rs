@@ -73,9 +73,17 @@ pub fn host_path(base: &Path, p: &str) -> PathBuf {
     out
 }
 
-/// Checks a container path: absolute, no `..`, no NUL.
+/// The longest path the kernel resolves (PATH_MAX, with its NUL) and path component.
+pub const PATH_MAX: usize = 4095;
+pub const NAME_MAX: usize = 255;
+
+/// Checks a container path: absolute, no `..`, no NUL, within the kernel's length limits.
 pub fn container_path_problem(p: &str) -> Option<&'static str> {
-    if !p.starts_with('/') {
+    if p.len() > PATH_MAX {
+        Some("is longer than the kernel's 4095-byte PATH_MAX")
+    } else if p.split('/').any(|c| c.len() > NAME_MAX) {
+        Some("has a component longer than the kernel's 255-byte NAME_MAX")
+    } else if !p.starts_with('/') {
         Some("is not an absolute container path")
     } else if p.split('/').any(|c| c == "..") {
         Some("contains `..`")
@@ -231,6 +239,13 @@ pub fn load(file: &Path, instance: Option<&str>, opts: LoadOptions) -> Result<Se
     })?;
     let mut desc: Description =
         toml::from_str(&source).map_err(|e| from_toml_error(file, &source, &e))?;
+    if let Some(span) = nul_string(&source) {
+        return Err(LoadError::Invalid {
+            location: locate(file, &source, Some(&span)),
+            message: "the value contains a NUL byte (\\u0000), which no path, argument or environment string can hold".into(),
+            fix: "remove the \\u0000 escape".into(),
+        });
+    }
     let abs = std::path::absolute(file).map_err(|e| LoadError::Read {
         path: file.display().to_string(),
         source: e,
@@ -357,6 +372,13 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
                 "pick a directory below /",
             ));
         }
+        if let Some(why) = runtime_mount_problem(&clean) {
+            return Err(svc.invalid(
+                &span,
+                format!("{clean} {why}"),
+                "pick a path outside /proc, /sys and the runtime's /dev mounts",
+            ));
+        }
         if let Some(prev) = targets.get(&clean) {
             let (l, _) = line_col(&svc.source, prev.start);
             return Err(svc.invalid(
@@ -458,13 +480,34 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
                 "give a positive number of CPUs, e.g. 0.5",
             ));
         }
+        // Below the kernel's minimum quota the limit would round to 0, which the runtime
+        // reads as "no limit": refused rather than rounded, so the number written is the
+        // number enforced.
+        let min = MIN_CPU_QUOTA as f64 / crate::bundle::CPU_PERIOD as f64;
+        if (v * crate::bundle::CPU_PERIOD as f64).round() < MIN_CPU_QUOTA as f64 {
+            return Err(svc.invalid(
+                &c.span(),
+                format!("cpus = {v} is below the kernel's smallest CPU limit ({MIN_CPU_QUOTA} µs per {} µs period, {min} CPUs)", crate::bundle::CPU_PERIOD),
+                format!("give at least {min}, or remove `cpus` for no CPU limit"),
+            ));
+        }
     }
     if let Some(p) = &r.pids {
-        if *p.get_ref() < 1 {
+        if *p.get_ref() < 1 || *p.get_ref() > MAX_PIDS {
             return Err(svc.invalid(
                 &p.span(),
                 format!("pids = {} is out of range", p.get_ref()),
-                "give at least 1",
+                format!("give 1 to {MAX_PIDS} (the kernel's PID_MAX_LIMIT)"),
+            ));
+        }
+    }
+    if let Some(n) = &d.rlimits.nofile {
+        if n.soft < MIN_NOFILE {
+            let span = key_span(&svc.source, &["rlimits", "nofile"]).unwrap_or(0..0);
+            return Err(svc.invalid(
+                &span,
+                format!("nofile = {} is below {MIN_NOFILE}: the runtime opens files in the container after setting it, and the program needs some", n.soft),
+                format!("give at least {MIN_NOFILE} (Landlock paths need one more each)"),
             ));
         }
     }
@@ -499,6 +542,7 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
         env.insert(k.clone(), v.clone());
     }
     svc.env = env;
+    check_exec(svc, opts)?;
 
     let net = &svc.desc.network;
     if net.udp && net.udp_bind.is_empty() && net.udp_connect.is_empty() && svc.desc.security.landlock.enabled {
@@ -534,6 +578,125 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
         ports.extend(set);
     }
     Ok(())
+}
+
+use crate::runtime_config::{MAX_PIDS, MIN_CPU_QUOTA, MIN_NOFILE};
+
+/// Container paths the runtime mounts itself (spec-gen's standard mounts): a bind, tmpfs or
+/// writable path there would hide or fight them, and the runtime needs /proc for masking.
+fn runtime_mount_problem(clean: &str) -> Option<&'static str> {
+    let under = |top: &str| clean == top || clean.starts_with(&format!("{top}/"));
+    if under("/proc") || under("/sys") {
+        Some("is inside /proc or /sys, which the runtime mounts itself")
+    } else if ["/dev", "/dev/pts", "/dev/shm", "/dev/mqueue"].contains(&clean) {
+        Some("is a mount the runtime makes itself")
+    } else {
+        None
+    }
+}
+
+/// The span of the first string value (or key) holding a NUL byte, anywhere.
+fn nul_string(source: &str) -> Option<Range<usize>> {
+    let (table, _) = toml::de::DeTable::parse_recoverable(source);
+    fn in_table(t: &toml::de::DeTable) -> Option<Range<usize>> {
+        t.iter().find_map(|(k, v)| {
+            let key: &str = k.get_ref().as_ref();
+            if key.contains('\0') {
+                return Some(k.span());
+            }
+            in_value(v)
+        })
+    }
+    fn in_value(v: &toml::Spanned<toml::de::DeValue>) -> Option<Range<usize>> {
+        match v.get_ref() {
+            toml::de::DeValue::String(s) => s.contains('\0').then(|| v.span()),
+            toml::de::DeValue::Table(t) => in_table(t),
+            toml::de::DeValue::Array(a) => a.iter().find_map(in_value),
+            _ => None,
+        }
+    }
+    in_table(table.get_ref())
+}
+
+/// The span of the value at a key path (["process", "args"]), for errors about values
+/// that the model keeps without a span.
+pub fn key_span(source: &str, path: &[&str]) -> Option<Range<usize>> {
+    let (table, _) = toml::de::DeTable::parse_recoverable(source);
+    let mut t = table.get_ref();
+    for (i, key) in path.iter().enumerate() {
+        let (_, v) = t.iter().find(|(k, _)| { let k: &str = k.get_ref().as_ref(); k == *key })?;
+        if i + 1 == path.len() {
+            return Some(v.span());
+        }
+        match v.get_ref() {
+            toml::de::DeValue::Table(inner) => t = inner,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// What execve would refuse (E2BIG, the runtime's own check), and a command that is not in
+/// the rootfs: both fail only at the very end of `create`.
+fn check_exec(svc: &Service, opts: LoadOptions) -> Result<(), LoadError> {
+    let d = &svc.desc;
+    let mut args = vec![d.process.command.get_ref().clone()];
+    args.extend(d.process.args.iter().cloned());
+    let env: Vec<String> = svc.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let stack = d.rlimits.stack.map(|l| l.soft);
+    if let Err((field, msg)) = crate::runtime_config::check_exec_size(&args, &env, stack) {
+        let (key, at) = if field.starts_with("process.env") { ("env", "env") } else { ("args", "args") };
+        let span = key_span(&svc.source, &["process", at]).unwrap_or_else(|| d.process.command.span());
+        return Err(svc.invalid(&span, format!("process.{key}: {msg}"), "shorten it: pass large data in a file or a bind mount"));
+    }
+    if opts.require_paths && svc.rootfs.is_dir() && !opts.template {
+        let path_env = svc.env.get("PATH").cloned().unwrap_or_else(|| crate::bundle::DEFAULT_PATH.into());
+        if let Err(why) = find_command(svc, &path_env) {
+            return Err(svc.invalid(
+                &d.process.command.span(),
+                why,
+                "install the program in the rootfs, give its absolute path, or set PATH in [process.env]",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Looks the command up as execvp would, inside the rootfs (symlinks resolved there).
+fn find_command(svc: &Service, path_env: &str) -> Result<(), String> {
+    use crate::rootpath::{Place, View};
+    use std::os::unix::fs::PermissionsExt;
+    let view = View::new(&svc.rootfs);
+    let command = svc.desc.process.command.get_ref();
+    let executable = |p: &str| -> Option<bool> {
+        match view.resolve(p, true).ok()?.place {
+            Place::Host(h) if h.is_file() => Some(std::fs::metadata(&h).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)),
+            // Under a run-time mount (a bind, /tmp...): cannot be checked here.
+            Place::Opaque(_) => Some(true),
+            _ => None,
+        }
+    };
+    if command.contains('/') {
+        let p = if command.starts_with('/') {
+            command.clone()
+        } else {
+            format!("{}/{command}", svc.desc.process.workdir.get_ref().trim_end_matches('/'))
+        };
+        return match executable(&p) {
+            Some(true) => Ok(()),
+            Some(false) => Err(format!("command {p} is not executable in the rootfs")),
+            None => Err(format!("command {p} does not exist in the rootfs {}", svc.rootfs.display())),
+        };
+    }
+    let found = path_env
+        .split(':')
+        .filter(|d| d.starts_with('/'))
+        .any(|dir| executable(&format!("{}/{command}", dir.trim_end_matches('/'))) == Some(true));
+    if found {
+        Ok(())
+    } else {
+        Err(format!("command `{command}` is not in any PATH directory of the rootfs {} (PATH={path_env})", svc.rootfs.display()))
+    }
 }
 
 fn check_container_path(

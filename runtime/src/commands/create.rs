@@ -193,6 +193,9 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         }
         preserve += passed.count;
     }
+    if let Some(soft) = config::nofile_soft(spec).filter(|_| preserve > 0) {
+        config::check_nofile(spec, soft, preserve).map_err(|m| anyhow::anyhow!("{}: field `process.rlimits` (RLIMIT_NOFILE): {m}", cfg.path.display()))?;
+    }
     let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &a.id);
     let hooks = spec.hooks().clone().unwrap_or_default();
     let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
