@@ -96,7 +96,7 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 /// (the claim writes this plan into the first state).
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
-    Ok(Ownership { dirs: hierarchies().into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
+    Ok(Ownership { dirs: crate::cgroup_placement::usable(hierarchies()).into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
 }
 
 /// Refuses a cgroup that is, contains or lies inside another stored container's cgroup (its
@@ -404,7 +404,8 @@ fn kill_tree(dir: &Path) {
     }
 }
 
-/// The cgroup path for a container: `linux.cgroupsPath` if given, else DEFAULT_PREFIX/id.
+/// The cgroup path for a container: `linux.cgroupsPath` if absolute; relative or absent, see
+/// [`crate::cgroup_placement`] (below the runtime's own cgroup, or DEFAULT_PREFIX/id).
 /// systemd's "slice:prefix:name" form (sent with --systemd-cgroup) is mapped to the path
 /// systemd would use, since there is no systemd to ask on a host without it.
 pub fn path_for(config_path: Option<&Path>, id: &str) -> PathBuf {
@@ -418,10 +419,10 @@ pub fn path_for(config_path: Option<&Path>, id: &str) -> PathBuf {
             } else if p.is_absolute() {
                 p.to_path_buf()
             } else {
-                Path::new(DEFAULT_PREFIX).join(p)
+                crate::cgroup_placement::below_own(Some(p), id, DEFAULT_PREFIX)
             }
         }
-        _ => Path::new(DEFAULT_PREFIX).join(id),
+        _ => crate::cgroup_placement::below_own(None, id, DEFAULT_PREFIX),
     }
 }
 
@@ -453,6 +454,7 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     need(res.block_io().is_some(), "blkio", "linux.resources.blockIO")?;
     need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits")?;
     need(res.network().is_some(), "net_cls", "linux.resources.network")?;
+    crate::cgroup_placement::check_writable(res).map_err(|e| CgroupError::Unsupported(e.to_string()))?;
     if !unified && res.unified().as_ref().is_some_and(|u| !u.is_empty()) {
         return Err(CgroupError::Unsupported(
             "linux.resources.unified needs a cgroup v2 host; this one manages containers through cgroup v1: remove it".into(),
@@ -470,6 +472,13 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
 
 /// Puts `pid` into the container's cgroup (creating it) and applies `res`.
 pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> Result<(), CgroupError> {
+    use crate::cgroup_placement as placement;
+    let placed = |e: placement::PlacementError| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() };
+    if placement::v1_read_only() {
+        // check_supported refused every limit that needs a read-only hierarchy.
+        return placement::join_direct(&placement::usable(hierarchies()), path, pid).map_err(placed);
+    }
+    placement::make_room(path, res.is_some_and(|r| *r != LinuxResources::default())).map_err(placed)?;
     let mgr = manager(path, id)?;
     let p = nix_cg::unistd::Pid::from_raw(pid);
     // A concurrent delete may rmdir an empty shared parent between libcgroups' mkdir of the
@@ -512,6 +521,10 @@ fn join_extra_hierarchies(path: &Path, pid: i32) -> Result<(), CgroupError> {
 
 /// Adds `pid` to an existing container cgroup (for `exec`).
 pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
+    if crate::cgroup_placement::v1_read_only() {
+        let hs = crate::cgroup_placement::usable(hierarchies());
+        return crate::cgroup_placement::join_direct(&hs, path, pid).map_err(|e| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() });
+    }
     let mgr = manager(path, id)?;
     mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))?;
     join_extra_hierarchies(path, pid)
@@ -571,6 +584,11 @@ pub fn freeze(path: &Path, id: &str, frozen: bool) -> Result<(), CgroupError> {
 }
 
 pub fn pids(path: &Path, id: &str) -> Result<Vec<i32>, CgroupError> {
+    if crate::cgroup_placement::v1_read_only() {
+        let rel = path.strip_prefix("/").unwrap_or(path);
+        let dirs = crate::cgroup_placement::usable(hierarchies()).into_iter().map(|h| OwnedDir { ino: ino(&h.join(rel)).ok(), path: h.join(rel), kind: DirKind::Leaf });
+        return Ok(owned_pids(&Ownership { dirs: dirs.collect() }));
+    }
     let mgr = manager(path, id)?;
     Ok(mgr.get_all_pids().map_err(err(path))?.into_iter().map(|p| p.as_raw()).collect())
 }
@@ -595,7 +613,7 @@ mod tests {
     fn paths() {
         assert_eq!(path_for(None, "c1"), PathBuf::from("/ocirt/c1"));
         assert_eq!(path_for(Some(Path::new("/a/b")), "c1"), PathBuf::from("/a/b"));
-        assert_eq!(path_for(Some(Path::new("rel/x")), "c1"), PathBuf::from("/ocirt/rel/x"));
+        assert_eq!(path_for(Some(Path::new("rel/x")), "c1"), crate::cgroup_placement::own_cgroup().join("rel/x"));
         assert_eq!(path_for(Some(Path::new("system.slice:libpod:abc")), "c1"), PathBuf::from("/system.slice/libpod-abc.scope"));
         assert!(relative(Path::new("/")).is_err());
         assert!(relative(Path::new("/a/../b")).is_err());

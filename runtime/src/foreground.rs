@@ -11,6 +11,8 @@ use nix::unistd::Pid;
 
 pub struct Forwarder {
     sfd: SignalFd,
+    /// sd_notify messages from the container, forwarded while we wait.
+    relay: Option<crate::notify::Relay>,
 }
 
 impl Forwarder {
@@ -21,7 +23,12 @@ impl Forwarder {
         // same set already; blocking again keeps this correct if it could not.
         let set = crate::signals::forwarded_set();
         set.thread_block()?;
-        Ok(Forwarder { sfd: SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)? })
+        Ok(Forwarder { sfd: SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?, relay: None })
+    }
+
+    pub fn relay(mut self, relay: Option<crate::notify::Relay>) -> Forwarder {
+        self.relay = relay;
+        self
     }
 
     /// Forwards signals to `pid` (our child) until it exits; returns its exit code.
@@ -48,8 +55,14 @@ impl Forwarder {
             crate::tty::proxy(master, || check(&mut self.sfd));
         }
         while !check(&mut self.sfd) {
-            let mut fds = [PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN)];
+            if let Some(r) = &self.relay {
+                fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
+            }
             let _ = poll(&mut fds, PollTimeout::from(1000u16));
+            if let Some(r) = &self.relay {
+                r.pump();
+            }
         }
         code.unwrap_or(1)
     }

@@ -7,6 +7,7 @@
 //! (src/bin/ocirt-docgen.rs) writes man pages and completions from the same source.
 
 mod capabilities;
+mod cgroup_placement;
 mod cgroups;
 mod commands;
 mod config;
@@ -18,6 +19,7 @@ mod landlock;
 mod log;
 mod namespaces;
 mod netguard;
+mod notify;
 mod output;
 mod process;
 mod protocol;

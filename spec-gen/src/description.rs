@@ -355,6 +355,9 @@ pub struct Lifecycle {
     /// The service reports readiness with sd_notify (Type=notify).
     #[serde(default)]
     pub notify: bool,
+    /// Signal that asks the service to reload its configuration (`ExecReload=`).
+    #[serde(default)]
+    pub reload_signal: Option<Signal>,
     /// Keep the runtime's minimal init as PID 1 (signals forwarded, orphans reaped), for
     /// programs that do not handle being PID 1 (annotation org.ocirt.init).
     #[serde(default)]
@@ -374,6 +377,7 @@ impl Default for Lifecycle {
             stop_signal: Signal::default(),
             stop_timeout: default_timeout(),
             notify: false,
+            reload_signal: None,
             init: false,
             after: Vec::new(),
             requires: Vec::new(),

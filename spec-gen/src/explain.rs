@@ -42,7 +42,7 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         w,
         "Container id {}, cgroup {}, rootfs {}{built}.",
         plan.id,
-        c.linux.cgroups_path.clone().unwrap_or_else(|| format!("/ocirt/{} (one per container id)", plan.id)),
+        c.linux.cgroups_path.clone().unwrap_or_else(|| format!("/ocirt/{0} (one per container id; <unit cgroup>/{0} under a systemd unit with Delegate=yes)", plan.id)),
         c.root.path
     );
 

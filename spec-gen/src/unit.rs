@@ -7,9 +7,12 @@
 //! outlives the unit. KillMode=control-group would instead signal every
 //! container process directly and at once, past the runtime and the
 //! container's own init; KillMode=process would leave stragglers behind.
-//! ExecStopPost `delete --force` removes the container's state and kills
-//! whatever still runs in its own cgroup (/ocirt/<id>), which the unit's
-//! cgroup does not contain.
+//! With Delegate=yes the runtime puts the container's cgroup inside the
+//! unit's (`<unit cgroup>/<id>`, see the runtime's cgroup_placement), so
+//! systemd accounts for it and its stop and kill reach it. ExecStopPost
+//! `delete --force` removes the container's state and its cgroup;
+//! ExecStartPre does the same for a container left by a crash, before a
+//! restart creates it anew.
 
 use crate::load::Service;
 use std::fmt::Write;
@@ -214,13 +217,18 @@ pub fn render(svc: &Service, opts: &UnitOptions) -> Result<Unit, UnitError> {
     let _ = writeln!(w);
     let _ = writeln!(w, "[Service]");
     if d.lifecycle.notify {
-        let _ = writeln!(w, "# The service reports readiness itself through NOTIFY_SOCKET, from inside the container.");
+        let _ = writeln!(w, "# The service reports readiness through NOTIFY_SOCKET; the runtime relays it from the main process.");
         let _ = writeln!(w, "Type=notify");
-        let _ = writeln!(w, "NotifyAccess=all");
+        let _ = writeln!(w, "NotifyAccess=main");
     } else {
         let _ = writeln!(w, "Type=exec");
     }
+    let _ = writeln!(w, "# A container left by a crash (state and cgroup) goes before the new one is made.");
+    let _ = writeln!(w, "ExecStartPre=-{runtime} delete --force {id}");
     let _ = writeln!(w, "ExecStart={runtime} run --bundle {bundle} {id}");
+    if let Some(sig) = &d.lifecycle.reload_signal {
+        let _ = writeln!(w, "ExecReload={runtime} kill {id} {}", sig.0);
+    }
     let _ = writeln!(w, "ExecStopPost={runtime} delete --force {id}");
     let _ = writeln!(
         w,
@@ -233,7 +241,9 @@ pub fn render(svc: &Service, opts: &UnitOptions) -> Result<Unit, UnitError> {
     let _ = writeln!(w, "KillMode=mixed");
     let _ = writeln!(w, "KillSignal={}", d.lifecycle.stop_signal.0);
     let _ = writeln!(w, "TimeoutStopSec={}", d.lifecycle.stop_timeout);
-    let _ = writeln!(w, "# The runtime manages the container's cgroup itself.");
+    let _ = writeln!(w, "# A service ended by the stop signal exits 128+N through the runtime: a clean stop.");
+    let _ = writeln!(w, "SuccessExitStatus={}", 128 + d.lifecycle.stop_signal.number());
+    let _ = writeln!(w, "# The runtime makes the container's cgroup inside the unit's (<unit>/<id>).");
     let _ = writeln!(w, "Delegate=yes");
     let _ = writeln!(w, "Restart=on-failure");
     let _ = writeln!(w, "RestartSec=2");

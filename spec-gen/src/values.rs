@@ -215,6 +215,14 @@ const SIGNALS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signal(pub String);
 
+impl Signal {
+    /// The signal's number on Linux (SIGNALS lists signals 1 to 31 in order).
+    pub fn number(&self) -> i32 {
+        let bare = self.0.strip_prefix("SIG").unwrap_or(&self.0);
+        SIGNALS.iter().position(|s| *s == bare).map_or(15, |i| i as i32 + 1)
+    }
+}
+
 impl Default for Signal {
     fn default() -> Self {
         Signal("SIGTERM".into())

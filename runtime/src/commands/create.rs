@@ -67,6 +67,8 @@ pub struct Launched {
     pub state: ContainerState,
     /// The pty master, when `run` proxies the terminal itself.
     pub console: Option<OwnedFd>,
+    /// The sd_notify relay, when `run` in the foreground was given NOTIFY_SOCKET.
+    pub notify: Option<crate::notify::Relay>,
     guard: CreateGuard,
 }
 
@@ -118,7 +120,7 @@ struct Prepared {
 }
 
 /// Everything that can be checked without side effects, done before the id is claimed.
-fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
+fn prepare(a: &CreateArgs, foreground: bool, relay: Option<&Path>) -> anyhow::Result<Prepared> {
     let cfg = config::load(&a.bundle)?;
     let spec = &cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();
@@ -142,7 +144,7 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
     let rootfs_writable = !spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
     crate::rootfs::sources::open_all(&mut mounts, &cfg.rootfs, rootfs_writable)
         .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
-    let notify = notify_socket_mount(&mounts);
+    let notify = notify_socket_mount(&mounts, relay);
     if let Some(m) = &notify {
         mounts.push(m.clone());
     }
@@ -283,8 +285,14 @@ const NOTIFY_IN_CONTAINER: &str = "/run/notify/notify.sock";
 /// The path is opened once and must be a socket: a directory or file named there would be
 /// bind-mounted read-write into the container. What is mounted is that opened socket, not
 /// whatever the path names later. Anything else is left out, with a warning.
-fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMount> {
-    let sock = std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from)?;
+///
+/// `relay`: the runtime's own relay socket (a foreground `run`, see [`crate::notify`]),
+/// mounted instead of the manager's.
+fn notify_socket_mount(mounts: &[plan::PlannedMount], relay: Option<&Path>) -> Option<plan::PlannedMount> {
+    let sock = match relay {
+        Some(r) => r.to_path_buf(),
+        None => std::env::var_os("NOTIFY_SOCKET").map(PathBuf::from)?,
+    };
     if !sock.is_absolute() {
         return None;
     }
@@ -321,7 +329,8 @@ fn notify_socket_mount(mounts: &[plan::PlannedMount]) -> Option<plan::PlannedMou
 
 /// create, shared with `run`. `foreground`: `run` without -d, which may proxy a terminal.
 pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Launched> {
-    let Prepared { cfg, ns, mut init, console_sock, cgroup_path, netguard } = prepare(a, foreground)?;
+    let relay = if foreground { crate::notify::Relay::open(&cli.root, &a.id)? } else { None };
+    let Prepared { cfg, ns, mut init, console_sock, cgroup_path, netguard } = prepare(a, foreground, relay.as_ref().map(|r| r.path()))?;
     // A stop request that came while we validated: nothing is made yet.
     crate::signals::check()?;
     // The channel is made before the guard so that it is dropped after it: on an error the
@@ -426,7 +435,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     }
     // Last look before the caller keeps the container: the guard still undoes everything.
     crate::signals::check()?;
-    Ok(Launched { dir, state, console, guard })
+    Ok(Launched { dir, state, console, notify: relay, guard })
 }
 
 /// Refuses a cgroup another stored container owns (in this --root and in the default one),

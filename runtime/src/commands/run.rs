@@ -84,9 +84,10 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         launch: a.launch.clone(),
         id,
     };
-    let launched = create::launch(cli, &c, !a.detach)?;
+    let mut launched = create::launch(cli, &c, !a.detach)?;
     // A signal after this point reaches the container: the forwarder reads it from the
     // pending set once the container runs, and the container decides how to end.
+    let notify = launched.notify.take();
     let (dir, mut st, console) = launched.finish_create();
     if a.detach {
         super::start::start(&dir, &mut st).inspect_err(|_| {
@@ -94,7 +95,7 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
         })?;
         return Ok(0);
     }
-    let forwarder = crate::foreground::Forwarder::new().context("block signals for forwarding")?;
+    let forwarder = crate::foreground::Forwarder::new().context("block signals for forwarding")?.relay(notify);
     if let Err(e) = super::start::start(&dir, &mut st) {
         let _ = super::delete::destroy(&dir, &st);
         return Err(e);

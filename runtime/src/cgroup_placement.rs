@@ -1,0 +1,180 @@
+//! Where a container's cgroup goes, and which hierarchies it can be made in.
+//!
+//! - `linux.cgroupsPath` absolute: that path, in every hierarchy.
+//! - relative: below the runtime's own cgroup (runc's rule), read from /proc/self/cgroup in
+//!   the hierarchy that names services (the cgroup2 tree, else name=systemd).
+//! - absent: below the runtime's own cgroup, as `<own>/<id>`, when that cgroup was delegated
+//!   to us (systemd's `Delegate=yes` marks it with the xattr `trusted.delegate` or
+//!   `user.delegate`); else `/ocirt/<id>`. Under systemd the container so lands inside the
+//!   unit: systemd accounts for it, `systemctl status` lists its processes, and the unit's
+//!   stop and kill reach it.
+//!
+//! A v1 controller hierarchy mounted read-only (one systemd did not delegate, e.g. in a
+//! booted container on a hybrid host) is skipped when no limit needs its controller; a limit
+//! that needs it is refused before anything is made ([`check_writable`]).
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlacementError {
+    #[error("{field} needs the {ctl} cgroup controller, and {mount} is read-only here (the controller is not delegated to this service): run the container where root can write that hierarchy (a unit on the host, not in a booted container), or remove {field} and let the unit carry the limit ({unit_hint})")]
+    NotDelegated { field: &'static str, ctl: &'static str, mount: String, unit_hint: &'static str },
+    #[error("cgroup {path}: {msg}")]
+    Io { path: PathBuf, msg: String },
+}
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The runtime's own cgroup, as a path inside the hierarchy that names services: the cgroup2
+/// line (`0::`) when there is one, else name=systemd, else the root.
+pub fn own_cgroup() -> PathBuf {
+    let s = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let find = |prefix: &str| s.lines().find_map(|l| l.strip_prefix(prefix).map(|p| p.trim().to_string()));
+    let p = find("0::").or_else(|| s.lines().find_map(|l| l.split_once(":name=systemd:").map(|(_, p)| p.trim().to_string())));
+    match p {
+        // "/.." and the like: our cgroup lies outside our cgroup namespace; nothing to nest in.
+        Some(p) if p.starts_with('/') && !p.split('/').any(|c| c == "..") => PathBuf::from(p),
+        _ => PathBuf::from("/"),
+    }
+}
+
+/// The directory of `cg` in the cgroup2 tree (the whole mount on a cgroup2 host, `unified`
+/// on a hybrid one), if the host has one.
+fn cgroup2_dir(cg: &Path) -> Option<PathBuf> {
+    let rel = cg.strip_prefix("/").unwrap_or(cg);
+    let root = Path::new(CGROUP_ROOT);
+    if root.join("cgroup.controllers").exists() {
+        return Some(root.join(rel));
+    }
+    let u = root.join("unified");
+    u.join("cgroup.procs").exists().then(|| u.join(rel))
+}
+
+/// True when systemd (or another manager) delegated `cg` to the processes in it.
+fn delegated(cg: &Path) -> bool {
+    let Some(dir) = cgroup2_dir(cg) else { return false };
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else { return false };
+    ["trusted.delegate\0", "user.delegate\0"].iter().any(|name| {
+        let mut v = [0u8; 8];
+        // SAFETY: both strings are NUL-terminated; the buffer's length is passed with it.
+        let n = unsafe { libc::getxattr(c.as_ptr(), name.as_ptr().cast(), v.as_mut_ptr().cast(), v.len()) };
+        n > 0 && matches!(&v[..n as usize], b"1" | b"1\n" | b"true" | b"yes")
+    })
+}
+
+/// The container's cgroup path for a `cgroupsPath` that is relative (runc's rule), or
+/// absent (`None`).
+pub fn below_own(rel: Option<&Path>, id: &str, default_prefix: &str) -> PathBuf {
+    match rel {
+        Some(r) => own_cgroup().join(r),
+        None => {
+            let own = own_cgroup();
+            if own != Path::new("/") && delegated(&own) {
+                own.join(id)
+            } else {
+                Path::new(default_prefix).join(id)
+            }
+        }
+    }
+}
+
+fn read_only(p: &Path) -> bool {
+    nix::sys::statvfs::statvfs(p).is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+/// True when some v1 controller hierarchy is mounted read-only: the container then gets no
+/// directory there, and is put in its cgroups without libcgroups (which makes one in every
+/// v1 hierarchy it knows).
+pub fn v1_read_only() -> bool {
+    let root = Path::new(CGROUP_ROOT);
+    if root.join("cgroup.controllers").exists() {
+        return false;
+    }
+    std::fs::read_dir(root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .any(|e| {
+            let n = e.file_name();
+            n != "unified" && n != "systemd" && e.path().join("cgroup.procs").exists() && read_only(&e.path())
+        })
+}
+
+/// The hierarchies a container's cgroup is made in: all, less read-only ones.
+pub fn usable(hierarchies: Vec<PathBuf>) -> Vec<PathBuf> {
+    hierarchies.into_iter().filter(|h| !read_only(h)).collect()
+}
+
+/// Refuses a limit whose v1 controller is mounted read-only, naming the controller and the
+/// unit setting that can carry the limit instead. Nothing asked: no error.
+pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), PlacementError> {
+    let root = Path::new(CGROUP_ROOT);
+    if root.join("cgroup.controllers").exists() {
+        return Ok(());
+    }
+    let need = |cond: bool, ctl: &'static str, field: &'static str, unit_hint: &'static str| -> Result<(), PlacementError> {
+        let m = root.join(ctl);
+        if cond && m.is_dir() && read_only(&m) {
+            return Err(PlacementError::NotDelegated { field, ctl, mount: m.display().to_string(), unit_hint });
+        }
+        Ok(())
+    };
+    need(res.memory().is_some(), "memory", "linux.resources.memory", "MemoryMax=")?;
+    need(res.cpu().is_some(), "cpu", "linux.resources.cpu", "CPUQuota=")?;
+    need(res.pids().is_some(), "pids", "linux.resources.pids", "TasksMax=")?;
+    need(res.block_io().is_some(), "blkio", "linux.resources.blockIO", "IOWeight=")?;
+    need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits", "none")?;
+    need(res.network().is_some(), "net_cls", "linux.resources.network", "none")?;
+    need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices", "DevicePolicy=closed")?;
+    Ok(())
+}
+
+/// Puts `pid` into the container's cgroup in every usable hierarchy, by writing its
+/// cgroup.procs: the path used when [`v1_read_only`] holds (no limit needs those
+/// hierarchies, as [`check_writable`] made sure).
+pub fn join_direct(hierarchies: &[PathBuf], path: &Path, pid: i32) -> Result<(), PlacementError> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    for h in hierarchies {
+        let dir = h.join(rel);
+        let fail = |e: std::io::Error| PlacementError::Io { path: dir.clone(), msg: e.to_string() };
+        std::fs::create_dir_all(&dir).map_err(fail)?;
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// cgroup2's no-internal-processes rule: controllers can be enabled for the container's
+/// cgroup only if its parent chain below our own cgroup holds no process. When the container
+/// lies below our own cgroup on a cgroup2 host and limits are asked for, the runtime moves
+/// itself into a sibling leaf `<own>/runtime` first (systemd's own processes for the unit,
+/// ExecStopPost and the like, go to `.control` in a delegated unit).
+pub fn make_room(path: &Path, wants_limits: bool) -> Result<(), PlacementError> {
+    if !wants_limits || !Path::new(CGROUP_ROOT).join("cgroup.controllers").exists() {
+        return Ok(());
+    }
+    let own = own_cgroup();
+    if own == Path::new("/") || !path.starts_with(&own) || path == own {
+        return Ok(());
+    }
+    let Some(dir) = cgroup2_dir(&own.join("runtime")) else { return Ok(()) };
+    let fail = |e: std::io::Error| PlacementError::Io { path: dir.clone(), msg: e.to_string() };
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(fail(e)),
+    }
+    std::fs::write(dir.join("cgroup.procs"), "0").map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_nest_below_our_own_cgroup() {
+        let own = own_cgroup();
+        assert!(own.is_absolute());
+        assert_eq!(below_own(Some(Path::new("c/x")), "id", "/ocirt"), own.join("c/x"));
+    }
+}
