@@ -11,6 +11,7 @@ command -v jq >/dev/null 2>&1 || need+=(jq)
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

@@ -33,3 +33,29 @@ fn ready_reaches_the_notify_socket() {
     let o = ctx.probe(&mut plain, &["notify", "READY=1"]);
     o.expect_code(3, "no NOTIFY_SOCKET");
 }
+
+/// In the foreground the runtime relays: the container's socket is the runtime's own, and what
+/// reaches the manager's socket is filtered (MAINPID= would move the unit's main process off
+/// the runtime). Positive control in the same message: READY=1 and STATUS= pass.
+#[test]
+fn the_relay_forwards_state_and_drops_mainpid() {
+    let ctx = Ctx::new("notify-relay");
+    let sock_path = ctx.base.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut b = ctx.bundle("b");
+    b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
+    b.probe(&["notify", "MAINPID=1\nREADY=1\nSTATUS=up\nNOTIFYACCESS=all"]);
+    let id = ctx.next_id();
+    ctx.write_config(&b, &id);
+    ctx.track(&id);
+    let bundle = b.dir.to_string_lossy().into_owned();
+    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
+    cmd.env("NOTIFY_SOCKET", &sock_path);
+    let o = ctx.spawn(cmd, "runtime run with NOTIFY_SOCKET").wait(CMD_TIMEOUT);
+    assert_eq!(o.expect_ok("notify").out(), "sent");
+    let mut buf = [0u8; 128];
+    let n = sock.recv(&mut buf).expect("a datagram relayed by the runtime");
+    assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), "READY=1\nSTATUS=up");
+    assert!(!ctx.root.join(".notify").exists(), "the relay socket is removed when run ends");
+}

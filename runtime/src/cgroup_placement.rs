@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlacementError {
-    #[error("{field} needs the {ctl} cgroup controller, and {mount} is read-only here (the controller is not delegated to this service): run the container where root can write that hierarchy (a unit on the host, not in a booted container), or remove {field} and let the unit carry the limit ({unit_hint})")]
+    #[error("{field} needs the {ctl} cgroup controller, and {mount} is read-only here (the controller is not delegated to this service): run the container where root can write that hierarchy (a unit on the host, not in a booted container), or remove {field} and set the limit on the unit instead ({unit_hint})")]
     NotDelegated { field: &'static str, ctl: &'static str, mount: String, unit_hint: &'static str },
     #[error("cgroup {path}: {msg}")]
     Io { path: PathBuf, msg: String },
@@ -82,28 +82,43 @@ fn read_only(p: &Path) -> bool {
     nix::sys::statvfs::statvfs(p).is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
 }
 
+/// The read-only hierarchies under /sys/fs/cgroup, looked at once per process (create asks
+/// several times; mounts do not change under it).
+fn read_only_hierarchies() -> &'static [PathBuf] {
+    static RO: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    RO.get_or_init(|| {
+        let root = Path::new(CGROUP_ROOT);
+        if root.join("cgroup.controllers").exists() {
+            return if read_only(root) { vec![root.to_path_buf()] } else { vec![] };
+        }
+        std::fs::read_dir(root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .map(|e| e.path())
+            .filter(|p| read_only(p))
+            .collect()
+    })
+}
+
 /// True when some v1 controller hierarchy is mounted read-only: the container then gets no
 /// directory there, and is put in its cgroups without libcgroups (which makes one in every
 /// v1 hierarchy it knows).
 pub fn v1_read_only() -> bool {
-    let root = Path::new(CGROUP_ROOT);
-    if root.join("cgroup.controllers").exists() {
+    if Path::new(CGROUP_ROOT).join("cgroup.controllers").exists() {
         return false;
     }
-    std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .any(|e| {
-            let n = e.file_name();
-            n != "unified" && n != "systemd" && e.path().join("cgroup.procs").exists() && read_only(&e.path())
-        })
+    read_only_hierarchies().iter().any(|h| {
+        let n = h.file_name().unwrap_or_default();
+        n != "unified" && n != "systemd" && h.join("cgroup.procs").exists()
+    })
 }
 
 /// The hierarchies a container's cgroup is made in: all, less read-only ones.
 pub fn usable(hierarchies: Vec<PathBuf>) -> Vec<PathBuf> {
-    hierarchies.into_iter().filter(|h| !read_only(h)).collect()
+    let ro = read_only_hierarchies();
+    hierarchies.into_iter().filter(|h| !ro.contains(h)).collect()
 }
 
 /// Refuses a limit whose v1 controller is mounted read-only, naming the controller and the
@@ -115,6 +130,7 @@ pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), Pla
     }
     let need = |cond: bool, ctl: &'static str, field: &'static str, unit_hint: &'static str| -> Result<(), PlacementError> {
         let m = root.join(ctl);
+        // Looked at directly: `cpu` may be a link to a co-mounted `cpu,cpuacct`.
         if cond && m.is_dir() && read_only(&m) {
             return Err(PlacementError::NotDelegated { field, ctl, mount: m.display().to_string(), unit_hint });
         }
@@ -124,8 +140,8 @@ pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), Pla
     need(res.cpu().is_some(), "cpu", "linux.resources.cpu", "CPUQuota=")?;
     need(res.pids().is_some(), "pids", "linux.resources.pids", "TasksMax=")?;
     need(res.block_io().is_some(), "blkio", "linux.resources.blockIO", "IOWeight=")?;
-    need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits", "none")?;
-    need(res.network().is_some(), "net_cls", "linux.resources.network", "none")?;
+    need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits", "no unit setting")?;
+    need(res.network().is_some(), "net_cls", "linux.resources.network", "no unit setting")?;
     need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices", "DevicePolicy=closed")?;
     Ok(())
 }

@@ -64,6 +64,10 @@ impl Forwarder {
                 r.pump();
             }
         }
+        // What the service said just before it exited.
+        if let Some(r) = &self.relay {
+            r.pump();
+        }
         code.unwrap_or(1)
     }
 }
