@@ -196,6 +196,15 @@ m systemctl reload busybox-httpd.service || die "systemctl reload failed"
 fetch 8080 >/dev/null || die "no answer after reload"
 say "reload: ok, same MainPID $main"
 
+# pause/resume: the v1 freezer is read-only here; cgroup2's cgroup.freeze does it.
+m /usr/local/bin/runtime pause busybox-httpd || die "runtime pause failed"
+st=$(m /usr/local/bin/runtime state busybox-httpd | grep -o '"status": *"[a-z]*"')
+case $st in *paused*) ;; *) die "after pause: $st";; esac
+[ "$(m cat "$cgdir/busybox-httpd/cgroup.freeze")" = 1 ] || die "cgroup.freeze is not 1"
+m /usr/local/bin/runtime resume busybox-httpd || die "runtime resume failed"
+fetch 8080 >/dev/null || die "no answer after resume"
+say "pause/resume: ok (cgroup2 freezer inside the unit)"
+
 # crash: systemctl kill reaches the container; systemd restarts without a stale container.
 httpd=$(httpd_pids | head -n1)
 [ -n "$httpd" ] || die "no httpd process"
@@ -226,13 +235,15 @@ residue
 say "disable --now: nothing left"
 
 # 3. Type=notify through the relay; MAINPID from the container is not taken.
-sed -e 's/^name = .*/name = "busybox-notify"/' \
+# A shell as the service: it reports MAINPID=1 (to be dropped), then after a second
+# STATUS + READY, runs httpd, and logs "reloaded" on SIGHUP (reload_signal, from service.toml).
+args='args = ["-c", "trap \"echo reloaded\" HUP; /probe notify MAINPID=1; sleep 1; /probe notify \"STATUS=serving\nREADY=1\nMAINPID=1\"; /bin/busybox httpd -f -v -p 127.0.0.1:8090 -h /srv/www & while kill -0 $! 2>/dev/null; do wait $!; done"]'
+A=$args awk '/^args = /{print ENVIRON["A"]; next} {print}' "$root/srv/svc/service.toml" |
+  sed -e 's/^name = .*/name = "busybox-notify"/' \
     -e 's|^command = .*|command = "/bin/sh"|' \
-    -e 's|^args = .*|args = ["-c", "/probe notify MAINPID=1; sleep 1; /probe notify \\"STATUS=serving\\nREADY=1\\nMAINPID=1\\"; exec /bin/busybox httpd -f -v -p 127.0.0.1:8090 -h /srv/www"]|' \
     -e 's/^tcp_bind = .*/tcp_bind = [8090]/' \
     -e 's/^init = true/init = true\nnotify = true/' \
-    -e '/^\[resources\]/,/^$/d' \
-    "$root/srv/svc/service.toml" >"$root/srv/svc/notify.toml"
+    -e '/^\[resources\]/,/^$/d' >"$root/srv/svc/notify.toml"
 m sh -c 'cd /srv/svc && spec-gen bundle notify.toml --output /var/lib/ocirt/bundles/busybox-notify >/dev/null && spec-gen unit notify.toml --bundle /var/lib/ocirt/bundles/busybox-notify >/etc/systemd/system/busybox-notify.service'
 jq 'del(.linux.resources)' "$root/var/lib/ocirt/bundles/busybox-notify/config.json" >"$work/c.json" && cp "$work/c.json" "$root/var/lib/ocirt/bundles/busybox-notify/config.json"
 grep -q '^Type=notify' "$root/etc/systemd/system/busybox-notify.service" || die "no Type=notify in the unit"
@@ -246,7 +257,10 @@ nmain=$(prop busybox-notify.service MainPID)
 [ "$(m cat /proc/"$nmain"/comm)" = runtime ] || die "notify: MainPID $nmain is not the runtime (MAINPID=1 taken?)"
 [ $(( (t1 - t0) / 1000000 )) -ge 900 ] || die "notify: start returned before READY=1 (after $(( (t1 - t0) / 1000000 )) ms)"
 fetch 8090 >/dev/null || die "notify: no answer on 8090"
-say "Type=notify: active after READY=1 ($(( (t1 - t0) / 1000000 )) ms), StatusText=serving, MainPID=$nmain (the runtime)"
+m systemctl reload busybox-notify.service || die "notify: reload failed"
+for _ in $(seq 30); do m journalctl -q -u busybox-notify.service -o cat --no-pager | grep -qx reloaded && break; sleep 0.1; done
+m journalctl -q -u busybox-notify.service -o cat --no-pager | grep -qx reloaded || die "notify: SIGHUP from systemctl reload did not reach the service"
+say "Type=notify: active after READY=1 ($(( (t1 - t0) / 1000000 )) ms), StatusText=serving, MainPID=$nmain (the runtime); reload delivered SIGHUP"
 m systemctl stop busybox-notify.service
 [ "$(prop busybox-notify.service Result)" = success ] || die "notify stop: Result=$(prop busybox-notify.service Result)"
 residue

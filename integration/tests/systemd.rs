@@ -37,12 +37,21 @@ fn units_run_under_a_booted_systemd() {
     if !enabled() {
         return;
     }
+    // runtime and spec-gen side by side: the harness's runtime, and the spec-gen built next to
+    // it (else the other profile's).
     let rt = runtime_bin();
-    let sg = rt.with_file_name("spec-gen");
-    assert!(sg.is_file(), "spec-gen is not built beside {}: cargo build --workspace --bins", rt.display());
+    let target = rt.parent().unwrap().parent().unwrap();
+    let sg = [rt.with_file_name("spec-gen"), target.join("debug/spec-gen"), target.join("release/spec-gen")]
+        .into_iter()
+        .find(|p| p.is_file())
+        .expect("spec-gen is not built: cargo build --workspace --bins");
+    let ctx = Ctx::new("systemd");
+    let bin = ctx.dir("bin");
+    std::os::unix::fs::symlink(rt, bin.join("runtime")).unwrap();
+    std::os::unix::fs::symlink(&sg, bin.join("spec-gen")).unwrap();
     let out = Command::new("bash")
         .arg(workspace().join("scripts/systemd-test.sh"))
-        .env("OCIRT_BIN_DIR", rt.parent().unwrap())
+        .env("OCIRT_BIN_DIR", &bin)
         .env("OCIRT_PROBE", probe_host_path())
         .output()
         .expect("run scripts/systemd-test.sh");

@@ -183,6 +183,27 @@ pub fn make_room(path: &Path, wants_limits: bool) -> Result<(), PlacementError> 
     std::fs::write(dir.join("cgroup.procs"), "0").map_err(fail)
 }
 
+/// pause/resume through cgroup2's `cgroup.freeze` (in the hybrid host's unified tree too):
+/// used where the v1 freezer is read-only. Waits until `cgroup.events` says it is done.
+pub fn freeze_v2(path: &Path, frozen: bool) -> Result<(), PlacementError> {
+    let dir = cgroup2_dir(path).ok_or_else(|| PlacementError::Io { path: path.to_path_buf(), msg: "no cgroup2 tree to freeze in, and the v1 freezer is read-only".into() })?;
+    let fail = |e: std::io::Error| PlacementError::Io { path: dir.clone(), msg: e.to_string() };
+    std::fs::write(dir.join("cgroup.freeze"), if frozen { "1" } else { "0" }).map_err(fail)?;
+    let want = if frozen { "frozen 1" } else { "frozen 0" };
+    for _ in 0..200 {
+        if std::fs::read_to_string(dir.join("cgroup.events")).map_err(fail)?.lines().any(|l| l == want) {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Err(PlacementError::Io { path: dir.clone(), msg: format!("still not `{want}` after 1 s") })
+}
+
+/// True if the container's cgroup2 directory is frozen (see [`freeze_v2`]).
+pub fn is_frozen_v2(path: &Path) -> bool {
+    cgroup2_dir(path).and_then(|d| std::fs::read_to_string(d.join("cgroup.freeze")).ok()).is_some_and(|s| s.trim() == "1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

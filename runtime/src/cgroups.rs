@@ -579,6 +579,9 @@ fn remove_tree(dir: &Path) -> std::io::Result<()> {
 }
 
 pub fn freeze(path: &Path, id: &str, frozen: bool) -> Result<(), CgroupError> {
+    if crate::cgroup_placement::v1_read_only() {
+        return crate::cgroup_placement::freeze_v2(path, frozen).map_err(|e| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() });
+    }
     let mgr = manager(path, id)?;
     mgr.freeze(if frozen { FreezerState::Frozen } else { FreezerState::Thawed }).map_err(err(path))
 }
@@ -602,7 +605,7 @@ pub fn is_frozen(path: &Path) -> bool {
     if let Ok(s) = std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(rel).join("cgroup.freeze")) {
         return s.trim() == "1";
     }
-    false
+    crate::cgroup_placement::is_frozen_v2(path)
 }
 
 #[cfg(test)]
