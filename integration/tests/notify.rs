@@ -59,3 +59,33 @@ fn the_relay_forwards_state_and_drops_mainpid() {
     assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), "READY=1\nSTATUS=up");
     assert!(!ctx.root.join(".notify").exists(), "the relay socket is removed when run ends");
 }
+
+/// systemd's watchdog reaches the service through the relay: WATCHDOG_USEC is passed on when
+/// it was meant for the runtime (WATCHDOG_PID unset or ours), not when it names another pid.
+#[test]
+fn watchdog_usec_is_passed_with_the_relay_only_when_meant_for_us() {
+    let ctx = Ctx::new("notify-watchdog");
+    let sock_path = ctx.base.join("notify.sock");
+    let _sock = UnixDatagram::bind(&sock_path).unwrap();
+    let mut b = ctx.bundle("b");
+    b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
+    b.probe(&["env", "WATCHDOG_USEC"]);
+    let bundle = b.dir.to_string_lossy().into_owned();
+    for (pid, want) in [(None, Some("5000000")), (Some("1"), None)] {
+        let id = ctx.next_id();
+        ctx.write_config(&b, &id);
+        ctx.track(&id);
+        let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
+        cmd.env("NOTIFY_SOCKET", &sock_path).env("WATCHDOG_USEC", "5000000");
+        if let Some(p) = pid {
+            cmd.env("WATCHDOG_PID", p);
+        }
+        let o = ctx.spawn(cmd, "runtime run with WATCHDOG_USEC").wait(CMD_TIMEOUT);
+        match want {
+            Some(v) => assert_eq!(o.expect_ok("watchdog").out(), v),
+            None => {
+                o.expect_code(3, "WATCHDOG_PID names another process");
+            }
+        }
+    }
+}

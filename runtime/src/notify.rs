@@ -128,6 +128,20 @@ impl Drop for Relay {
     }
 }
 
+/// `WATCHDOG_USEC=N` for the service, when systemd set a watchdog for us (WATCHDOG_PID, if
+/// set, is our pid): its WATCHDOG=1 pings come through the relay. WATCHDOG_PID is not passed
+/// on: the service's pid in its namespace is not ours, and sd_watchdog_enabled() would say no.
+/// Both are removed from our environment.
+pub fn watchdog_env() -> Option<String> {
+    let usec = std::env::var("WATCHDOG_USEC").ok();
+    let pid = std::env::var("WATCHDOG_PID").ok();
+    std::env::remove_var("WATCHDOG_USEC");
+    std::env::remove_var("WATCHDOG_PID");
+    let ours = pid.is_none_or(|p| p.trim().parse::<u32>().ok() == Some(std::process::id()));
+    let usec: u64 = usec?.trim().parse().ok().filter(|u| *u > 0)?;
+    ours.then(|| format!("WATCHDOG_USEC={usec}"))
+}
+
 /// The lines of a notification that are forwarded, or None if none is.
 fn filter(msg: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(msg).ok()?;

@@ -185,6 +185,9 @@ fn prepare(a: &CreateArgs, foreground: bool, relay: Option<&Path>) -> anyhow::Re
     let mut extra_env = vec![];
     if notify.is_some() {
         extra_env.push(format!("NOTIFY_SOCKET={NOTIFY_IN_CONTAINER}"));
+        if relay.is_some() {
+            extra_env.extend(crate::notify::watchdog_env());
+        }
     }
     let mut preserve = a.launch.preserve_fds;
     if let Some(passed) = socket_activation().with_context(|| cfg.path.display().to_string())? {
