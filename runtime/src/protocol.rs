@@ -25,6 +25,11 @@
 //!                  <------------------------- Error { msg }   (then the init exits)
 //! ```
 //! A failure inside the container therefore becomes the runtime's own error message.
+//!
+//! Size: a datagram is at most [`MAX_DATAGRAM`] bytes. The sender shortens the text of a Log or
+//! Error to [`MAX_TEXT`] bytes and says how much it cut (a hook can print any amount to
+//! stderr), so every message fits; a datagram that still arrives cut short is reported as
+//! such, never as a JSON syntax error.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -64,10 +69,29 @@ pub enum ProtocolError {
     Eof,
     #[error("sync socket: malformed message: {0}")]
     Decode(serde_json::Error),
+    #[error("sync socket: a message longer than {MAX_DATAGRAM} bytes arrived cut short")]
+    Truncated,
     #[error("sync socket: expected {expected}, got {got:?}")]
     Unexpected { expected: &'static str, got: Message },
     #[error("{0}")]
     FromInit(String),
+}
+
+/// The receive buffer: every message the sender builds fits in it.
+pub const MAX_DATAGRAM: usize = 16 * 1024;
+/// The longest Log or Error text sent whole; longer ones are cut (with a note of how much).
+pub const MAX_TEXT: usize = 12 * 1024;
+
+/// `text`, or its first MAX_TEXT bytes (at a character boundary) and a note of what was cut.
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_TEXT {
+        return text.into();
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} [... {} more bytes cut]", &text[..end], text.len() - end).into()
 }
 
 /// One end of the sync socket.
@@ -94,6 +118,18 @@ impl Channel {
     }
 
     pub fn send_with_fd(&self, msg: &Message, fd: Option<RawFd>) -> Result<(), ProtocolError> {
+        let cut;
+        let msg = match msg {
+            Message::Error { msg: t } if t.len() > MAX_TEXT => {
+                cut = Message::Error { msg: bounded(t).into_owned() };
+                &cut
+            }
+            Message::Log { level, msg: t } if t.len() > MAX_TEXT => {
+                cut = Message::Log { level: level.clone(), msg: bounded(t).into_owned() };
+                &cut
+            }
+            m => m,
+        };
         let data = serde_json::to_vec(msg).expect("messages serialise");
         let iov = [IoSlice::new(&data)];
         let fds;
@@ -116,12 +152,15 @@ impl Channel {
     /// Receives one message and the fd that came with it, if any.
     pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ProtocolError> {
         // Messages are small JSON; a stack buffer avoids touching 64 KiB of heap per message.
-        let mut buf = [0u8; 16 * 1024];
+        let mut buf = [0u8; MAX_DATAGRAM];
         let mut cmsg = nix::cmsg_space!([RawFd; 1]);
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
             match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
                 Ok(m) => {
+                    if m.flags.contains(MsgFlags::MSG_TRUNC) {
+                        return Err(ProtocolError::Truncated);
+                    }
                     let mut fd = None;
                     for c in m.cmsgs().map_err(ProtocolError::Recv)? {
                         if let ControlMessageOwned::ScmRights(fds) = c {
@@ -188,5 +227,21 @@ mod tests {
         assert_eq!(b.expect("Ready").err().unwrap().to_string(), "mount /proc: EPERM");
         drop(a);
         assert!(matches!(b.recv_with_fd(), Err(ProtocolError::Eof)));
+    }
+
+    #[test]
+    fn long_errors_arrive_cut_with_a_note() {
+        let (a, b) = pair().unwrap();
+        // A hook that wrote 20 kB (multi-byte characters included) to stderr.
+        let long = format!("hook failed: {}", "é".repeat(10_000));
+        a.send(&Message::Error { msg: long.clone() }).unwrap();
+        let err = b.expect("Ready").err().unwrap().to_string();
+        assert!(err.starts_with("hook failed: é"), "{err}");
+        assert!(err.ends_with("more bytes cut]"), "{}", &err[err.len() - 40..]);
+        assert!(err.len() < MAX_DATAGRAM);
+        // A datagram longer than the buffer is reported as cut short, not as bad JSON.
+        let raw = vec![b'x'; MAX_DATAGRAM + 10];
+        nix::sys::socket::send(a.fd.as_raw_fd(), &raw, MsgFlags::empty()).unwrap();
+        assert!(matches!(b.recv_with_fd(), Err(ProtocolError::Truncated)));
     }
 }
