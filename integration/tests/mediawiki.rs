@@ -74,6 +74,11 @@ fn enabled(test: &str, service: &Path, build_hint: &str) -> bool {
     }
     let cached = Command::new("bash").arg(script()).arg("cached").arg(service).status().map(|s| s.success()).unwrap_or(false);
     if !cached {
+        assert!(
+            std::env::var_os("OCIRT_REQUIRE_ALL").is_none(),
+            "{test}: OCIRT_REQUIRE_ALL is set but the rootfs of {} is not cached and OCIRT_E2E is not 1",
+            service.display()
+        );
         eprintln!(
             "{test}: skipped: the rootfs of {} is not cached; run `{build_hint}` once, or set OCIRT_E2E=1 to build it here",
             service.display()
