@@ -1478,6 +1478,26 @@ static int v_notify(int argc, char **argv)
     return 0;
 }
 
+/* A listening AF_UNIX stream socket bound to `un`; on failure -1 with errno set and *step
+ * naming the call that failed (socket, bind or listen), for fail(). */
+static int unix_listener(const struct sockaddr_un *un, socklen_t len, const char **step)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *step = "socket";
+        return -1;
+    }
+    if (bind(fd, (const struct sockaddr *)un, len)) {
+        *step = "bind";
+        return -1;
+    }
+    if (listen(fd, 4)) {
+        *step = "listen";
+        return -1;
+    }
+    return fd;
+}
+
 static int v_abstract_listen(int argc, char **argv)
 {
     (void)argc;
@@ -1485,13 +1505,10 @@ static int v_abstract_listen(int argc, char **argv)
     socklen_t len = make_unix(argv[1], 1, &un);
     if (!len)
         return usage("name too long");
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *step;
+    int fd = unix_listener(&un, len, &step);
     if (fd < 0)
-        return fail("socket");
-    if (bind(fd, (struct sockaddr *)&un, len))
-        return fail("bind");
-    if (listen(fd, 4))
-        return fail("listen");
+        return fail(step);
     printf("listening\n");
     fflush(stdout);
     int c = accept(fd, NULL, NULL);
@@ -1728,13 +1745,10 @@ static int v_abstract_bind(int argc, char **argv)
         if (!len)
             return usage("name too long");
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *step;
+    int fd = unix_listener(&un, len, &step);
     if (fd < 0)
-        return fail("socket");
-    if (bind(fd, (struct sockaddr *)&un, len))
-        return fail("bind");
-    if (listen(fd, 4))
-        return fail("listen");
+        return fail(step);
     printf("bound\n");
     fflush(stdout);
     if (argc > 2)
@@ -1750,13 +1764,10 @@ static int v_unix_bind(int argc, char **argv)
     socklen_t len = make_unix(argv[1], 0, &un);
     if (!len)
         return usage("path too long");
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *step;
+    int fd = unix_listener(&un, len, &step);
     if (fd < 0)
-        return fail("socket");
-    if (bind(fd, (struct sockaddr *)&un, len))
-        return fail("bind");
-    if (listen(fd, 4))
-        return fail("listen");
+        return fail(step);
     int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c < 0 || connect(c, (struct sockaddr *)&un, len))
         return fail("connect");
