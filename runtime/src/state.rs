@@ -248,15 +248,10 @@ fn flock(f: &File, op: i32) -> std::io::Result<()> {
 }
 
 /// Start time of `pid` (clock ticks since boot) and whether it is a zombie, or None if gone.
+/// Parsed by the procfs crate (comm may hold spaces and parentheses).
 pub fn proc_start_time(pid: i32) -> Option<(u64, bool)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm may contain spaces and parentheses: fields start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let mut fields = rest.split(' ');
-    let state = fields.next()?;
-    // starttime is field 22 overall; `rest` starts at field 3.
-    let start = fields.nth(22 - 4)?.parse().ok()?;
-    Some((start, state == "Z" || state == "X"))
+    let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
+    Some((stat.starttime, matches!(stat.state, 'Z' | 'X')))
 }
 
 impl ContainerState {
