@@ -376,10 +376,15 @@ fn run_foreground_follows_the_callers_window_size() {
     let running = ctx.spawn(c, "runtime run (terminal, stdin a pty)");
     drop(slave_f);
     // The first size comes through stdout (a file), the caller's terminal is only stdin.
-    let first = wait_until(Duration::from_secs(10), "the first stty size", || {
+    let start = std::time::Instant::now();
+    let first = loop {
         let out = running.stdout_now();
-        out.lines().next().filter(|l| l.trim().split_whitespace().count() == 2).map(|l| l.trim().to_string())
-    });
+        if let Some(l) = out.lines().next().filter(|l| l.trim().split_whitespace().count() == 2) {
+            break l.trim().to_string();
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no stty size after 20 s\nstdout: {out:?}\nstderr: {}", running.stderr_now());
+        std::thread::sleep(Duration::from_millis(20));
+    };
     assert_eq!(first, "30 100", "the container's pty should start at the caller's size");
     let ws = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCSWINSZ on the pty master we own, with a valid winsize.

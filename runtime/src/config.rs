@@ -290,7 +290,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     check_exec_size(process.args().as_deref().unwrap_or(&[]), process.env().as_deref().unwrap_or(&[]), stack)
         .map_err(|(field, msg)| invalid(p, &field, &msg))?;
     if let Some(rl) = process.rlimits() {
-        let mut seen = HashSet::new();
+        let mut seen = Vec::new();
         for (i, r) in rl.iter().enumerate() {
             if matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitNofile) {
                 check_nofile(spec, r.soft(), 0).map_err(|msg| invalid(p, &format!("process.rlimits[{i}]"), &msg))?;
@@ -298,9 +298,10 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             if r.soft() > r.hard() {
                 return Err(invalid(p, &format!("process.rlimits[{i}]"), "soft limit is above the hard limit"));
             }
-            if !seen.insert(format!("{:?}", r.typ())) {
+            if seen.contains(&r.typ()) {
                 return Err(invalid(p, &format!("process.rlimits[{i}].type"), "duplicate rlimit type"));
             }
+            seen.push(r.typ());
         }
     }
     let linux = spec.linux().as_ref();

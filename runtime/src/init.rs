@@ -186,7 +186,11 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
 
     // 15. The container-wide execution domain.
     if let Some(p) = linux.personality() {
-        let dom = if format!("{:?}", p.domain()).contains("32") { 0x0008 } else { 0 };
+        // PER_LINUX32 is 0x0008 (linux/personality.h); PER_LINUX is 0.
+        let dom = match p.domain() {
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0,
+        };
         step!("linux.personality", nix::sys::personality::set(nix::sys::personality::Persona::from_bits_retain(dom)))?;
     }
 

@@ -72,11 +72,10 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
     // must not stay blocked in the container's program.
     step!("signal mask", nix::sys::signal::SigSet::empty().thread_set_mask())?;
     for r in process.rlimits().iter().flatten() {
-        let debug = format!("{:?}", r.typ());
-        let name = format!("RLIMIT_{}", debug.to_ascii_uppercase().trim_start_matches("RLIMIT"));
+        let (name, resource) = rlimit_resource(r.typ());
         let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
         // SAFETY: a valid rlimit struct for a valid resource number.
-        if unsafe { libc::setrlimit(rlimit_resource(&name) as _, &lim) } != 0 {
+        if unsafe { libc::setrlimit(resource, &lim) } != 0 {
             return Err(format!(
                 "process.rlimits {} {}:{}: {} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)",
                 name,
@@ -332,26 +331,27 @@ fn check_cwd_inside() -> Result<(), String> {
     }
 }
 
-fn rlimit_resource(name: &str) -> i32 {
-    (match name {
-        "RLIMIT_AS" => libc::RLIMIT_AS,
-        "RLIMIT_CORE" => libc::RLIMIT_CORE,
-        "RLIMIT_CPU" => libc::RLIMIT_CPU,
-        "RLIMIT_DATA" => libc::RLIMIT_DATA,
-        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
-        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
-        "RLIMIT_NICE" => libc::RLIMIT_NICE,
-        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-        "RLIMIT_RSS" => libc::RLIMIT_RSS,
-        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
-        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
-        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
-        "RLIMIT_STACK" => libc::RLIMIT_STACK,
-        _ => return -1,
-    }) as i32
+/// The name (for messages) and resource number of an OCI rlimit type.
+fn rlimit_resource(t: oci_spec::runtime::PosixRlimitType) -> (&'static str, libc::__rlimit_resource_t) {
+    use oci_spec::runtime::PosixRlimitType as T;
+    match t {
+        T::RlimitAs => ("RLIMIT_AS", libc::RLIMIT_AS),
+        T::RlimitCore => ("RLIMIT_CORE", libc::RLIMIT_CORE),
+        T::RlimitCpu => ("RLIMIT_CPU", libc::RLIMIT_CPU),
+        T::RlimitData => ("RLIMIT_DATA", libc::RLIMIT_DATA),
+        T::RlimitFsize => ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
+        T::RlimitLocks => ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
+        T::RlimitMemlock => ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
+        T::RlimitMsgqueue => ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
+        T::RlimitNice => ("RLIMIT_NICE", libc::RLIMIT_NICE),
+        T::RlimitNofile => ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
+        T::RlimitNproc => ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
+        T::RlimitRss => ("RLIMIT_RSS", libc::RLIMIT_RSS),
+        T::RlimitRtprio => ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
+        T::RlimitRttime => ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
+        T::RlimitSigpending => ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
+        T::RlimitStack => ("RLIMIT_STACK", libc::RLIMIT_STACK),
+    }
 }
 
 #[cfg(test)]
@@ -360,8 +360,9 @@ mod tests {
 
     #[test]
     fn rlimit_names() {
-        assert_eq!(rlimit_resource("RLIMIT_NOFILE"), libc::RLIMIT_NOFILE as i32);
-        assert_eq!(rlimit_resource("RLIMIT_BOGUS"), -1);
+        use oci_spec::runtime::PosixRlimitType as T;
+        assert_eq!(rlimit_resource(T::RlimitNofile), ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE));
+        assert_eq!(rlimit_resource(T::RlimitRttime), ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME));
     }
 
     #[test]
