@@ -19,6 +19,7 @@ use crate::landlock::LandlockPolicy;
 use crate::protocol::{Channel, Message};
 use crate::rootfs::{self, devices, plan::PlannedMount};
 use crate::seccomp::CompiledSeccomp;
+use crate::setup_error::{step, SetupError};
 
 /// Everything the init needs, prepared by the runtime before clone.
 pub struct InitArgs {
@@ -49,25 +50,13 @@ pub struct InitArgs {
     pub host_pid: u32,
 }
 
-struct Fail(String);
-
-impl<E: std::fmt::Display> From<E> for Fail {
-    fn from(e: E) -> Self {
-        Fail(e.to_string())
-    }
-}
-
-macro_rules! step {
-    ($what:expr, $e:expr) => {
-        $e.map_err(|e| Fail(format!("{}: {}", $what, e)))
-    };
-}
 
 /// Entry point in the child after clone. Never returns.
 pub fn run(args: InitArgs, chan: Channel) -> ! {
     let code = match sequence(args, &chan) {
         Ok(never) => match never {},
-        Err(Fail(msg)) => {
+        Err(e) => {
+            let msg = e.to_string();
             // The runtime may have exited already (after create); then stderr is all we have.
             if chan.send(&Message::Error { msg: msg.clone() }).is_err() {
                 eprintln!("runtime init: {msg}");
@@ -81,7 +70,7 @@ pub fn run(args: InitArgs, chan: Channel) -> ! {
 
 enum Never {}
 
-fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
+fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, SetupError> {
     // 1. Wait until the runtime has put us in the cgroup and written our id maps: before
     //    that, memory we touch is charged elsewhere and, in a user namespace, we have no uid.
     chan.expect("Proceed")?;
@@ -99,7 +88,7 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     //    container cannot ptrace us or open /proc/1/exe (the runtime binary) through us.
     // SAFETY: prctl with integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
-        return Err(Fail(format!("prctl(PR_SET_DUMPABLE, 0): {}", std::io::Error::last_os_error())));
+        return Err(SetupError::step("prctl(PR_SET_DUMPABLE, 0)", std::io::Error::last_os_error()));
     }
 
     // 3. Join existing namespaces, user first: it decides which others we may join.
@@ -175,7 +164,7 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
         let c = CString::new(d.as_bytes()).unwrap_or_default();
         // SAFETY: valid pointer and length.
         if unsafe { libc::setdomainname(c.as_ptr(), d.len()) } != 0 {
-            return Err(Fail(format!("domainname: {}", std::io::Error::last_os_error())));
+            return Err(SetupError::step("domainname", std::io::Error::last_os_error()));
         }
     }
     if process.terminal().unwrap_or(false) {
@@ -204,14 +193,14 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
         preserve_fds: a.preserve_fds,
         self_exe: a.self_exe,
     };
-    let mut plan = crate::process::finalize(&process, &sec, &a.extra_env).map_err(Fail)?;
+    let mut plan = crate::process::finalize(&process, &sec, &a.extra_env)?;
     plan.reaper = a.spec.annotations().as_ref().and_then(|m| m.get(crate::reaper::ANNOTATION)).is_some_and(|v| v == "true");
 
     // 19. Ready: the runtime records us as created. Then wait for `start` on the fifo.
     chan.send(&Message::Ready)?;
     let mut b = [0u8; 1];
     loop {
-        let Some(fifo) = a.fifo.as_ref() else { return Err(Fail("internal: no start fifo".into())) };
+        let Some(fifo) = a.fifo.as_ref() else { return Err(SetupError::step("start barrier", "internal: no start fifo")) };
         match nix::unistd::read(fifo, &mut b) {
             Ok(1) => break,
             Err(nix::Error::EINTR) => continue,
@@ -237,9 +226,9 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
 /// (ENOSYS: no keys to leak) lets the start continue; anything else, including EPERM from a
 /// seccomp filter around the runtime, fails it with the way out (`--no-new-keyring` keeps
 /// the caller's session keyring knowingly, as runc's flag does).
-fn join_session_keyring(id: &str) -> Result<(), Fail> {
+fn join_session_keyring(id: &str) -> Result<(), SetupError> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    let name = CString::new(format!("_ses.{id}")).map_err(|_| Fail("session keyring: the container id contains a NUL byte".into()))?;
+    let name = CString::new(format!("_ses.{id}")).map_err(|_| SetupError::step("session keyring", "the container id contains a NUL byte"))?;
     // SAFETY: keyctl with an integer operation and a valid NUL-terminated string that
     // outlives the call; the kernel only reads it.
     let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
@@ -256,7 +245,7 @@ fn join_session_keyring(id: &str) -> Result<(), Fail> {
         }
         _ => " (pass --no-new-keyring to keep the caller's session keyring instead)",
     };
-    Err(Fail(format!("join a new session keyring: {err}{hint}")))
+    Err(SetupError::step("join a new session keyring", format!("{err}{hint}")))
 }
 
 fn hook_state_json(a: &InitArgs, status: &str) -> String {

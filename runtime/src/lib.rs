@@ -24,6 +24,7 @@ mod protocol;
 mod reaper;
 mod rootfs;
 mod seccomp;
+mod setup_error;
 mod signals;
 mod state;
 mod sys;

@@ -32,6 +32,7 @@ use oci_spec::runtime::Process;
 use crate::capabilities::CapPlan;
 use crate::landlock::LandlockPolicy;
 use crate::seccomp::CompiledSeccomp;
+use crate::setup_error::{step, SetupError};
 
 pub struct Security<'a> {
     pub caps: &'a CapPlan,
@@ -61,13 +62,8 @@ pub struct ExecPlan<'a> {
     pub report: Option<&'a dyn Fn(&str)>,
 }
 
-macro_rules! step {
-    ($what:expr, $e:expr) => {
-        $e.map_err(|e| format!("{}: {}", $what, e))
-    };
-}
 
-pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan<'a>, String> {
+pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan<'a>, SetupError> {
     // The signal mask survives execve: whatever the runtime had blocked (for forwarding)
     // must not stay blocked in the container's program.
     step!("signal mask", nix::sys::signal::SigSet::empty().thread_set_mask())?;
@@ -76,12 +72,9 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
         let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
         // SAFETY: a valid rlimit struct for a valid resource number.
         if unsafe { libc::setrlimit(resource, &lim) } != 0 {
-            return Err(format!(
-                "process.rlimits {} {}:{}: {} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)",
-                name,
-                r.soft(),
-                r.hard(),
-                std::io::Error::last_os_error()
+            return Err(SetupError::step(
+                format!("process.rlimits {name} {}:{}", r.soft(), r.hard()),
+                format!("{} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)", std::io::Error::last_os_error()),
             ));
         }
     }
@@ -100,7 +93,7 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
 
     let env = build_env(process, extra_env);
     let argv: Vec<String> = process.args().clone().unwrap_or_default();
-    let first = argv.first().ok_or("process.args: empty")?;
+    let first = argv.first().ok_or_else(|| SetupError::step("process.args", "empty"))?;
     // A relative name with a '/' is resolved against process.cwd, as the kernel would, so it
     // is looked up only after chdir below; anything else is checked now, before "ready".
     let relative = first.contains('/') && !first.starts_with('/');
@@ -135,8 +128,8 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
     step!(format!("process.cwd {}", process.cwd().display()), nix::unistd::chdir(process.cwd()))?;
-    check_cwd_inside()?;
-    let cstr = |s: &str| CString::new(s.as_bytes()).map_err(|_| format!("{s:?} contains a NUL byte"));
+    step!("process.cwd", check_cwd_inside())?;
+    let cstr = |s: &str| CString::new(s.as_bytes()).map_err(|_| SetupError::step("process.args", format!("{s:?} contains a NUL byte")));
     let argv: Vec<CString> = argv.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
     let (prog, argv) = step!("process.args[0]", shebang::open_program(exe.as_os_str().as_bytes(), argv, sec.self_exe))?;
     if nnp {
@@ -326,8 +319,8 @@ fn find_executable(name: &str, env: &[String]) -> Result<PathBuf, String> {
 fn check_cwd_inside() -> Result<(), String> {
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() && !p.as_os_str().as_bytes().starts_with(b"(unreachable)") => Ok(()),
-        Ok(p) => Err(format!("process.cwd: working directory {} is outside the container", p.display())),
-        Err(e) => Err(format!("process.cwd: working directory is outside the container ({e})")),
+        Ok(p) => Err(format!("working directory {} is outside the container", p.display())),
+        Err(e) => Err(format!("working directory is outside the container ({e})")),
     }
 }
 

@@ -346,8 +346,11 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
         // SAFETY: plain _exit.
         unsafe { libc::_exit(1) }
     };
+    // Never dumpable while the runtime's code runs in the container (as the init, step 2).
     // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        fail(format!("prctl(PR_SET_DUMPABLE, 0): {}", std::io::Error::last_os_error()));
+    }
     if let Err(e) = chan.expect("Proceed") {
         fail(e.to_string());
     }
@@ -372,7 +375,7 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
     }
     let mut plan = match crate::process::finalize(process, sec, &[]) {
         Ok(p) => p,
-        Err(e) => fail(e),
+        Err(e) => fail(e.to_string()),
     };
     if detach {
         if let Err(e) = split_detached(chan) {
