@@ -6,7 +6,7 @@
 //! This runs in a forked copy of the runtime (no re-exec): all parsing, validation and
 //! compilation (mount plan, seccomp BPF, Landlock policy, capability sets) was done by the
 //! runtime before clone, so the init only executes a plan. Failures are sent back over the
-//! sync socket as `Message::Error` and become the runtime's error; the init then exits.
+//! sync socket as `FromInit::Error` and become the runtime's error; the init then exits.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -16,7 +16,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::capabilities::CapPlan;
 use crate::landlock::LandlockPolicy;
-use crate::protocol::{Channel, Message};
+use crate::protocol::{FromInit, InitEnd, ToInit};
 use crate::rootfs::{self, devices, plan::PlannedMount};
 use crate::seccomp::CompiledSeccomp;
 use crate::setup_error::{step, SetupError};
@@ -52,13 +52,13 @@ pub struct InitArgs {
 
 
 /// Entry point in the child after clone. Never returns.
-pub fn run(args: InitArgs, chan: Channel) -> ! {
+pub fn run(args: InitArgs, chan: InitEnd) -> ! {
     let code = match sequence(args, &chan) {
         Ok(never) => match never {},
         Err(e) => {
             let msg = e.to_string();
             // The runtime may have exited already (after create); then stderr is all we have.
-            if chan.send(&Message::Error { msg: msg.clone() }).is_err() {
+            if chan.send_error(&msg).is_err() {
                 eprintln!("runtime init: {msg}");
             }
             1
@@ -70,10 +70,10 @@ pub fn run(args: InitArgs, chan: Channel) -> ! {
 
 enum Never {}
 
-fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, SetupError> {
+fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     // 1. Wait until the runtime has put us in the cgroup and written our id maps: before
     //    that, memory we touch is charged elsewhere and, in a user namespace, we have no uid.
-    chan.expect("Proceed")?;
+    chan.expect(ToInit::Proceed)?;
     // Our pid as the runtime sees it, for the hooks' state: /proc is still the host's here.
     a.host_pid = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str().and_then(|s| s.parse().ok())).unwrap_or(0);
 
@@ -125,8 +125,8 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, SetupError> {
     // 8. createRuntime (and prestart) hooks run in the runtime's namespaces but must see the
     //    container's mounts in place and precede pivot_root: ask the runtime now.
     if a.has_runtime_hooks {
-        chan.send(&Message::RunCreateRuntimeHooks)?;
-        chan.expect("HooksDone")?;
+        chan.send(&FromInit::RunCreateRuntimeHooks)?;
+        chan.expect(ToInit::HooksDone)?;
     }
     // 9. createContainer hooks: in the container's mount namespace, before pivot_root.
     if let Some(h) = a.spec.hooks().as_ref().and_then(|h| h.create_container().clone()) {
@@ -170,7 +170,7 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, SetupError> {
     if process.terminal().unwrap_or(false) {
         let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
         let master = step!("process.terminal", crate::tty::open_container_pty(w, h))?;
-        chan.send_with_fd(&Message::Console, Some(master.as_raw_fd()))?;
+        chan.send_with_fd(&FromInit::Console, Some(master.as_raw_fd()))?;
     }
 
     // 15. The container-wide execution domain.
@@ -197,7 +197,7 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, SetupError> {
     plan.reaper = a.spec.annotations().as_ref().and_then(|m| m.get(crate::reaper::ANNOTATION)).is_some_and(|v| v == "true");
 
     // 19. Ready: the runtime records us as created. Then wait for `start` on the fifo.
-    chan.send(&Message::Ready)?;
+    chan.send(&FromInit::Ready)?;
     let mut b = [0u8; 1];
     loop {
         let Some(fifo) = a.fifo.as_ref() else { return Err(SetupError::step("start barrier", "internal: no start fifo")) };

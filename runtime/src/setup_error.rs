@@ -1,6 +1,6 @@
 //! The one error type of the steps that run inside the container before execve (init.rs,
 //! process.rs, and `exec`'s child): which step failed and why. It travels back to the runtime
-//! as `Message::Error` and becomes the runtime's error message.
+//! as `FromInit::Error` and becomes the runtime's error message.
 
 use crate::namespaces::NamespaceError;
 use crate::protocol::ProtocolError;

@@ -19,7 +19,7 @@ use crate::capabilities::CapPlan;
 use crate::config::{self, Config};
 use crate::init::InitArgs;
 use crate::namespaces;
-use crate::protocol::{self, Channel, Message};
+use crate::protocol::{self, FromInit, RuntimeEnd, ToInit};
 use crate::rootfs::{devices, plan};
 use crate::state::{ContainerDir, ContainerState, Status};
 use crate::{cgroups, hooks, Cli};
@@ -404,7 +404,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         write_id_maps(pid, &linux)?;
     }
     let driven = parent_chan
-        .send(&Message::Proceed)
+        .send(&ToInit::Proceed)
         .map_err(anyhow::Error::from)
         .and_then(|()| drive_init(&parent_chan, &state, console_sock.as_ref()));
     let console = driven.map_err(|e| {
@@ -454,23 +454,22 @@ fn claim_cgroup(cli: &Cli, id: &str, path: &Path, own: &mut cgroups::Ownership, 
 }
 
 /// Serves the init's requests until it is Ready. Returns the pty master if we keep it.
-fn drive_init(chan: &Channel, state: &ContainerState, console_sock: Option<&std::os::unix::net::UnixStream>) -> anyhow::Result<Option<OwnedFd>> {
+fn drive_init(chan: &RuntimeEnd, state: &ContainerState, console_sock: Option<&std::os::unix::net::UnixStream>) -> anyhow::Result<Option<OwnedFd>> {
     let mut console = None;
     loop {
         crate::signals::wait_readable(chan)?;
         let (msg, fd) = chan.recv_with_fd()?;
         match msg {
-            Message::Log { level, msg } => crate::log::write(&level, &msg),
-            Message::Error { msg } => bail!("{msg}"),
-            Message::RunCreateRuntimeHooks => {
+            FromInit::Error { msg } => bail!("{msg}"),
+            FromInit::RunCreateRuntimeHooks => {
                 let st = serde_json::to_vec(&hook_state(state, "creating"))?;
                 let h = state.hooks.clone().unwrap_or_default();
                 // prestart is deprecated but honoured; it runs with createRuntime, before it.
                 hooks::run_all("prestart", h.prestart().as_deref().unwrap_or(&[]), &st)?;
                 hooks::run_all("createRuntime", h.create_runtime().as_deref().unwrap_or(&[]), &st)?;
-                chan.send(&Message::HooksDone)?;
+                chan.send(&ToInit::HooksDone)?;
             }
-            Message::Console => {
+            FromInit::Console => {
                 let master = fd.context("console message without a pty fd")?;
                 match console_sock {
                     Some(sock) => {
@@ -480,8 +479,7 @@ fn drive_init(chan: &Channel, state: &ContainerState, console_sock: Option<&std:
                     None => console = Some(master),
                 }
             }
-            Message::Ready => return Ok(console),
-            other => bail!("sync socket: unexpected {other:?} from the container init"),
+            FromInit::Ready => return Ok(console),
         }
     }
 }
