@@ -51,16 +51,17 @@ use landlock::{
 };
 
 /// Prefix shared by every annotation this module owns.
-const PREFIX: &str = "org.ocirt.landlock.";
+use ocirt_contract::annotations as keys;
+const PREFIX: &str = keys::LANDLOCK_PREFIX;
 
 /// Annotation keys (fixed: other code depends on them).
-pub(crate) const KEY_FS_READ: &str = "org.ocirt.landlock.fs.read";
-pub(crate) const KEY_FS_EXEC: &str = "org.ocirt.landlock.fs.exec";
-pub(crate) const KEY_FS_WRITE: &str = "org.ocirt.landlock.fs.write";
-pub(crate) const KEY_NET_BIND: &str = "org.ocirt.landlock.net.bind";
-pub(crate) const KEY_NET_CONNECT: &str = "org.ocirt.landlock.net.connect";
-pub(crate) const KEY_SCOPE: &str = "org.ocirt.landlock.scope";
-pub(crate) const KEY_COMPAT: &str = "org.ocirt.landlock.compat";
+pub(crate) const KEY_FS_READ: &str = keys::LANDLOCK_FS_READ;
+pub(crate) const KEY_FS_EXEC: &str = keys::LANDLOCK_FS_EXEC;
+pub(crate) const KEY_FS_WRITE: &str = keys::LANDLOCK_FS_WRITE;
+pub(crate) const KEY_NET_BIND: &str = keys::LANDLOCK_NET_BIND;
+pub(crate) const KEY_NET_CONNECT: &str = keys::LANDLOCK_NET_CONNECT;
+pub(crate) const KEY_SCOPE: &str = keys::LANDLOCK_SCOPE;
+pub(crate) const KEY_COMPAT: &str = keys::LANDLOCK_COMPAT;
 
 const ALL_KEYS: [&str; 7] = [
     KEY_FS_READ,

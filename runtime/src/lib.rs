@@ -9,7 +9,8 @@
 mod capabilities;
 mod cgroups;
 mod commands;
-mod config;
+/// The config checks live in the contract crate, shared with spec-gen.
+use ocirt_contract::config;
 mod diagnose;
 mod foreground;
 mod hooks;
