@@ -468,19 +468,92 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Puts `pid` into the container's cgroup (creating it) and applies `res`.
-pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> Result<(), CgroupError> {
-    let mgr = manager(path, id)?;
-    let p = nix_cg::unistd::Pid::from_raw(pid);
-    // A concurrent delete may rmdir an empty shared parent between libcgroups' mkdir of the
-    // parent and of the leaf; one retry closes that window.
-    if let Err(first) = mgr.add_task(p) {
-        mgr.add_task(p).map_err(|_| CgroupError::Manager { path: path.to_path_buf(), msg: first.to_string() })?;
+/// Puts `pid` into the container's cgroups (made by [`make_dirs`], recorded in `own`) and
+/// applies `res`.
+///
+/// The pid and the device rules (the part of `linux.resources` nearly every config has)
+/// are written by the runtime itself: libcgroups' v1 manager finds its controllers through
+/// pathrs' procfs handle, which panics (an abort in release builds, skipping every
+/// cleanup) when an fstat of /proc fails, and it would only re-discover what `own` holds.
+/// The manager is still used for the other controllers (memory, cpu, pids, ...).
+pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own: &Ownership) -> Result<(), CgroupError> {
+    add_task(own, pid)?;
+    let Some(res) = res else { return Ok(()) };
+    let mut others = res.clone();
+    others.set_devices(None);
+    let devices_dir = own.dirs.iter().find(|d| d.kind != DirKind::Parent && in_v1_hierarchy(&d.path, "devices"));
+    if let (true, Some(dir)) = (others == LinuxResources::default(), devices_dir) {
+        return apply_devices(&dir.path, res.devices().as_deref().unwrap_or(&[]));
     }
-    let empty = LinuxResources::default();
-    let opt = ControllerOpt { resources: res.unwrap_or(&empty), disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
-    mgr.apply(&opt).map_err(err(path))?;
-    join_extra_hierarchies(path, pid)
+    let mgr = manager(path, id)?;
+    let opt = ControllerOpt { resources: res, disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
+    mgr.apply(&opt).map_err(err(path))
+}
+
+/// Rules every container gets after its own: the nodes the runtime makes in /dev (null,
+/// zero, full, tty, urandom, random), mknod of any node (opening it is still checked),
+/// the console, ptys and ptmx, and /dev/net/tun; what libcgroups' v1 manager wrote.
+const DEFAULT_DEVICE_RULES: [&str; 12] =
+    ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:9 rwm", "c 1:8 rwm", "c *:* m", "b *:* m", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"];
+
+/// `linux.resources.devices` in order, then the defaults, into a v1 devices cgroup (one
+/// write per rule: the kernel parses one rule per write).
+fn apply_devices(dir: &Path, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> Result<(), CgroupError> {
+    let write = |file: &str, rule: &str| {
+        let p = dir.join(file);
+        std::fs::write(&p, rule).map_err(|e| CgroupError::Manager { path: p, msg: format!("device rule {rule:?}: {e}") })
+    };
+    for r in rules {
+        write(if r.allow() { "devices.allow" } else { "devices.deny" }, &r.to_string())?;
+    }
+    for r in DEFAULT_DEVICE_RULES {
+        write("devices.allow", r)?;
+    }
+    Ok(())
+}
+
+/// Writes `pid` into `cgroup.procs` of every cgroup the container owns, in every hierarchy.
+fn add_task(own: &Ownership, pid: i32) -> Result<(), CgroupError> {
+    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
+    for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent && d.ino.is_some()) {
+        if in_v1_hierarchy(&d.path, "cpuset") {
+            fill_cpuset(&d.path).map_err(|e| fail(&d.path, e))?;
+        }
+        let procs = d.path.join("cgroup.procs");
+        std::fs::write(&procs, pid.to_string()).map_err(|e| fail(&procs, e))?;
+    }
+    Ok(())
+}
+
+/// A directory in the v1 hierarchy of `controller` (possibly co-mounted: cpu,cpuacct).
+fn in_v1_hierarchy(dir: &Path, controller: &str) -> bool {
+    dir.strip_prefix(CGROUP_ROOT)
+        .ok()
+        .and_then(|rel| rel.components().next())
+        .is_some_and(|h| h.as_os_str().to_str().is_some_and(|h| h.split(',').any(|c| c == controller)))
+}
+
+/// A v1 cpuset takes no task while its cpus or mems are empty, and a new one starts
+/// empty: copies them down from the nearest ancestor that has them, as the kernel's
+/// `cgroup.clone_children` would.
+fn fill_cpuset(dir: &Path) -> std::io::Result<()> {
+    let Ok(rel) = dir.strip_prefix(CGROUP_ROOT) else { return Ok(()) };
+    let mut comps = rel.components();
+    let Some(h) = comps.next() else { return Ok(()) };
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let mut cur = Path::new(CGROUP_ROOT).join(h);
+        let mut value = std::fs::read_to_string(cur.join(file))?;
+        for c in comps.clone() {
+            cur.push(c);
+            let mine = std::fs::read_to_string(cur.join(file))?;
+            if mine.trim().is_empty() {
+                std::fs::write(cur.join(file), value.trim())?;
+            } else {
+                value = mine;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// On hybrid hosts libcgroups manages only the v1 controllers. The container must also get
