@@ -68,20 +68,29 @@ fn not_ours(path: &Path, msg: String) -> CgroupError {
 
 /// Every mounted hierarchy: /sys/fs/cgroup itself on a cgroup2-only host, else each
 /// hierarchy mounted under it (v1 controllers, name=systemd, the hybrid cgroup2 tree).
-pub fn hierarchies() -> Vec<PathBuf> {
+/// A listing or a check that fails is an error, never "no such hierarchy": a hierarchy
+/// left out of the plan would get its directory from libcgroups, unrecorded, and no
+/// cleanup would ever remove it.
+pub fn hierarchies() -> Result<Vec<PathBuf>, CgroupError> {
     let root = Path::new(CGROUP_ROOT);
-    if root.join("cgroup.controllers").exists() {
-        return vec![root.to_path_buf()];
+    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: format!("cannot list the cgroup hierarchies: {e}") };
+    let exists = |p: &Path| p.try_exists().map_err(|e| fail(p, e));
+    if exists(&root.join("cgroup.controllers"))? {
+        return Ok(vec![root.to_path_buf()]);
     }
-    std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
+    let mut found = vec![];
+    for e in std::fs::read_dir(root).map_err(|e| fail(root, e))? {
+        let e = e.map_err(|e| fail(root, e))?;
         // Co-mounted controllers appear once more as symlinks (cpu -> cpu,cpuacct).
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .filter(|p| p.join("cgroup.procs").exists())
-        .collect()
+        if !e.file_type().map_err(|err| fail(&e.path(), err))?.is_dir() {
+            continue;
+        }
+        let p = e.path();
+        if exists(&p.join("cgroup.procs"))? {
+            found.push(p);
+        }
+    }
+    Ok(found)
 }
 
 fn relative(path: &Path) -> Result<&Path, CgroupError> {
@@ -96,7 +105,7 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 /// (the claim writes this plan into the first state).
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
-    Ok(Ownership { dirs: hierarchies().into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
+    Ok(Ownership { dirs: hierarchies()?.into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
 }
 
 /// Refuses a cgroup that is, contains or lies inside another stored container's cgroup (its
@@ -273,10 +282,12 @@ fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, 
             Ok(()) => {
                 let fail = |e: std::io::Error| CgroupError::Manager { path: m.clone(), msg: e.to_string() };
                 let md = std::fs::metadata(m).map_err(fail)?;
-                reg.add(&md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
+                // Identity first: if listing it fails, this create's cleanup still knows
+                // the directory as its own.
                 if let Some(d) = own.dirs.iter_mut().find(|d| &d.path == m) {
                     d.ino = Some(md.ino());
                 }
+                reg.add(&md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
             }
             // Made by someone else meanwhile: not ours.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => own.dirs.retain(|d| &d.path != m),
@@ -333,42 +344,65 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
         let _ = std::fs::remove_dir(&d.path);
     }
     let unified = Path::new(CGROUP_ROOT).join("cgroup.controllers").exists();
-    for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent) {
-        remove_parents(&d.path, own, reg, unified);
+    // From each cgroup upwards; then from each parent this create recorded, innermost
+    // first: a create that failed before it made (or recorded) its leaves still removes the
+    // parents it made.
+    let leaf_parents = own.dirs.iter().filter(|d| d.kind != DirKind::Parent).filter_map(|d| d.path.parent());
+    let made_parents = own.dirs.iter().rev().filter(|d| d.kind == DirKind::Parent).map(|d| d.path.as_path());
+    let mut r = Ok(());
+    for start in leaf_parents.chain(made_parents) {
+        if let Err(e) = remove_parents(start, own, reg, unified) {
+            // The others are still tried; the first error is reported, and the state kept.
+            r = r.and(Err(e));
+        }
     }
-    Ok(())
+    r
 }
 
-fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) {
+/// Removes `start` and the directories above it while they are parents the runtime made
+/// and empty. Busy (EBUSY, ENOTEMPTY) ends the climb; any other failure is an error, so
+/// that the caller keeps the state and a later `delete` can finish.
+fn remove_parents(start: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) -> Result<(), CgroupError> {
     let top = Path::new(CGROUP_ROOT);
-    let mut p = leaf.parent();
+    let fail = |d: &Path, e: std::io::Error| CgroupError::Manager { path: d.to_path_buf(), msg: e.to_string() };
+    let mut p = Some(start);
     while let Some(d) = p {
         // Never a hierarchy root (/sys/fs/cgroup/<h>, or /sys/fs/cgroup on cgroup2 hosts).
         if d == top || (!unified && d.parent() == Some(top)) {
-            return;
+            return Ok(());
         }
-        let Ok(md) = std::fs::symlink_metadata(d) else {
+        let md = match std::fs::symlink_metadata(d) {
+            Ok(md) => md,
             // Gone already (or never made: a create killed half-way); look further up.
-            p = d.parent();
-            continue;
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                p = d.parent();
+                continue;
+            }
+            Err(e) => return Err(fail(d, e)),
         };
         let listed = reg.contains(&md);
         let ours = listed || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
         if !ours {
-            return;
+            return Ok(());
         }
-        if std::fs::remove_dir(d).is_err() {
-            // Busy. If no container of this root is left, what keeps it busy is not ours
-            // (a container of another root, a host process): nobody here will ever remove
-            // it, so the entry goes and the directory stays.
-            if listed && !reg.others_remain() {
-                reg.forget(&md);
+        match std::fs::remove_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::ENOTEMPTY)) => {
+                // Busy. If no container of this root is left, what keeps it busy is not ours
+                // (a container of another root, a host process): nobody here will ever remove
+                // it, so the entry goes and the directory stays.
+                if listed && !reg.others_remain() {
+                    reg.forget(&md);
+                }
+                return Ok(());
             }
-            return;
+            Err(e) => return Err(fail(d, e)),
         }
         reg.forget(&md);
         p = d.parent();
     }
+    Ok(())
 }
 
 /// Every process in the container's recorded cgroups (still the recorded directories),
@@ -594,7 +628,7 @@ pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
 /// it and removes it in every hierarchy. Parents are left alone (nothing says who made them).
 pub fn remove_unrecorded(path: &Path) -> Result<(), CgroupError> {
     let rel = relative(path)?;
-    let dirs: Vec<PathBuf> = hierarchies().into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
+    let dirs: Vec<PathBuf> = hierarchies()?.into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
     for d in &dirs {
         kill_tree(d);
     }
@@ -692,6 +726,24 @@ mod tests {
         }
         let e = check_claims(Path::new("/ocirt/a"), &others, root).unwrap_err().to_string();
         assert!(e.contains("\"a\"") && e.contains("/run/x"), "{e}");
+    }
+
+    /// A create that failed after making parents but before recording any leaf (a mkdir or
+    /// the registry failing) still removes the parents it made, innermost first, and no
+    /// parent it did not make.
+    #[test]
+    fn remove_owned_removes_recorded_parents_without_leaves() {
+        let base = std::env::temp_dir().join(format!("ocirt-cg-unit-p-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let pre = base.join("pre");
+        let (outer, inner) = (pre.join("a"), pre.join("a/b"));
+        std::fs::create_dir_all(&inner).unwrap();
+        let reg = ParentRegistry::new(&base.join("state"), "c");
+        let rec = |p: &Path| OwnedDir { path: p.to_path_buf(), ino: Some(ino(p).unwrap()), kind: DirKind::Parent };
+        let own = Ownership { dirs: vec![rec(&outer), rec(&inner)] };
+        remove_owned(&own, &reg).unwrap();
+        assert!(!outer.exists() && pre.is_dir());
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     /// remove_owned on plain directories (no cgroupfs needed): identity, kinds, parents.

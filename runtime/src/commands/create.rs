@@ -102,7 +102,9 @@ impl Drop for CreateGuard {
             }
         }
         if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root, &self.id)) {
-            crate::log::warn(&format!("cleanup: {e}"));
+            // The state entry records what is left: without it nothing could remove it.
+            crate::log::warn(&format!("cleanup of container {}: {e}: its state is kept; run `delete --force {}` to finish", self.id, self.id));
+            return;
         }
         let _ = std::fs::remove_dir_all(&self.dir_path);
     }
