@@ -160,18 +160,45 @@ impl ParentRegistry {
         self.dir.join(format!("{}-{}", m.dev(), m.ino()))
     }
 
-    fn add(&self, m: &std::fs::Metadata) -> std::io::Result<()> {
+    /// Lists `dir` (just made, `m` its metadata). The entry holds the directory's path, so
+    /// that [`ParentRegistry::sweep`] can tell an entry whose directory is gone.
+    fn add(&self, dir: &Path, m: &std::fs::Metadata) -> std::io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::DirBuilderExt;
         let e = self.entry(m);
+        let body = dir.as_os_str().as_bytes();
         // A delete may rmdir the registry (empty) between our mkdir and the file: retry once.
         for _ in 0..2 {
             std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&self.dir)?;
-            match std::fs::File::create(&e) {
+            match std::fs::write(&e, body) {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                r => return r.map(|_| ()),
+                r => return r,
             }
         }
-        std::fs::File::create(&e).map(|_| ())
+        std::fs::write(&e, body)
+    }
+
+    /// Drops the entries whose directory is gone (a delete killed, or an unlink that
+    /// failed, between a parent's rmdir and the removal of its entry: nobody could ever
+    /// look it up again by device and inode), then the registry itself if it is empty.
+    /// An empty entry (an older runtime's, or one being written) is left alone.
+    fn sweep(&self) {
+        use std::os::unix::ffi::OsStringExt;
+        for e in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let Ok(body) = std::fs::read(e.path()) else { continue };
+            if body.is_empty() {
+                continue;
+            }
+            let dir = PathBuf::from(std::ffi::OsString::from_vec(body));
+            let stale = match std::fs::symlink_metadata(&dir) {
+                Ok(m) => self.entry(&m).file_name() != Some(e.file_name().as_os_str()),
+                Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+            };
+            if stale {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&self.dir);
     }
 
     fn contains(&self, m: &std::fs::Metadata) -> bool {
@@ -287,7 +314,7 @@ fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, 
                 if let Some(d) = own.dirs.iter_mut().find(|d| &d.path == m) {
                     d.ino = Some(md.ino());
                 }
-                reg.add(&md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
+                reg.add(m, &md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
             }
             // Made by someone else meanwhile: not ours.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => own.dirs.retain(|d| &d.path != m),
@@ -356,6 +383,7 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
             r = r.and(Err(e));
         }
     }
+    reg.sweep();
     r
 }
 
@@ -746,6 +774,31 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 
+    /// An entry whose directory is gone (a delete killed between the rmdir and the
+    /// unlink) is dropped by the next removal; a live directory's entry and an empty
+    /// (older or half-written) entry stay.
+    #[test]
+    fn stale_registry_entries_are_swept() {
+        let base = std::env::temp_dir().join(format!("ocirt-cg-unit-s-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (gone, live) = (base.join("gone"), base.join("live"));
+        std::fs::create_dir_all(&gone).unwrap();
+        std::fs::create_dir_all(&live).unwrap();
+        let reg = ParentRegistry::new(&base.join("state"), "c");
+        reg.add(&gone, &std::fs::metadata(&gone).unwrap()).unwrap();
+        reg.add(&live, &std::fs::metadata(&live).unwrap()).unwrap();
+        std::fs::write(reg.dir.join("1-2"), "").unwrap();
+        std::fs::remove_dir(&gone).unwrap();
+        remove_owned(&Ownership::default(), &reg).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&reg.dir).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(reg.contains(&std::fs::metadata(&live).unwrap()));
+        std::fs::remove_file(reg.dir.join("1-2")).unwrap();
+        reg.forget(&std::fs::metadata(&live).unwrap());
+        assert!(!reg.dir.exists(), "the last one out removes the registry");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     /// remove_owned on plain directories (no cgroupfs needed): identity, kinds, parents.
     #[test]
     fn remove_owned_touches_only_recorded_directories_that_are_still_the_same() {
@@ -763,8 +816,8 @@ mod tests {
             std::fs::create_dir_all(d).unwrap();
         }
         let reg = ParentRegistry::new(&base.join("state"), "c");
-        reg.add(&std::fs::metadata(&made).unwrap()).unwrap();
-        reg.add(&std::fs::metadata(&busy).unwrap()).unwrap();
+        reg.add(&made, &std::fs::metadata(&made).unwrap()).unwrap();
+        reg.add(&busy, &std::fs::metadata(&busy).unwrap()).unwrap();
         let rec = |p: &Path, kind| OwnedDir { path: p.to_path_buf(), ino: Some(ino(p).unwrap()), kind };
         let mut stale = rec(&replaced, DirKind::Leaf);
         stale.ino = Some(stale.ino.unwrap() + 1_000_000); // someone else's directory by now
