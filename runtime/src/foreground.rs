@@ -4,10 +4,18 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// waitpid itself failed: the process may still run, and its status is unknown.
+    #[error("cannot wait for process {pid}: waitpid: {source}")]
+    Wait { pid: i32, source: Errno },
+}
 
 pub struct Forwarder {
     sfd: SignalFd,
@@ -24,10 +32,12 @@ impl Forwarder {
         Ok(Forwarder { sfd: SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)? })
     }
 
-    /// Forwards signals to `pid` (our child) until it exits; returns its exit code.
-    pub fn wait(mut self, pid: i32, console: Option<&OwnedFd>) -> i32 {
+    /// Forwards signals to `pid` (our child) until it exits; returns its exit code. A
+    /// waitpid failure ends the wait with an error (never a made-up exit code): the process
+    /// may still be running, and the caller decides what becomes of it.
+    pub fn wait(mut self, pid: i32, console: Option<&OwnedFd>) -> Result<i32, WaitError> {
         let pid = Pid::from_raw(pid);
-        let mut code = None;
+        let mut outcome = None;
         let mut check = |sfd: &mut SignalFd| -> bool {
             while let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
@@ -43,12 +53,13 @@ impl Forwarder {
                 }
             }
             match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(_, c)) => code = Some(c),
-                Ok(WaitStatus::Signaled(_, s, _)) => code = Some(128 + s as i32),
-                Err(_) => code = Some(code.unwrap_or(1)),
+                Ok(WaitStatus::Exited(_, c)) => outcome = Some(Ok(c)),
+                Ok(WaitStatus::Signaled(_, s, _)) => outcome = Some(Ok(128 + s as i32)),
+                Err(Errno::EINTR) => {}
+                Err(e) => outcome = Some(Err(WaitError::Wait { pid: pid.as_raw(), source: e })),
                 _ => {}
             }
-            code.is_some()
+            outcome.is_some()
         };
         if let Some(master) = console {
             crate::tty::proxy(master, || check(&mut self.sfd));
@@ -57,6 +68,6 @@ impl Forwarder {
             let mut fds = [PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN)];
             let _ = poll(&mut fds, PollTimeout::from(1000u16));
         }
-        code.unwrap_or(1)
+        outcome.expect("the loop ends only with an outcome")
     }
 }

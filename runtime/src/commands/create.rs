@@ -102,7 +102,9 @@ impl Drop for CreateGuard {
             }
         }
         if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root, &self.id)) {
-            crate::log::warn(&format!("cleanup: {e}"));
+            // The state entry records what is left: without it nothing could remove it.
+            crate::log::warn(&format!("cleanup of container {}: {e}: its state is kept; run `delete --force {}` to finish", self.id, self.id));
+            return;
         }
         let _ = std::fs::remove_dir_all(&self.dir_path);
     }
@@ -395,7 +397,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     state.pid_start = crate::state::proc_start_time(pid).map(|(s, _)| s).unwrap_or(0);
     dir.save(&state)?;
 
-    cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref()).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
+    cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref(), &guard.cgroup).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
     // Before Proceed: the init must never run without the network guard.
     if let Some(g) = &netguard {
         g.attach(&cgroup_path).with_context(|| cfg.path.display().to_string())?;

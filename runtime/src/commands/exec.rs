@@ -281,7 +281,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     drop(dir);
-    Ok(forwarder.map(|f| f.wait(pid, console.as_ref())).unwrap_or(0))
+    Ok(forwarder.map(|f| f.wait(pid, console.as_ref())).transpose().with_context(|| format!("exec in container {}", a.id))?.unwrap_or(0))
 }
 
 /// The config `create` accepted (state dir), not the bundle's config.json: that file may
