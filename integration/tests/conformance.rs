@@ -111,3 +111,126 @@ fn disable_oom_killer_is_applied() {
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     ctx.delete("off", true).expect_ok("delete --force");
 }
+
+/// `ps ID [ps options]`: ps(1) runs with the options and only the container's lines are
+/// kept, header first (runc). `--format json` still gives the bare pids.
+#[test]
+fn ps_passes_its_options_to_ps_and_keeps_only_the_containers_lines() {
+    let ctx = Ctx::new("cfps");
+    let mut b = ctx.bundle("b");
+    b.probe(&["sleep", "30"]);
+    ctx.run_detached(&b, "p");
+    let pid = ctx.state("p")["pid"].as_i64().unwrap();
+    let o = ctx.rt(&["ps", "--format", "json", "p"]);
+    o.expect_ok("ps --format json");
+    assert_eq!(serde_json::from_str::<Value>(&o.stdout).unwrap(), json!([pid]));
+
+    let o = ctx.rt(&["ps", "p", "-o", "pid,comm"]);
+    o.expect_ok("ps p -o pid,comm");
+    let lines: Vec<Vec<&str>> = o.stdout.lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(lines, vec![vec!["PID", "COMMAND"], vec![&pid.to_string()[..], "probe"]], "{}", o.stdout);
+
+    // Default options (-ef): the header and the init, and nothing of the host (this test).
+    let o = ctx.rt(&["ps", "p"]);
+    o.expect_ok("ps p");
+    let mut lines = o.stdout.lines();
+    assert!(lines.next().is_some_and(|h| h.contains("UID") && h.contains("PID")), "{}", o.stdout);
+    let rest: Vec<&str> = lines.collect();
+    assert_eq!(rest.len(), 1, "{}", o.stdout);
+    assert_eq!(rest[0].split_whitespace().nth(1), Some(&pid.to_string()[..]), "{}", o.stdout);
+    assert!(!o.stdout.contains(&format!(" {} ", std::process::id())));
+
+    let line = ctx.rt(&["ps", "p", "-o", "comm"]).expect_error("ps without a PID column");
+    assert!(line.contains("PID"), "{line}");
+    ctx.delete("p", true).expect_ok("delete");
+}
+
+fn cg_read(ctx: &Ctx, ctl: &str, id: &str, file: &str) -> String {
+    let p = ctx.cgroup_dir(ctl, id).join(file);
+    fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display())).trim().to_string()
+}
+
+/// `update` with runc's flags, then with `-r -`: applied to the live cgroup, merged with
+/// what is in force (a later update starts from the earlier one), disableOOMKiller kept.
+#[test]
+fn update_changes_live_limits_and_remembers_them() {
+    let ctx = Ctx::new("cfupdate");
+    let mut b = ctx.bundle("b");
+    b.probe(&["sleep", "30"]);
+    b.set("linux/resources", json!({"memory": {"limit": 64 << 20, "disableOOMKiller": true}, "pids": {"limit": 20}}));
+    ctx.run_detached(&b, "u");
+    assert_eq!(cg_read(&ctx, "memory", "u", "memory.limit_in_bytes"), (64u64 << 20).to_string());
+    assert_eq!(cg_read(&ctx, "pids", "u", "pids.max"), "20");
+
+    ctx.rt(&["update", "--memory", "128m", "--pids-limit", "30", "--cpu-period", "100000", "--cpu-quota", "50000", "--cpu-share", "512", "u"])
+        .expect_ok("update with flags");
+    assert_eq!(cg_read(&ctx, "memory", "u", "memory.limit_in_bytes"), (128u64 << 20).to_string());
+    assert_eq!(cg_read(&ctx, "pids", "u", "pids.max"), "30");
+    assert_eq!(cg_read(&ctx, "cpu", "u", "cpu.cfs_quota_us"), "50000");
+    assert_eq!(cg_read(&ctx, "cpu", "u", "cpu.shares"), "512");
+    assert!(cg_read(&ctx, "memory", "u", "memory.oom_control").contains("oom_kill_disable 1"), "update re-enabled the OOM killer");
+
+    // -r - (stdin): only pids named; the memory limit of the first update stays in force
+    // and is what a third update starts from.
+    let res = ctx.base.join("res.json");
+    fs::write(&res, r#"{"pids": {"limit": 40}}"#).unwrap();
+    let o = ctx.cmd(&["update", "-r", "-", "u"]).stdin(fs::File::open(&res).unwrap()).output().unwrap();
+    assert!(o.status.success(), "update -r -: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(cg_read(&ctx, "pids", "u", "pids.max"), "40");
+    ctx.rt(&["update", "--memory-reservation", "32m", "u"]).expect_ok("update reservation");
+    assert_eq!(cg_read(&ctx, "memory", "u", "memory.limit_in_bytes"), (128u64 << 20).to_string());
+    assert_eq!(cg_read(&ctx, "memory", "u", "memory.soft_limit_in_bytes"), (32u64 << 20).to_string());
+    assert_eq!(cg_read(&ctx, "pids", "u", "pids.max"), "40");
+
+    // What cannot be changed live is refused, naming the field; nothing changes.
+    fs::write(&res, r#"{"devices": [{"allow": true, "access": "rwm"}], "pids": {"limit": 50}}"#).unwrap();
+    let line = ctx.rt(&["update", "-r", &res.to_string_lossy(), "u"]).expect_error("update devices");
+    assert!(line.contains("devices"), "{line}");
+    assert_eq!(cg_read(&ctx, "pids", "u", "pids.max"), "40");
+    let line = ctx.rt(&["update", "--memory", "12q", "u"]).expect_error("bad size");
+    assert!(line.contains("--memory"), "{line}");
+
+    ctx.kill("u", "KILL").expect_ok("kill");
+    ctx.wait_for_status("u", "stopped", Duration::from_secs(10));
+    let line = ctx.rt(&["update", "--pids-limit", "5", "u"]).expect_error("update a stopped container");
+    assert!(line.contains("stopped"), "{line}");
+    ctx.delete("u", false).expect_ok("delete");
+}
+
+/// `events --stats` prints one stats event in runc's shape; `events` streams them and
+/// reports an OOM kill in the container as {"type":"oom"}, and only then.
+#[test]
+fn events_stats_and_oom() {
+    if !std::path::Path::new("/sys/fs/cgroup/memory").is_dir() {
+        eprintln!("no cgroup v1 memory controller here");
+        return;
+    }
+    let ctx = Ctx::new("cfevents");
+    let mut b = ctx.bundle("b");
+    b.probe(&["sleep", "60"]);
+    b.set("linux/resources", json!({"memory": {"limit": 32 << 20}, "pids": {"limit": 50}}));
+    ctx.run_detached(&b, "e");
+    let o = ctx.rt(&["events", "--stats", "e"]);
+    o.expect_ok("events --stats");
+    assert_eq!(o.stdout.lines().count(), 1, "{}", o.stdout);
+    let v: Value = serde_json::from_str(o.out()).unwrap();
+    assert_eq!(v["type"], "stats");
+    assert_eq!(v["id"], "e");
+    assert_eq!(v["data"]["memory"]["usage"]["limit"], json!(32u64 << 20), "{v}");
+    assert!(v["data"]["memory"]["usage"]["usage"].as_u64().is_some_and(|u| u > 0), "{v}");
+    assert!(v["data"]["pids"]["current"].as_u64().is_some_and(|n| n >= 1), "{v}");
+    assert_eq!(v["data"]["pids"]["limit"], 50);
+    assert!(v["data"]["cpu"]["usage"].get("kernel").is_some(), "{v}");
+
+    let stream = ctx.spawn(ctx.cmd(&["events", "--interval", "200ms", "e"]), "events");
+    let stats_lines = |s: &str| s.lines().filter(|l| l.contains("\"type\":\"stats\"")).count();
+    wait_until(Duration::from_secs(10), "two stats events", || (stats_lines(&stream.stdout_now()) >= 2).then_some(()));
+    assert!(!stream.stdout_now().contains("\"oom\""), "an oom event before any OOM: {}", stream.stdout_now());
+    ctx.rt(&["exec", "e", "/probe", "alloc", "200"]).expect_code(137, "exec alloc 200 MB under 32 MB");
+    wait_until(Duration::from_secs(10), "the oom event", || stream.stdout_now().lines().any(|l| l == r#"{"id":"e","type":"oom"}"# || l == r#"{"type":"oom","id":"e"}"#).then_some(()));
+    // The stream ends by itself when the container does.
+    ctx.kill("e", "KILL").expect_ok("kill");
+    let o = stream.wait(Duration::from_secs(10));
+    o.expect_ok("events after the container stopped");
+    ctx.delete("e", false).expect_ok("delete");
+}
