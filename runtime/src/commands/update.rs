@@ -202,9 +202,9 @@ fn merge(into: &mut Value, change: &Value) {
 /// would open a moment of deny-all for a running container, and nothing else changed.
 fn apply(path: &Path, id: &str, res: &LinuxResources) -> anyhow::Result<()> {
     let mut only = LinuxResources::default();
-    only.set_memory(res.memory().clone());
+    only.set_memory(*res.memory());
     only.set_cpu(res.cpu().clone());
-    only.set_pids(res.pids().clone());
+    only.set_pids(*res.pids());
     only.set_block_io(res.block_io().clone());
     let mgr = create_cgroup_manager(CgroupConfig { cgroup_path: path.to_path_buf(), systemd_cgroup: false, container_name: id.to_string() })
         .map_err(|e| anyhow::anyhow!("cgroup {}: {e}", path.display()))?;
