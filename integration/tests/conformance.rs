@@ -234,3 +234,83 @@ fn events_stats_and_oom() {
     o.expect_ok("events after the container stopped");
     ctx.delete("e", false).expect_ok("delete");
 }
+
+fn without_mount_ns(b: &mut Bundle) {
+    if let Some(a) = b.config["linux"]["namespaces"].as_array_mut() {
+        a.retain(|n| n["type"] != json!("mount"));
+    }
+}
+
+fn ns_of(pid: &str) -> String {
+    fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap().to_string_lossy().into_owned()
+}
+
+/// No `mount` in linux.namespaces: the container inherits the runtime's mount namespace
+/// (config-linux.md, Namespaces), lives chroot'ed in its rootfs (exec too), and its mounts,
+/// made in that namespace, are gone after delete (the harness checks our mount table).
+#[test]
+fn no_mount_namespace_is_inherited() {
+    let ctx = Ctx::new("cfnomnt");
+    let mut b = ctx.bundle("b");
+    b.probe(&["sleep", "30"]);
+    without_mount_ns(&mut b);
+    // What would change a host mount is refused first: masks (runc's message), read-only
+    // root, root propagation. Nothing is left.
+    b.set("linux/maskedPaths", json!(["/proc/kcore"]));
+    let line = ctx.create(&b, "m", &[]).expect_error("maskedPaths without a mount namespace");
+    assert!(line.contains("unable to restrict sys entries without a private MNT namespace"), "{line}");
+    b.set("linux/maskedPaths", json!([]));
+    b.set("linux/readonlyPaths", json!([]));
+    b.set("root/readonly", json!(true));
+    let line = ctx.create(&b, "r", &[]).expect_error("root.readonly without a mount namespace");
+    assert!(line.contains("root.readonly"), "{line}");
+    b.set("root/readonly", json!(false));
+    ctx.assert_no_residue("refused configs without a mount namespace");
+
+    let host_only = ctx.dir("host-only");
+    assert!(host_only.is_dir());
+    ctx.run_detached(&b, "n");
+    let pid = ctx.state("n")["pid"].as_i64().unwrap().to_string();
+    assert_eq!(ns_of(&pid), ns_of("self"), "the container did not inherit the runtime's mount namespace");
+    // Its /proc (from `mounts`) is a mount in our namespace while it runs.
+    let proc_mp = b.rootfs.join("proc");
+    assert!(fs::read_to_string("/proc/self/mountinfo").unwrap().contains(&format!(" {} ", proc_mp.display())), "no /proc mount under the rootfs");
+    // Its root is the rootfs, for the init and for exec: the host's files are not there.
+    let root = fs::read_link(format!("/proc/{pid}/root")).unwrap();
+    assert_eq!(root, b.rootfs);
+    let o = ctx.rt(&["exec", "n", "/bin/sh", "-c", &format!("ls /probe && ls {} 2>&1; readlink /proc/self/ns/mnt", host_only.display())]);
+    o.expect_ok("exec");
+    assert!(o.stdout.starts_with("/probe\n") && o.stdout.contains("No such file"), "exec does not run in the rootfs: {}", o.stdout);
+    assert!(o.stdout.contains(&ns_of("self")), "{}", o.stdout);
+    ctx.delete("n", true).expect_ok("delete");
+    assert!(!fs::read_to_string("/proc/self/mountinfo").unwrap().contains(&format!(" {} ", proc_mp.display())), "the container's /proc mount outlived it");
+
+    // The control beside it: with a mount namespace, the container's is its own.
+    let mut b2 = ctx.bundle("b2");
+    b2.probe(&["sleep", "30"]);
+    ctx.run_detached(&b2, "own");
+    let pid = ctx.state("own")["pid"].as_i64().unwrap().to_string();
+    assert_ne!(ns_of(&pid), ns_of("self"));
+    ctx.delete("own", true).expect_ok("delete");
+}
+
+/// A create without a mount namespace that fails after its mounts were made (the program
+/// does not exist) leaves none of them in the host's mount table.
+#[test]
+fn no_mount_namespace_failed_create_leaves_no_mounts() {
+    let ctx = Ctx::new("cfnomnt2");
+    let mut b = ctx.bundle("b");
+    without_mount_ns(&mut b);
+    b.set("linux/maskedPaths", json!([]));
+    b.set("linux/readonlyPaths", json!([]));
+    b.set("root/readonly", json!(false));
+    b.args(&["/no/such/program"]);
+    let line = ctx.create(&b, "f", &[]).expect_error("missing program");
+    assert!(line.contains("/no/such/program"), "{line}");
+    ctx.assert_no_residue("failed create without a mount namespace");
+    // Control: the same bundle with a real program starts.
+    b.probe(&["exit", "0"]);
+    ctx.run(&b, "ok", &[]).expect_ok("run without a mount namespace");
+    ctx.delete("ok", false);
+    ctx.assert_no_residue("run without a mount namespace");
+}

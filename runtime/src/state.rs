@@ -95,6 +95,10 @@ pub struct ContainerState {
     /// runtime kept this record.
     #[serde(default)]
     pub cgroup_dirs: Option<crate::cgroups::Ownership>,
+    /// Set when the container shares the runtime's mount namespace: its mounts live there
+    /// and `delete` detaches them (rootfs/hostns.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<crate::rootfs::hostns::HostMounts>,
 }
 
 pub fn validate_id(id: &str) -> Result<(), StateError> {
