@@ -376,7 +376,7 @@ mod tests {
         let st = ContainerState {
             id: "c1".into(), pid: 0, pid_start: 0, bundle: "/b".into(), rootfs: "/b/r".into(),
             created: "x".into(), owner: "root".into(), phase: Status::Creating, annotations: Default::default(),
-            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None,
+            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None, host_mounts: None,
         };
         let d = ContainerDir::create(&root, "c1", &st).unwrap();
         // Claimed together with its first state: never an id without state.json.
