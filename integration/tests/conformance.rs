@@ -314,3 +314,21 @@ fn no_mount_namespace_failed_create_leaves_no_mounts() {
     ctx.delete("ok", false);
     ctx.assert_no_residue("run without a mount namespace");
 }
+
+/// A profile that refuses getcwd (the validation suite's linux_seccomp program) does not
+/// break the runtime's own check that the working directory is inside the container: with
+/// noNewPrivileges false the filter is in place before that check runs (runc fails here).
+#[test]
+fn seccomp_profile_refusing_getcwd() {
+    let ctx = Ctx::new("cfgetcwd");
+    let mut b = ctx.bundle("b");
+    b.set("linux/seccomp", json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_ERRNO"}]}));
+    b.probe(&["cwd"]);
+    for nnp in [true, false] {
+        b.set("process/noNewPrivileges", json!(nnp));
+        let o = ctx.run(&b, &format!("n{nnp}"), &[]);
+        // The filter works: the program's own getcwd is refused.
+        assert!(o.stdout.contains("EPERM") || o.stderr.contains("EPERM"), "noNewPrivileges {nnp}: getcwd was not filtered: {o:?}");
+        assert!(!o.stderr.contains("runtime"), "noNewPrivileges {nnp}: the runtime failed: {o:?}");
+    }
+}
