@@ -27,6 +27,14 @@ use super::{nix_err, RootfsError};
 pub struct HostMounts {
     pub rootfs: PathBuf,
     pub before: Vec<u64>,
+    /// The namespace the ids belong to (inode of /proc/self/ns/mnt at create).
+    #[serde(default)]
+    pub mntns: u64,
+}
+
+fn own_mntns() -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino())
 }
 
 /// mountinfo escapes space, tab, newline and backslash as \ooo.
@@ -67,11 +75,18 @@ fn read_mountinfo() -> std::io::Result<String> {
 /// Notes what is mounted at or below `rootfs` now, before the container makes anything.
 pub fn snapshot(rootfs: &Path) -> std::io::Result<HostMounts> {
     let before = mounts_at_or_below(&read_mountinfo()?, rootfs).into_iter().map(|(id, _)| id).collect();
-    Ok(HostMounts { rootfs: rootfs.to_path_buf(), before })
+    Ok(HostMounts { rootfs: rootfs.to_path_buf(), before, mntns: own_mntns()? })
 }
 
 /// Detaches every mount at or below the rootfs that was not there before, deepest first.
 pub fn unmount_ours(h: &HostMounts) -> std::io::Result<()> {
+    if own_mntns()? != h.mntns {
+        // Mount ids are per namespace: here they would name someone else's mounts.
+        return Err(std::io::Error::other(format!(
+            "the container's mounts are in mount namespace {} and this runtime runs in another: run delete from the namespace create ran in",
+            h.mntns
+        )));
+    }
     let mut ours: Vec<(u64, PathBuf)> = mounts_at_or_below(&read_mountinfo()?, &h.rootfs).into_iter().filter(|(id, _)| !h.before.contains(id)).collect();
     ours.reverse();
     for (_, mp) in ours {
