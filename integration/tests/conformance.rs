@@ -332,3 +332,23 @@ fn seccomp_profile_refusing_getcwd() {
         assert!(!o.stderr.contains("runtime"), "noNewPrivileges {nnp}: the runtime failed: {o:?}");
     }
 }
+
+/// Mounts appear in /proc/self/mountinfo in the config's order (runtime-tools' `mounts`
+/// program checks it): bind entries, whose sources are opened before clone, included.
+#[test]
+fn mountinfo_lists_mounts_in_config_order() {
+    let ctx = Ctx::new("cforder");
+    let src = ctx.dir("src");
+    let s = src.to_string_lossy().into_owned();
+    let mut b = ctx.bundle("b");
+    b.mount("/m1", "tmpfs", "tmpfs", &["nosuid"]);
+    b.mount("/m2", "bind", &s, &["rbind", "ro"]);
+    b.mount("/m3", "tmpfs", "tmpfs", &["nosuid"]);
+    b.mount("/m4", "bind", &s, &["bind"]);
+    b.sh("cat /proc/self/mountinfo");
+    let o = ctx.run(&b, "o", &[]);
+    o.expect_ok("run");
+    let order: Vec<&str> = o.stdout.lines().filter_map(|l| l.split(' ').nth(4)).filter(|mp| mp.starts_with("/m")).collect();
+    assert_eq!(order, ["/m1", "/m2", "/m3", "/m4"], "{}", o.stdout);
+    assert!(mount_opts(&o.stdout, "/m2").iter().any(|x| x == "ro"), "the clone kept the attributes: {}", o.stdout);
+}
