@@ -242,6 +242,25 @@ fn has_proc_mount(spec: &Spec) -> bool {
     })
 }
 
+/// Without a mount namespace the container's mounts are made in the runtime's namespace,
+/// under the rootfs (rootfs/hostns.rs). What would change a mount the host already has,
+/// rather than add one under the rootfs, is refused.
+fn check_shared_mount_ns(p: &Path, spec: &Spec) -> Result<(), ConfigError> {
+    const ADD: &str = "add {\"type\":\"mount\"} to linux.namespaces";
+    let linux = spec.linux().as_ref();
+    if linux.is_some_and(|l| l.masked_paths().as_ref().is_some_and(|v| !v.is_empty()) || l.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())) {
+        // runc's own words for the same refusal.
+        return Err(invalid(p, "linux.maskedPaths", &format!("unable to restrict sys entries without a private MNT namespace: {ADD}, or empty linux.maskedPaths and linux.readonlyPaths")));
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        return Err(invalid(p, "root.readonly", &format!("without a private mount namespace this would make the host's mount holding the rootfs read-only: {ADD}, or set it to false")));
+    }
+    if linux.and_then(|l| l.rootfs_propagation().as_ref()).is_some_and(|r| !r.is_empty()) {
+        return Err(invalid(p, "linux.rootfsPropagation", &format!("without a private mount namespace this would change the propagation of the host's root: {ADD}, or remove it")));
+    }
+    Ok(())
+}
+
 /// Semantic checks that the runtime-spec requires and serde cannot express.
 pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     let p = &cfg.path;
@@ -328,6 +347,9 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     }
     if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(invalid(p, "domainname", "setting a domainname needs a new uts namespace: add {\"type\":\"uts\"} to linux.namespaces"));
+    }
+    if !has(LinuxNamespaceType::Mount) {
+        check_shared_mount_ns(p, spec)?;
     }
     if let Some(linux) = linux {
         let userns = has(LinuxNamespaceType::User);

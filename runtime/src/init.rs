@@ -36,6 +36,9 @@ pub struct InitArgs {
     pub seccomp: Option<CompiledSeccomp>,
     pub landlock: Option<LandlockPolicy>,
     pub no_pivot: bool,
+    /// No mount namespace of its own: mounts are made in the runtime's, then chroot
+    /// (rootfs/hostns.rs).
+    pub host_mntns: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     /// Read end of the start barrier (the exec fifo, opened O_RDWR so open never blocks).
@@ -113,7 +116,11 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     let process = a.spec.process().clone().expect("validated: process present");
 
     // 7. The rootfs, while host paths (bind sources, the host's /proc) are still reachable.
-    let root = step!("prepare rootfs", rootfs::pivot::prepare(&a.rootfs, linux.rootfs_propagation().as_deref().is_some_and(|p| p.contains("private"))))?;
+    let root = if a.host_mntns {
+        step!("open rootfs", rootfs::hostns::open_rootfs(&a.rootfs))?
+    } else {
+        step!("prepare rootfs", rootfs::pivot::prepare(&a.rootfs, linux.rootfs_propagation().as_deref().is_some_and(|p| p.contains("private"))))?
+    };
     step!("mounts", rootfs::mounts::mount_all(&root, &a.mounts, &a.cgroup_path, a.unshare_cgroup))?;
     let dev_is_bind = a.mounts.iter().any(|m| m.dest == Path::new("/dev") && matches!(m.kind, rootfs::plan::MountKind::Bind { .. }));
     if !dev_is_bind {
@@ -137,7 +144,11 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     // 10. The runtime's own binary, identified before we leave the host's view, so that the
     //     final exec can refuse to run it inside the container (CVE-2019-5736 class).
     // 11. Enter the rootfs. From here on every path is a container path.
-    step!("enter rootfs", rootfs::pivot::pivot(&root, a.no_pivot))?;
+    if a.host_mntns {
+        step!("enter rootfs (chroot: no mount namespace)", rootfs::hostns::enter(&root))?;
+    } else {
+        step!("enter rootfs", rootfs::pivot::pivot(&root, a.no_pivot))?;
+    }
     drop(root);
     let root: OwnedFd = step!("open /", std::fs::File::open("/"))?.into();
 

@@ -93,6 +93,10 @@ pub enum Command {
     Resume(commands::pause::PauseArgs),
     /// List the processes of a container
     Ps(commands::ps::PsArgs),
+    /// Change a live container's cgroup limits (runc's flags, or -r FILE|-)
+    Update(commands::update::UpdateArgs),
+    /// Print the container's resource statistics and OOM events as JSON lines
+    Events(commands::events::EventsArgs),
     /// Write a starter config.json
     Spec(commands::spec::SpecArgs),
     /// Print the runtime-spec features.json of what this runtime implements

@@ -95,6 +95,10 @@ pub struct ContainerState {
     /// runtime kept this record.
     #[serde(default)]
     pub cgroup_dirs: Option<crate::cgroups::Ownership>,
+    /// Set when the container shares the runtime's mount namespace: its mounts live there
+    /// and `delete` detaches them (rootfs/hostns.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<crate::rootfs::hostns::HostMounts>,
 }
 
 pub fn validate_id(id: &str) -> Result<(), StateError> {
@@ -367,7 +371,7 @@ mod tests {
         let st = ContainerState {
             id: "c1".into(), pid: 0, pid_start: 0, bundle: "/b".into(), rootfs: "/b/r".into(),
             created: "x".into(), owner: "root".into(), phase: Status::Creating, annotations: Default::default(),
-            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None,
+            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None, host_mounts: None,
         };
         let d = ContainerDir::create(&root, "c1", &st).unwrap();
         // Claimed together with its first state: never an id without state.json.

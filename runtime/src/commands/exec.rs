@@ -161,6 +161,10 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     let mut join: Vec<(LinuxNamespaceType, OwnedFd)> = vec![];
     let mut pid_ns = None;
     let mut userns = false;
+    // A container without a mount namespace of its own shares ours and lives chroot'ed in
+    // its rootfs (rootfs/hostns.rs): the new process must enter that root too, or it would
+    // run at the host's.
+    let mut chroot_to = None;
     for (t, name) in [
         (LinuxNamespaceType::User, "user"),
         (LinuxNamespaceType::Ipc, "ipc"),
@@ -174,6 +178,10 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         let theirs = format!("/proc/{}/ns/{name}", st.pid);
         let (Ok(m1), Ok(m2)) = (std::fs::metadata(&theirs), std::fs::metadata(format!("/proc/self/ns/{name}"))) else { continue };
         if m1.ino() == m2.ino() {
+            if t == LinuxNamespaceType::Mount {
+                let root = format!("/proc/{}/root", st.pid);
+                chroot_to = Some(OwnedFd::from(std::fs::File::open(&root).with_context(|| format!("open {root}"))?));
+            }
             continue;
         }
         let fd: OwnedFd = std::fs::File::open(&theirs).with_context(|| format!("open {theirs}"))?.into();
@@ -211,7 +219,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                 preserve_fds: a.preserve_fds,
                 self_exe,
             };
-            tenant(&child_chan, join, &process, &sec, a.detach)
+            tenant(&child_chan, join, chroot_to, &process, &sec, a.detach)
         }
         Ok(pid) => pid,
         Err(e) => bail!("clone: {e}"),
@@ -339,7 +347,7 @@ fn split_detached(chan: &InitEnd) -> Result<(), String> {
 }
 
 /// The child side: join, then the shared final steps, then exec.
-fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Process, sec: &crate::process::Security, detach: bool) -> ! {
+fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: Option<OwnedFd>, process: &Process, sec: &crate::process::Security, detach: bool) -> ! {
     let fail = |msg: String| -> ! {
         let _ = chan.send_error(&msg);
         // SAFETY: plain _exit.
@@ -359,6 +367,11 @@ fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
         }
     }
     drop(join);
+    if let Some(root) = chroot_to {
+        if let Err(e) = crate::rootfs::hostns::enter(&root) {
+            fail(format!("enter the container's root: {e}"));
+        }
+    }
     let _ = nix::unistd::setsid();
     if process.terminal().unwrap_or(false) {
         let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));

@@ -205,9 +205,17 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
         // Opened (and its type learnt) by sources.rs, which does not follow a symlink the
         // container could have planted, as a plain stat here would.
         let src = if src.is_absolute() { src } else { bundle.join(src) };
-        if !data.is_empty() {
-            return Err(fail(format!("unknown mount option(s) {:?} for a bind mount", data)));
+        // Filesystem data (mode=755, size=1k: what a tmpfs entry carries, often copied into a
+        // bind entry by generators) means nothing to a bind; mount(2) ignores it there, and
+        // runc passes it along, so it is accepted and dropped. A bare word that is no flag
+        // we know is most likely a misspelt one (nosiud): refused, since ignoring it would
+        // silently drop the protection it was meant to ask for.
+        if let Some(word) = data.iter().find(|d| !d.contains('=')) {
+            return Err(fail(format!(
+                "unknown mount option {word:?} for a bind mount (not a mount flag; filesystem data such as mode=755 is ignored for binds): fix or remove it"
+            )));
         }
+        p.data.clear();
         p.source = Some(src);
     } else {
         match fstype.as_str() {
@@ -302,5 +310,16 @@ mod tests {
         assert!(e.contains("nosuchfs"), "{e}");
         let e = build(&[m("/x", "bind", "/tmp", &["idmap"])], Path::new("/")).unwrap_err().to_string();
         assert!(e.contains("idmap"), "{e}");
+        let e = build(&[m("/x", "bind", "/tmp", &["bind", "nosiud"])], Path::new("/")).unwrap_err().to_string();
+        assert!(e.starts_with("mounts[0] (/x)") && e.contains("\"nosiud\""), "{e}");
+    }
+
+    #[test]
+    fn filesystem_data_on_a_bind_is_dropped_as_mount_2_would() {
+        let p = build(&[m("/x", "bind", "/tmp", &["bind", "nosuid", "strictatime", "mode=755", "size=1k", "private"])], Path::new("/")).unwrap();
+        assert_eq!(p[0].kind, MountKind::Bind { recursive: false });
+        assert_eq!(p[0].data, "");
+        assert_eq!(p[0].attr_set & libc::MOUNT_ATTR_NOSUID, libc::MOUNT_ATTR_NOSUID);
+        assert_eq!(p[0].propagation, libc::MS_PRIVATE);
     }
 }
