@@ -3,6 +3,7 @@
 //!
 //! - set-id files planted in a read-write bind (they are set-id-root programs on the host),
 //! - MPTCP sockets and TCP Fast Open sends (both sidestep connect-time network checks),
+//!   each refused by the seccomp profile alone and by the BPF network guard alone,
 //! - memfd_create + execveat running code although every writable mount is noexec,
 //! - kernel information (symbols, BTF, allocator state) readable in a generated bundle,
 //! - fail-open steps: a failed or ineffective prctl/capset/keyctl in the container's init,
@@ -15,11 +16,14 @@
 //! protection in which the same probe verb succeeds.
 
 use std::fs;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use integration::*;
 
@@ -124,82 +128,195 @@ fn mptcp_gets_eprotonosupport_and_tcp_still_works() {
     assert_eq!(got["mptcp-inet"], "socket ok", "control: {got:?}");
 }
 
-/// Why MPTCP is refused: Landlock's TCP rules only cover IPPROTO_TCP sockets, so under
-/// Landlock alone an MPTCP socket connects to a port the policy forbids.
-#[test]
-fn mptcp_would_bypass_landlock_connect_rules() {
-    let ctx = Ctx::new("mptcpll");
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let other = TcpListener::bind("127.0.0.1:0").unwrap();
-    let other_port = other.local_addr().unwrap().port();
-    let (mut b, _) = hardened(&ctx, "b");
+/// A host TCP listener on [::]:0 (v4 and v6) that writes `token` to every connection and
+/// counts them, until dropped: the host-side witness. The containers are never told the
+/// token, so a probe that prints it has really reached this listener.
+struct TokenListener {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TokenListener {
+    fn new(token: &str) -> TokenListener {
+        let l = TcpListener::bind("[::]:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (accepted, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let (a, s, t) = (accepted.clone(), stop.clone(), format!("{token}\n"));
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !s.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(120) {
+                match l.accept() {
+                    Ok((mut c, _)) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                        let _ = c.set_nonblocking(false);
+                        let _ = c.write_all(t.as_bytes());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        TokenListener { port, accepted, stop }
+    }
+
+    fn count(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TokenListener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn token(tag: &str) -> String {
+    let mut b = [0u8; 8];
+    fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
+    format!("{tag}-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+}
+
+/// One line per probe: `KEY <probe output>` (`read TOKEN`, `sent 1`, or an errno name).
+fn probe_script(cmds: &[(&str, String)]) -> String {
+    cmds.iter().map(|(k, c)| format!("echo \"{k} $(/probe {c} 2>/dev/null)\"; ")).collect()
+}
+
+/// The network guard alone: Landlock's fs and TCP rules (connect only to `connect`), which
+/// put the BPF guard in place, and no seccomp profile.
+fn guard_only(b: &mut Bundle, connect: u16) {
+    b.remove("linux/seccomp");
+    let bind = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     b.set(
         "annotations",
         json!({
             "org.ocirt.landlock.fs.exec": r#"["/"]"#,
             "org.ocirt.landlock.fs.write": r#"["/tmp", "/dev", "/data"]"#,
-            "org.ocirt.landlock.net.bind": format!("[{other_port}]"),
-            "org.ocirt.landlock.net.connect": format!("[{other_port}]"),
+            "org.ocirt.landlock.net.bind": format!("[{bind}]"),
+            "org.ocirt.landlock.net.connect": format!("[{connect}]"),
         }),
     );
-    let script = format!("for m in plain mptcp; do echo \"$m $(/probe tfo-send 127.0.0.1 {port} $m 2>/dev/null)\"; done");
-    let got = run_lines(&ctx, &mut b, &script);
-    assert_eq!(got["plain"], "EACCES", "Landlock: {got:?}");
-    assert_eq!(got["mptcp"], "EPROTONOSUPPORT", "the profile: {got:?}");
-    b.remove("linux/seccomp");
-    let got = run_lines(&ctx, &mut b, &script);
-    assert_eq!(got["plain"], "EACCES", "Landlock alone: {got:?}");
-    assert_eq!(got["mptcp"], "sent 1", "Landlock alone does not cover MPTCP on this kernel: {got:?}");
-    drop((l, other));
 }
 
+/// Neither layer: no profile, no network annotation.
+fn unprotected(b: &mut Bundle) {
+    b.remove("linux/seccomp");
+    b.remove("annotations");
+}
+
+/// MPTCP, one layer at a time. Landlock's TCP rules only cover IPPROTO_TCP sockets, so
+/// MPTCP needs a layer of its own, and there are two:
+/// (i) the seccomp profile alone (no network annotations): the socket fails with
+///     EPROTONOSUPPORT, as on a kernel without MPTCP, while plain TCP still reaches the host;
+/// (ii) the BPF network guard alone (network annotations, no profile): MPTCP is refused with
+///     EPERM, even to a declared port, while plain TCP to the declared port works;
+/// (iii) the control with neither reaches the forbidden host listener over MPTCP.
+#[test]
+fn mptcp_is_refused_by_each_layer_alone() {
+    let ctx = Ctx::new("mptcpll");
+    assert_eq!(fs::read_to_string("/proc/sys/net/mptcp/enabled").unwrap_or_default().trim(), "1", "the control needs net.mptcp.enabled=1 on the host");
+    let (secret, open) = (token("forbidden"), token("declared"));
+    let forbidden = TokenListener::new(&secret);
+    let declared = TokenListener::new(&open);
+    let (fp, dp) = (forbidden.port, declared.port);
+
+    // (i) The profile alone.
+    let (mut b, _) = hardened(&ctx, "b");
+    let got = run_lines(
+        &ctx,
+        &mut b,
+        &probe_script(&[
+            ("mptcp4", format!("tcp-reach mptcp 127.0.0.1 {fp}")),
+            ("mptcp6", format!("tcp-reach mptcp ::1 {fp}")),
+            ("tcp", format!("tcp-reach connect 127.0.0.1 {fp}")),
+        ]),
+    );
+    assert_eq!(got["mptcp4"], "EPROTONOSUPPORT", "the profile: {got:?}");
+    assert_eq!(got["mptcp6"], "EPROTONOSUPPORT", "the profile: {got:?}");
+    assert_eq!(got["tcp"], format!("read {secret}"), "positive control: plain TCP under the profile: {got:?}");
+    assert_eq!(forbidden.count(), 1, "only the plain connection reached the host");
+
+    // (ii) The network guard alone.
+    guard_only(&mut b, dp);
+    let got = run_lines(
+        &ctx,
+        &mut b,
+        &probe_script(&[
+            ("mptcp", format!("tcp-reach mptcp 127.0.0.1 {fp}")),
+            ("mptcp-declared", format!("tcp-reach mptcp 127.0.0.1 {dp}")),
+            ("tcp-declared", format!("tcp-reach connect 127.0.0.1 {dp}")),
+        ]),
+    );
+    assert_eq!(got["mptcp"], "EPERM", "the guard: {got:?}");
+    assert_eq!(got["mptcp-declared"], "EPERM", "the guard refuses MPTCP outright: {got:?}");
+    assert_eq!(got["tcp-declared"], format!("read {open}"), "positive control: the declared port: {got:?}");
+    assert_eq!(forbidden.count(), 1, "the guarded container reached the forbidden listener");
+
+    // (iii) Neither: the same verb reaches the forbidden listener, so the probe works.
+    unprotected(&mut b);
+    let got = run_lines(&ctx, &mut b, &probe_script(&[("mptcp", format!("tcp-reach mptcp 127.0.0.1 {fp}"))]));
+    assert_eq!(got["mptcp"], format!("read {secret}"), "control without either layer: {got:?}");
+    assert_eq!(forbidden.count(), 2);
+}
+
+/// TCP Fast Open sends (MSG_FASTOPEN on sendto/sendmsg/sendmmsg) connect without
+/// connect(2), which is all Landlock sees. One layer at a time:
+/// (i) the seccomp profile alone refuses the sends (EPERM) while connect + send and
+///     TCP_FASTOPEN_CONNECT (which goes through connect(2)) still reach the host;
+/// (ii) the BPF network guard alone (its connect hooks run on the fast-open path too)
+///     refuses them to an undeclared port (EPERM), a fast-open send to the declared port
+///     works, and connect after TCP_FASTOPEN_CONNECT meets Landlock (EACCES);
+/// (iii) the control with neither reaches the forbidden host listener by fast open.
 #[test]
 fn tcp_fast_open_sends_are_refused_and_plain_sends_work() {
     let ctx = Ctx::new("tfo");
     assert_ne!(fs::read_to_string("/proc/sys/net/ipv4/tcp_fastopen").unwrap_or_default().trim(), "0", "the control needs client TFO (net.ipv4.tcp_fastopen & 1)");
-    // A host listener (the containers share the host's network): the kernel completes
-    // the handshakes from its backlog.
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let script = format!("for m in sendto sendmsg plain; do echo \"$m $(/probe tfo-send 127.0.0.1 {port} $m 2>/dev/null)\"; done");
-    let (mut b, _) = hardened(&ctx, "hard");
-    let got = run_lines(&ctx, &mut b, &script);
-    assert_eq!(got["sendto"], "EPERM", "{got:?}");
-    assert_eq!(got["sendmsg"], "EPERM", "{got:?}");
-    assert_eq!(got["plain"], "sent 1", "positive control: {got:?}");
-    b.remove("linux/seccomp");
-    let got = run_lines(&ctx, &mut b, &script);
-    assert_eq!(got["sendto"], "sent 1", "control without the profile: {got:?}");
-    assert_eq!(got["sendmsg"], "sent 1", "control without the profile: {got:?}");
+    let (secret, open) = (token("forbidden"), token("declared"));
+    let forbidden = TokenListener::new(&secret);
+    let declared = TokenListener::new(&open);
+    let (fp, dp) = (forbidden.port, declared.port);
+    let sends = |port: u16| {
+        vec![
+            ("sendto", format!("tcp-reach fo-sendto 127.0.0.1 {port}")),
+            ("sendto6", format!("tcp-reach fo-sendto ::1 {port}")),
+            ("sendmsg", format!("tcp-reach fo-sendmsg 127.0.0.1 {port}")),
+            ("sendmmsg", format!("tcp-reach fo-sendmmsg 127.0.0.1 {port}")),
+        ]
+    };
 
-    // With Landlock allowing connections to another port only: connect(2), also after
-    // TCP_FASTOPEN_CONNECT, is checked by Landlock (EACCES), and the profile refuses the
-    // Fast Open sends before they reach the network stack (EPERM).
-    let script = format!("for m in sendto sendmsg plain fastopen-connect; do echo \"$m $(/probe tfo-send 127.0.0.1 {port} $m 2>/dev/null)\"; done");
-    let other = TcpListener::bind("127.0.0.1:0").unwrap();
-    let other_port = other.local_addr().unwrap().port();
-    let landlock = json!({
-        "org.ocirt.landlock.fs.exec": r#"["/"]"#,
-        "org.ocirt.landlock.fs.write": r#"["/tmp", "/dev", "/data"]"#,
-        "org.ocirt.landlock.net.bind": format!("[{other_port}]"),
-        "org.ocirt.landlock.net.connect": format!("[{other_port}]"),
-    });
-    b.set("annotations", landlock);
-    b.set("linux/seccomp", profile("default"));
-    let got = run_lines(&ctx, &mut b, &script);
-    assert_eq!(got["plain"], "EACCES", "Landlock: {got:?}");
+    // (i) The profile alone.
+    let (mut b, _) = hardened(&ctx, "hard");
+    let mut cmds = sends(fp);
+    cmds.push(("plain", format!("tcp-reach connect 127.0.0.1 {fp}")));
+    cmds.push(("fastopen-connect", format!("tfo-send 127.0.0.1 {fp} fastopen-connect")));
+    let got = run_lines(&ctx, &mut b, &probe_script(&cmds));
+    for k in ["sendto", "sendto6", "sendmsg", "sendmmsg"] {
+        assert_eq!(got[k], "EPERM", "the profile, {k}: {got:?}");
+    }
+    assert_eq!(got["plain"], format!("read {secret}"), "positive control: connect + send under the profile: {got:?}");
+    assert_eq!(got["fastopen-connect"], "sent 1", "TCP_FASTOPEN_CONNECT stays allowed: {got:?}");
+    assert_eq!(forbidden.count(), 2, "only connect(2)-based connections reached the host");
+
+    // (ii) The network guard alone.
+    guard_only(&mut b, dp);
+    let mut cmds = sends(fp);
+    cmds.push(("declared", format!("tcp-reach fo-sendto 127.0.0.1 {dp}")));
+    cmds.push(("fastopen-connect", format!("tfo-send 127.0.0.1 {fp} fastopen-connect")));
+    let got = run_lines(&ctx, &mut b, &probe_script(&cmds));
+    for k in ["sendto", "sendto6", "sendmsg", "sendmmsg"] {
+        assert_eq!(got[k], "EPERM", "the guard, {k}: {got:?}");
+    }
+    assert_eq!(got["declared"], format!("read {open}"), "positive control: fast open to the declared port: {got:?}");
     assert_eq!(got["fastopen-connect"], "EACCES", "Landlock sees connect after TCP_FASTOPEN_CONNECT: {got:?}");
-    assert_eq!(got["sendto"], "EPERM", "{got:?}");
-    assert_eq!(got["sendmsg"], "EPERM", "{got:?}");
-    // Control, and the reason for the rule: under Landlock alone, connect is still refused
-    // but the Fast Open sends reach the forbidden port (Landlock hooks connect(2) only).
-    b.remove("linux/seccomp");
-    let got = run_lines(&ctx, &mut b, &script);
-    assert_eq!(got["plain"], "EACCES", "Landlock alone: {got:?}");
-    assert_eq!(got["sendto"], "sent 1", "Landlock alone is bypassed by MSG_FASTOPEN on this kernel: {got:?}");
-    assert_eq!(got["sendmsg"], "sent 1", "{got:?}");
-    drop((l, other));
+    assert_eq!(forbidden.count(), 2, "the guarded container reached the forbidden listener");
+
+    // (iii) Neither: the same sends reach the forbidden listener, so the probe works.
+    unprotected(&mut b);
+    let got = run_lines(&ctx, &mut b, &probe_script(&sends(fp)[..3]));
+    for k in ["sendto", "sendto6", "sendmsg"] {
+        assert_eq!(got[k], format!("read {secret}"), "control without either layer, {k}: {got:?}");
+    }
+    assert_eq!(forbidden.count(), 5);
 }
 
 // ------------------------------------------------------------------ memfd execution (item 13)

@@ -7,7 +7,10 @@
 //! - one clear error: exit 1, no panic, a non-empty message;
 //! - the process was killed (SIGKILL trials): exit 137;
 //! and afterwards `delete --force` (which must succeed or say the container does not exist)
-//! leaves nothing: no state entry, no cgroup, no mount, no live process of that container.
+//! leaves nothing: no state entry, nothing else in the state root (the parents' registry),
+//! no cgroup and no cgroup parent the runtime made, no mount, no live process of that
+//! container. The calls that make and remove owned things (mkdir, rmdir, unlink) are each
+//! tried at every call, the others at the first, middle and last.
 //!
 //! The positive control: the same bundle runs to exit 0 under strace without injection, and
 //! every syscall listed here really is made by a plain run (so a trial cannot pass because
@@ -95,8 +98,17 @@ fn call_counts(ctx: &Ctx, b: &Bundle) -> HashMap<String, u64> {
     counts
 }
 
-/// Trial points for a syscall made `n` times: the first, the middle and the last call.
-fn points(n: u64) -> Vec<u64> {
+/// The calls that make and remove what a container owns (cgroup directories, parents and
+/// their registry, state files): a fault at any one of them must leave a state that the
+/// cleanup still understands, so each of their calls is a trial point.
+const EVERY_CALL: &[&str] = &["mkdir", "rmdir", "unlink"];
+
+/// Trial points for `sc` made `n` times: every call for [`EVERY_CALL`], else the first,
+/// the middle and the last call.
+fn points(sc: &str, n: u64) -> Vec<u64> {
+    if EVERY_CALL.contains(&sc) {
+        return (1..=n).collect();
+    }
     let mut p = vec![1, n.div_ceil(2), n];
     p.dedup();
     p
@@ -134,11 +146,24 @@ fn check_trial(ctx: &Ctx, id: &str, what: &str, o: &Output, killed_ok: bool) -> 
         bad.push(format!("{what}: state entry of {id} left"));
         let _ = fs::remove_dir_all(ctx.root.join(id));
     }
+    // Trials run one at a time and each is deleted: nothing else of the state root (a
+    // hidden claim, the shared parents' registry) may outlive it.
+    for e in ctx.state_residue() {
+        bad.push(format!("{what}: state root entry left: {e}"));
+        let _ = fs::remove_dir_all(ctx.root.join(&e));
+    }
     for h in cgroup_hierarchies() {
         let p = h.join(ctx.cgroup_path(id).trim_start_matches('/'));
         if p.exists() {
             bad.push(format!("{what}: cgroup left: {}", p.display()));
             let _ = fs::remove_dir(&p);
+        }
+        // The shared parent (the harness's prefix) was made by the runtime for this
+        // container alone: the last one out removes it.
+        let parent = h.join(ctx.cg_prefix.trim_start_matches('/'));
+        if parent.exists() {
+            bad.push(format!("{what}: cgroup parent left: {}", parent.display()));
+            let _ = fs::remove_dir(&parent);
         }
     }
     bad
@@ -173,7 +198,7 @@ fn trials(mode: &str) {
             continue;
         }
         let Some(&n) = counts.get(*sc) else { continue };
-        for k in points(n) {
+        for k in points(sc, n) {
             let id = ctx.next_id();
             let inject = match mode {
                 "eio" => format!("inject={sc}:error=EIO:when={k}"),

@@ -68,20 +68,29 @@ fn not_ours(path: &Path, msg: String) -> CgroupError {
 
 /// Every mounted hierarchy: /sys/fs/cgroup itself on a cgroup2-only host, else each
 /// hierarchy mounted under it (v1 controllers, name=systemd, the hybrid cgroup2 tree).
-pub fn hierarchies() -> Vec<PathBuf> {
+/// A listing or a check that fails is an error, never "no such hierarchy": a hierarchy
+/// left out of the plan would get its directory from libcgroups, unrecorded, and no
+/// cleanup would ever remove it.
+pub fn hierarchies() -> Result<Vec<PathBuf>, CgroupError> {
     let root = Path::new(CGROUP_ROOT);
-    if root.join("cgroup.controllers").exists() {
-        return vec![root.to_path_buf()];
+    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: format!("cannot list the cgroup hierarchies: {e}") };
+    let exists = |p: &Path| p.try_exists().map_err(|e| fail(p, e));
+    if exists(&root.join("cgroup.controllers"))? {
+        return Ok(vec![root.to_path_buf()]);
     }
-    std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
+    let mut found = vec![];
+    for e in std::fs::read_dir(root).map_err(|e| fail(root, e))? {
+        let e = e.map_err(|e| fail(root, e))?;
         // Co-mounted controllers appear once more as symlinks (cpu -> cpu,cpuacct).
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .filter(|p| p.join("cgroup.procs").exists())
-        .collect()
+        if !e.file_type().map_err(|err| fail(&e.path(), err))?.is_dir() {
+            continue;
+        }
+        let p = e.path();
+        if exists(&p.join("cgroup.procs"))? {
+            found.push(p);
+        }
+    }
+    Ok(found)
 }
 
 fn relative(path: &Path) -> Result<&Path, CgroupError> {
@@ -96,7 +105,7 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 /// (the claim writes this plan into the first state).
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
-    Ok(Ownership { dirs: crate::cgroup_placement::usable(hierarchies()).into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
+    Ok(Ownership { dirs: crate::cgroup_placement::usable(hierarchies()?).into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
 }
 
 /// Refuses a cgroup that is, contains or lies inside another stored container's cgroup (its
@@ -151,18 +160,45 @@ impl ParentRegistry {
         self.dir.join(format!("{}-{}", m.dev(), m.ino()))
     }
 
-    fn add(&self, m: &std::fs::Metadata) -> std::io::Result<()> {
+    /// Lists `dir` (just made, `m` its metadata). The entry holds the directory's path, so
+    /// that [`ParentRegistry::sweep`] can tell an entry whose directory is gone.
+    fn add(&self, dir: &Path, m: &std::fs::Metadata) -> std::io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::DirBuilderExt;
         let e = self.entry(m);
+        let body = dir.as_os_str().as_bytes();
         // A delete may rmdir the registry (empty) between our mkdir and the file: retry once.
         for _ in 0..2 {
             std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&self.dir)?;
-            match std::fs::File::create(&e) {
+            match std::fs::write(&e, body) {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                r => return r.map(|_| ()),
+                r => return r,
             }
         }
-        std::fs::File::create(&e).map(|_| ())
+        std::fs::write(&e, body)
+    }
+
+    /// Drops the entries whose directory is gone (a delete killed, or an unlink that
+    /// failed, between a parent's rmdir and the removal of its entry: nobody could ever
+    /// look it up again by device and inode), then the registry itself if it is empty.
+    /// An empty entry (an older runtime's, or one being written) is left alone.
+    fn sweep(&self) {
+        use std::os::unix::ffi::OsStringExt;
+        for e in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            let Ok(body) = std::fs::read(e.path()) else { continue };
+            if body.is_empty() {
+                continue;
+            }
+            let dir = PathBuf::from(std::ffi::OsString::from_vec(body));
+            let stale = match std::fs::symlink_metadata(&dir) {
+                Ok(m) => self.entry(&m).file_name() != Some(e.file_name().as_os_str()),
+                Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+            };
+            if stale {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&self.dir);
     }
 
     fn contains(&self, m: &std::fs::Metadata) -> bool {
@@ -273,10 +309,12 @@ fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, 
             Ok(()) => {
                 let fail = |e: std::io::Error| CgroupError::Manager { path: m.clone(), msg: e.to_string() };
                 let md = std::fs::metadata(m).map_err(fail)?;
-                reg.add(&md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
+                // Identity first: if listing it fails, this create's cleanup still knows
+                // the directory as its own.
                 if let Some(d) = own.dirs.iter_mut().find(|d| &d.path == m) {
                     d.ino = Some(md.ino());
                 }
+                reg.add(m, &md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
             }
             // Made by someone else meanwhile: not ours.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => own.dirs.retain(|d| &d.path != m),
@@ -333,42 +371,66 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
         let _ = std::fs::remove_dir(&d.path);
     }
     let unified = Path::new(CGROUP_ROOT).join("cgroup.controllers").exists();
-    for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent) {
-        remove_parents(&d.path, own, reg, unified);
+    // From each cgroup upwards; then from each parent this create recorded, innermost
+    // first: a create that failed before it made (or recorded) its leaves still removes the
+    // parents it made.
+    let leaf_parents = own.dirs.iter().filter(|d| d.kind != DirKind::Parent).filter_map(|d| d.path.parent());
+    let made_parents = own.dirs.iter().rev().filter(|d| d.kind == DirKind::Parent).map(|d| d.path.as_path());
+    let mut r = Ok(());
+    for start in leaf_parents.chain(made_parents) {
+        if let Err(e) = remove_parents(start, own, reg, unified) {
+            // The others are still tried; the first error is reported, and the state kept.
+            r = r.and(Err(e));
+        }
     }
-    Ok(())
+    reg.sweep();
+    r
 }
 
-fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) {
+/// Removes `start` and the directories above it while they are parents the runtime made
+/// and empty. Busy (EBUSY, ENOTEMPTY) ends the climb; any other failure is an error, so
+/// that the caller keeps the state and a later `delete` can finish.
+fn remove_parents(start: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) -> Result<(), CgroupError> {
     let top = Path::new(CGROUP_ROOT);
-    let mut p = leaf.parent();
+    let fail = |d: &Path, e: std::io::Error| CgroupError::Manager { path: d.to_path_buf(), msg: e.to_string() };
+    let mut p = Some(start);
     while let Some(d) = p {
         // Never a hierarchy root (/sys/fs/cgroup/<h>, or /sys/fs/cgroup on cgroup2 hosts).
         if d == top || (!unified && d.parent() == Some(top)) {
-            return;
+            return Ok(());
         }
-        let Ok(md) = std::fs::symlink_metadata(d) else {
+        let md = match std::fs::symlink_metadata(d) {
+            Ok(md) => md,
             // Gone already (or never made: a create killed half-way); look further up.
-            p = d.parent();
-            continue;
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                p = d.parent();
+                continue;
+            }
+            Err(e) => return Err(fail(d, e)),
         };
         let listed = reg.contains(&md);
         let ours = listed || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
         if !ours {
-            return;
+            return Ok(());
         }
-        if std::fs::remove_dir(d).is_err() {
-            // Busy. If no container of this root is left, what keeps it busy is not ours
-            // (a container of another root, a host process): nobody here will ever remove
-            // it, so the entry goes and the directory stays.
-            if listed && !reg.others_remain() {
-                reg.forget(&md);
+        match std::fs::remove_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY) | Some(libc::ENOTEMPTY)) => {
+                // Busy. If no container of this root is left, what keeps it busy is not ours
+                // (a container of another root, a host process): nobody here will ever remove
+                // it, so the entry goes and the directory stays.
+                if listed && !reg.others_remain() {
+                    reg.forget(&md);
+                }
+                return Ok(());
             }
-            return;
+            Err(e) => return Err(fail(d, e)),
         }
         reg.forget(&md);
         p = d.parent();
     }
+    Ok(())
 }
 
 /// Every process in the container's recorded cgroups (still the recorded directories),
@@ -470,26 +532,111 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Puts `pid` into the container's cgroup (creating it) and applies `res`.
-pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> Result<(), CgroupError> {
-    use crate::cgroup_placement as placement;
-    let placed = |e: placement::PlacementError| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() };
-    if placement::v1_read_only() {
-        // check_supported refused every limit that needs a read-only hierarchy.
-        return placement::join_direct(&placement::usable(hierarchies()), path, pid).map_err(placed);
+/// Puts `pid` into the container's cgroups (made by [`make_dirs`], recorded in `own`) and
+/// applies `res`.
+///
+/// The pid and the device rules (the part of `linux.resources` nearly every config has)
+/// are written by the runtime itself: libcgroups' v1 manager finds its controllers through
+/// pathrs' procfs handle, which panics (an abort in release builds, skipping every
+/// cleanup) when an fstat of /proc fails, and it would only re-discover what `own` holds.
+/// The manager is still used for the other controllers (memory, cpu, pids, ...).
+pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own: &Ownership) -> Result<(), CgroupError> {
+    let placed = |e: crate::cgroup_placement::PlacementError| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() };
+    crate::cgroup_placement::make_room(path, res.is_some_and(|r| *r != LinuxResources::default())).map_err(placed)?;
+    add_task(own, pid)?;
+    let Some(res) = res else { return Ok(()) };
+    let mut others = res.clone();
+    others.set_devices(None);
+    if crate::cgroup_placement::v1_read_only() {
+        // check_supported refused each limit whose hierarchy is read-only; this is the
+        // backstop for a mix (libcgroups' v1 manager needs every hierarchy writable).
+        if others != LinuxResources::default() || res.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(CgroupError::Unsupported(
+                "linux.resources: some cgroup v1 hierarchies are read-only here (not delegated to this service), and limits need them writable: remove linux.resources, or run where root can write /sys/fs/cgroup".into(),
+            ));
+        }
+        return Ok(());
     }
-    placement::make_room(path, res.is_some_and(|r| *r != LinuxResources::default())).map_err(placed)?;
+    let devices_dir = own.dirs.iter().find(|d| d.kind != DirKind::Parent && in_v1_hierarchy(&d.path, "devices"));
+    if let (true, Some(dir)) = (others == LinuxResources::default(), devices_dir) {
+        return apply_devices(&dir.path, res.devices().as_deref().unwrap_or(&[]));
+    }
     let mgr = manager(path, id)?;
-    let p = nix_cg::unistd::Pid::from_raw(pid);
-    // A concurrent delete may rmdir an empty shared parent between libcgroups' mkdir of the
-    // parent and of the leaf; one retry closes that window.
-    if let Err(first) = mgr.add_task(p) {
-        mgr.add_task(p).map_err(|_| CgroupError::Manager { path: path.to_path_buf(), msg: first.to_string() })?;
+    let opt = ControllerOpt { resources: res, disable_oom_killer: oom_killer_disabled(Some(res)), oom_score_adj: None, freezer_state: None };
+    mgr.apply(&opt).map_err(err(path))
+}
+
+/// Rules every container gets after its own: the nodes the runtime makes in /dev (null,
+/// zero, full, tty, urandom, random), mknod of any node (opening it is still checked),
+/// the console, ptys and ptmx, and /dev/net/tun; what libcgroups' v1 manager wrote.
+const DEFAULT_DEVICE_RULES: [&str; 12] =
+    ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:9 rwm", "c 1:8 rwm", "c *:* m", "b *:* m", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"];
+
+/// `linux.resources.devices` in order, then the defaults, into a v1 devices cgroup (one
+/// write per rule: the kernel parses one rule per write).
+fn apply_devices(dir: &Path, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> Result<(), CgroupError> {
+    let write = |file: &str, rule: &str| {
+        let p = dir.join(file);
+        std::fs::write(&p, rule).map_err(|e| CgroupError::Manager { path: p, msg: format!("device rule {rule:?}: {e}") })
+    };
+    for r in rules {
+        write(if r.allow() { "devices.allow" } else { "devices.deny" }, &r.to_string())?;
     }
-    let empty = LinuxResources::default();
-    let opt = ControllerOpt { resources: res.unwrap_or(&empty), disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
-    mgr.apply(&opt).map_err(err(path))?;
-    join_extra_hierarchies(path, pid)
+    for r in DEFAULT_DEVICE_RULES {
+        write("devices.allow", r)?;
+    }
+    Ok(())
+}
+
+/// Writes `pid` into `cgroup.procs` of every cgroup the container owns, in every hierarchy.
+fn add_task(own: &Ownership, pid: i32) -> Result<(), CgroupError> {
+    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
+    for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent && d.ino.is_some()) {
+        if in_v1_hierarchy(&d.path, "cpuset") {
+            fill_cpuset(&d.path).map_err(|e| fail(&d.path, e))?;
+        }
+        let procs = d.path.join("cgroup.procs");
+        std::fs::write(&procs, pid.to_string()).map_err(|e| fail(&procs, e))?;
+    }
+    Ok(())
+}
+
+/// A directory in the v1 hierarchy of `controller` (possibly co-mounted: cpu,cpuacct).
+fn in_v1_hierarchy(dir: &Path, controller: &str) -> bool {
+    dir.strip_prefix(CGROUP_ROOT)
+        .ok()
+        .and_then(|rel| rel.components().next())
+        .is_some_and(|h| h.as_os_str().to_str().is_some_and(|h| h.split(',').any(|c| c == controller)))
+}
+
+/// A v1 cpuset takes no task while its cpus or mems are empty, and a new one starts
+/// empty: copies them down from the nearest ancestor that has them, as the kernel's
+/// `cgroup.clone_children` would.
+fn fill_cpuset(dir: &Path) -> std::io::Result<()> {
+    let Ok(rel) = dir.strip_prefix(CGROUP_ROOT) else { return Ok(()) };
+    let mut comps = rel.components();
+    let Some(h) = comps.next() else { return Ok(()) };
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let mut cur = Path::new(CGROUP_ROOT).join(h);
+        let mut value = std::fs::read_to_string(cur.join(file))?;
+        for c in comps.clone() {
+            cur.push(c);
+            let mine = std::fs::read_to_string(cur.join(file))?;
+            if mine.trim().is_empty() {
+                std::fs::write(cur.join(file), value.trim())?;
+            } else {
+                value = mine;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `linux.resources.memory.disableOOMKiller`. libcgroups writes it to v1's
+/// memory.oom_control (with the other memory settings); cgroup v2 has no such switch and,
+/// like runc, it is not applied there (memory.oom.group is a different thing).
+fn oom_killer_disabled(res: Option<&LinuxResources>) -> bool {
+    res.and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer()).unwrap_or(false)
 }
 
 /// On hybrid hosts libcgroups manages only the v1 controllers. The container must also get
@@ -522,7 +669,7 @@ fn join_extra_hierarchies(path: &Path, pid: i32) -> Result<(), CgroupError> {
 /// Adds `pid` to an existing container cgroup (for `exec`).
 pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
     if crate::cgroup_placement::v1_read_only() {
-        let hs = crate::cgroup_placement::usable(hierarchies());
+        let hs = crate::cgroup_placement::usable(hierarchies()?);
         return crate::cgroup_placement::join_direct(&hs, path, pid).map_err(|e| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() });
     }
     let mgr = manager(path, id)?;
@@ -534,7 +681,7 @@ pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
 /// it and removes it in every hierarchy. Parents are left alone (nothing says who made them).
 pub fn remove_unrecorded(path: &Path) -> Result<(), CgroupError> {
     let rel = relative(path)?;
-    let dirs: Vec<PathBuf> = hierarchies().into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
+    let dirs: Vec<PathBuf> = hierarchies()?.into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
     for d in &dirs {
         kill_tree(d);
     }
@@ -589,7 +736,7 @@ pub fn freeze(path: &Path, id: &str, frozen: bool) -> Result<(), CgroupError> {
 pub fn pids(path: &Path, id: &str) -> Result<Vec<i32>, CgroupError> {
     if crate::cgroup_placement::v1_read_only() {
         let rel = path.strip_prefix("/").unwrap_or(path);
-        let dirs = crate::cgroup_placement::usable(hierarchies()).into_iter().map(|h| OwnedDir { ino: ino(&h.join(rel)).ok(), path: h.join(rel), kind: DirKind::Leaf });
+        let dirs = crate::cgroup_placement::usable(hierarchies()?).into_iter().map(|h| OwnedDir { ino: ino(&h.join(rel)).ok(), path: h.join(rel), kind: DirKind::Leaf });
         return Ok(owned_pids(&Ownership { dirs: dirs.collect() }));
     }
     let mgr = manager(path, id)?;
@@ -642,6 +789,49 @@ mod tests {
         assert!(e.contains("\"a\"") && e.contains("/run/x"), "{e}");
     }
 
+    /// A create that failed after making parents but before recording any leaf (a mkdir or
+    /// the registry failing) still removes the parents it made, innermost first, and no
+    /// parent it did not make.
+    #[test]
+    fn remove_owned_removes_recorded_parents_without_leaves() {
+        let base = std::env::temp_dir().join(format!("ocirt-cg-unit-p-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let pre = base.join("pre");
+        let (outer, inner) = (pre.join("a"), pre.join("a/b"));
+        std::fs::create_dir_all(&inner).unwrap();
+        let reg = ParentRegistry::new(&base.join("state"), "c");
+        let rec = |p: &Path| OwnedDir { path: p.to_path_buf(), ino: Some(ino(p).unwrap()), kind: DirKind::Parent };
+        let own = Ownership { dirs: vec![rec(&outer), rec(&inner)] };
+        remove_owned(&own, &reg).unwrap();
+        assert!(!outer.exists() && pre.is_dir());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// An entry whose directory is gone (a delete killed between the rmdir and the
+    /// unlink) is dropped by the next removal; a live directory's entry and an empty
+    /// (older or half-written) entry stay.
+    #[test]
+    fn stale_registry_entries_are_swept() {
+        let base = std::env::temp_dir().join(format!("ocirt-cg-unit-s-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (gone, live) = (base.join("gone"), base.join("live"));
+        std::fs::create_dir_all(&gone).unwrap();
+        std::fs::create_dir_all(&live).unwrap();
+        let reg = ParentRegistry::new(&base.join("state"), "c");
+        reg.add(&gone, &std::fs::metadata(&gone).unwrap()).unwrap();
+        reg.add(&live, &std::fs::metadata(&live).unwrap()).unwrap();
+        std::fs::write(reg.dir.join("1-2"), "").unwrap();
+        std::fs::remove_dir(&gone).unwrap();
+        remove_owned(&Ownership::default(), &reg).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&reg.dir).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(reg.contains(&std::fs::metadata(&live).unwrap()));
+        std::fs::remove_file(reg.dir.join("1-2")).unwrap();
+        reg.forget(&std::fs::metadata(&live).unwrap());
+        assert!(!reg.dir.exists(), "the last one out removes the registry");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
     /// remove_owned on plain directories (no cgroupfs needed): identity, kinds, parents.
     #[test]
     fn remove_owned_touches_only_recorded_directories_that_are_still_the_same() {
@@ -659,8 +849,8 @@ mod tests {
             std::fs::create_dir_all(d).unwrap();
         }
         let reg = ParentRegistry::new(&base.join("state"), "c");
-        reg.add(&std::fs::metadata(&made).unwrap()).unwrap();
-        reg.add(&std::fs::metadata(&busy).unwrap()).unwrap();
+        reg.add(&made, &std::fs::metadata(&made).unwrap()).unwrap();
+        reg.add(&busy, &std::fs::metadata(&busy).unwrap()).unwrap();
         let rec = |p: &Path, kind| OwnedDir { path: p.to_path_buf(), ino: Some(ino(p).unwrap()), kind };
         let mut stale = rec(&replaced, DirKind::Leaf);
         stale.ino = Some(stale.ino.unwrap() + 1_000_000); // someone else's directory by now

@@ -4,10 +4,18 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
+use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    /// waitpid itself failed: the process may still run, and its status is unknown.
+    #[error("cannot wait for process {pid}: waitpid: {source}")]
+    Wait { pid: i32, source: Errno },
+}
 
 pub struct Forwarder {
     sfd: SignalFd,
@@ -31,25 +39,34 @@ impl Forwarder {
         self
     }
 
-    /// Forwards signals to `pid` (our child) until it exits; returns its exit code.
-    pub fn wait(mut self, pid: i32, console: Option<&OwnedFd>) -> i32 {
+    /// Forwards signals to `pid` (our child) until it exits; returns its exit code. A
+    /// waitpid failure ends the wait with an error (never a made-up exit code): the process
+    /// may still be running, and the caller decides what becomes of it.
+    pub fn wait(mut self, pid: i32, console: Option<&OwnedFd>) -> Result<i32, WaitError> {
         let pid = Pid::from_raw(pid);
-        let mut code = None;
+        let mut outcome = None;
         let mut check = |sfd: &mut SignalFd| -> bool {
             while let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
-                if sig != libc::SIGCHLD {
+                if sig == libc::SIGWINCH && console.is_some() {
+                    // Our terminal changed size: resizing the container's pty makes the
+                    // kernel send SIGWINCH to the program there, with the size to read.
+                    if let Some(m) = console {
+                        crate::tty::copy_window_size(m.as_fd());
+                    }
+                } else if sig != libc::SIGCHLD {
                     // SAFETY: kill(2) on our own direct child.
                     unsafe { libc::kill(pid.as_raw(), sig) };
                 }
             }
             match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(_, c)) => code = Some(c),
-                Ok(WaitStatus::Signaled(_, s, _)) => code = Some(128 + s as i32),
-                Err(_) => code = Some(code.unwrap_or(1)),
+                Ok(WaitStatus::Exited(_, c)) => outcome = Some(Ok(c)),
+                Ok(WaitStatus::Signaled(_, s, _)) => outcome = Some(Ok(128 + s as i32)),
+                Err(Errno::EINTR) => {}
+                Err(e) => outcome = Some(Err(WaitError::Wait { pid: pid.as_raw(), source: e })),
                 _ => {}
             }
-            code.is_some()
+            outcome.is_some()
         };
         if let Some(master) = console {
             crate::tty::proxy(master, || check(&mut self.sfd));
@@ -68,6 +85,6 @@ impl Forwarder {
         if let Some(r) = &self.relay {
             r.pump();
         }
-        code.unwrap_or(1)
+        outcome.expect("the loop ends only with an outcome")
     }
 }

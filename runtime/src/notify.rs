@@ -65,6 +65,15 @@ impl Relay {
             Some(b'@') if bytes.len() > 1 => Target::Abstract(bytes[1..].to_vec()),
             _ => return Err(NotifyError::BadAddress(addr.to_string_lossy().into_owned())),
         };
+        if let Target::Path(p) = &target {
+            use std::os::unix::fs::FileTypeExt;
+            // Nothing to relay to (and a sign of a misconfigured caller): the container gets
+            // no NOTIFY_SOCKET, as when the runtime passes the host's socket itself.
+            if !std::fs::metadata(p).is_ok_and(|m| m.file_type().is_socket()) {
+                crate::log::warn(&format!("NOTIFY_SOCKET={} is not a socket; not passed to the container", p.display()));
+                return Ok(None);
+            }
+        }
         let dir = root.join(".notify");
         let path = dir.join(format!("{id}.sock"));
         let bind = |err| NotifyError::Bind { path: path.clone(), err };

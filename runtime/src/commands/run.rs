@@ -89,6 +89,12 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
     // pending set once the container runs, and the container decides how to end.
     let notify = launched.notify.take();
     let (dir, mut st, console) = launched.finish_create();
+    // The program may write its first screen before the proxy starts: give its terminal the
+    // caller's size before it runs.
+    if let Some(m) = &console {
+        use std::os::fd::AsFd;
+        crate::tty::copy_window_size(m.as_fd());
+    }
     if a.detach {
         super::start::start(&dir, &mut st).inspect_err(|_| {
             let _ = super::delete::destroy(&dir, &st);
@@ -102,9 +108,22 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
     }
     // While the container runs, `state`, `kill`, `list` and `delete` must work on it.
     dir.unlock();
-    let exit_code = forwarder.wait(st.pid, console.as_ref());
+    let waited = forwarder.wait(st.pid, console.as_ref());
     drop(console);
     dir.relock()?;
+    let exit_code = match waited {
+        Ok(c) => c,
+        // Without a wait there is no exit status to report and nobody to supervise the
+        // container: as runc's foreground run does, it is killed and deleted (destroy kills
+        // the init first), never left running unwatched behind a made-up exit code.
+        Err(e) => {
+            let gone = if dir.dir.join(crate::state::STATE_FILE).exists() { super::delete::destroy(&dir, &st) } else { Ok(()) };
+            return Err(match gone {
+                Ok(()) => anyhow::anyhow!("container {}: {e}; the container was killed and deleted", st.id),
+                Err(d) => anyhow::anyhow!("container {}: {e}; killing and deleting it failed too ({}): run `delete --force {}`", st.id, crate::error_chain(&d), st.id),
+            });
+        }
+    };
     // Someone may have run `delete --force` meanwhile; then there is nothing left to do.
     if !a.keep && dir.dir.join(crate::state::STATE_FILE).exists() {
         super::delete::destroy(&dir, &st)?;
