@@ -326,6 +326,9 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
             "  Counts as started as soon as the program runs (Type=exec)."
         );
     }
+    if let Some(sig) = &l.reload_signal {
+        let _ = writeln!(w, "  `systemctl reload` sends it {}.", sig.0);
+    }
     let _ = writeln!(w, "  Restarted by systemd when it fails.");
     o
 }
