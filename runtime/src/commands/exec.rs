@@ -221,7 +221,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     }
     drop(child_chan);
     let result = (|| -> anyhow::Result<(Option<OwnedFd>, i32)> {
-        cgroups::join(&st.cgroup_path, &st.id, pid)?;
+        cgroups::join(&st.cgroup_path, &st.id, pid, st.cgroup_dirs.as_ref())?;
         parent_chan.send(&Message::Proceed)?;
         let mut console = None;
         loop {
