@@ -12,4 +12,6 @@ export OCIRT_DEB
 # The MediaWiki and nginx end-to-end tests build Debian rootfs (cached under /var/cache/ocirt);
 # OCIRT_E2E=0 skips them.
 export OCIRT_E2E="${OCIRT_E2E:-1}"
+# A test that cannot run on this machine fails instead of passing silently.
+export OCIRT_REQUIRE_ALL=1
 cargo test --workspace --no-fail-fast -- --test-threads=2

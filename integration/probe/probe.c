@@ -1164,6 +1164,19 @@ static socklen_t make_addr(const char *host, long port, struct sockaddr_storage 
     return 0;
 }
 
+/* HOST PORT arguments as a socket address: 0, or usage()'s exit code for a bad one. */
+static int parse_host_port(const char *host, const char *port_s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    long port;
+    if (parse_long(port_s, &port) || port < 0 || port > 65535)
+        return usage("bad port %s", port_s);
+    *len = make_addr(host, port, ss);
+    if (!*len)
+        return usage("host must be a numeric IPv4 or IPv6 address");
+    return 0;
+}
+
+
 /* ------------------------------------------------------------------ */
 /* set-id files, memfd execution, TCP Fast Open (escapes_misc tests)    */
 /* ------------------------------------------------------------------ */
@@ -1279,13 +1292,11 @@ static int v_memfd_exec(int argc, char **argv)
 static int v_tfo_send(int argc, char **argv)
 {
     (void)argc;
-    long port;
-    if (parse_long(argv[2], &port) || port < 0 || port > 65535)
-        return usage("bad port %s", argv[2]);
     struct sockaddr_storage ss;
-    socklen_t len = make_addr(argv[1], port, &ss);
-    if (!len)
-        return usage("host must be a numeric IPv4 or IPv6 address");
+    socklen_t len;
+    int bad = parse_host_port(argv[1], argv[2], &ss, &len);
+    if (bad)
+        return bad;
     int mptcp = !strcmp(argv[3], "mptcp");
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, mptcp ? 262 /* IPPROTO_MPTCP */ : 0);
     if (fd < 0)
@@ -1393,13 +1404,11 @@ static int v_bind(int argc, char **argv)
 static int v_udp_send(int argc, char **argv)
 {
     (void)argc;
-    long port;
-    if (parse_long(argv[2], &port) || port < 0 || port > 65535)
-        return usage("bad port %s", argv[2]);
     struct sockaddr_storage ss;
-    socklen_t len = make_addr(argv[1], port, &ss);
-    if (!len)
-        return usage("host must be a numeric IPv4 or IPv6 address");
+    socklen_t len;
+    int bad = parse_host_port(argv[1], argv[2], &ss, &len);
+    if (bad)
+        return bad;
     int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return fail("socket");
@@ -1478,6 +1487,26 @@ static int v_notify(int argc, char **argv)
     return 0;
 }
 
+/* A listening AF_UNIX stream socket bound to `un`; on failure -1 with errno set and *step
+ * naming the call that failed (socket, bind or listen), for fail(). */
+static int unix_listener(const struct sockaddr_un *un, socklen_t len, const char **step)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *step = "socket";
+        return -1;
+    }
+    if (bind(fd, (const struct sockaddr *)un, len)) {
+        *step = "bind";
+        return -1;
+    }
+    if (listen(fd, 4)) {
+        *step = "listen";
+        return -1;
+    }
+    return fd;
+}
+
 static int v_abstract_listen(int argc, char **argv)
 {
     (void)argc;
@@ -1485,13 +1514,10 @@ static int v_abstract_listen(int argc, char **argv)
     socklen_t len = make_unix(argv[1], 1, &un);
     if (!len)
         return usage("name too long");
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *step;
+    int fd = unix_listener(&un, len, &step);
     if (fd < 0)
-        return fail("socket");
-    if (bind(fd, (struct sockaddr *)&un, len))
-        return fail("bind");
-    if (listen(fd, 4))
-        return fail("listen");
+        return fail(step);
     printf("listening\n");
     fflush(stdout);
     int c = accept(fd, NULL, NULL);
@@ -1633,13 +1659,11 @@ static int v_tcp_reach(int argc, char **argv)
 {
     (void)argc;
     const char *mode = argv[1];
-    long port;
-    if (parse_long(argv[3], &port) || port < 0 || port > 65535)
-        return usage("bad port %s", argv[3]);
     struct sockaddr_storage ss;
-    socklen_t len = make_addr(argv[2], port, &ss);
-    if (!len)
-        return usage("host must be a numeric IPv4 or IPv6 address");
+    socklen_t len;
+    int bad = parse_host_port(argv[2], argv[3], &ss, &len);
+    if (bad)
+        return bad;
     int mptcp = strncmp(mode, "mptcp", 5) == 0;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, mptcp ? IPPROTO_MPTCP : 0);
     if (fd < 0)
@@ -1728,13 +1752,10 @@ static int v_abstract_bind(int argc, char **argv)
         if (!len)
             return usage("name too long");
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *step;
+    int fd = unix_listener(&un, len, &step);
     if (fd < 0)
-        return fail("socket");
-    if (bind(fd, (struct sockaddr *)&un, len))
-        return fail("bind");
-    if (listen(fd, 4))
-        return fail("listen");
+        return fail(step);
     printf("bound\n");
     fflush(stdout);
     if (argc > 2)
@@ -1750,13 +1771,10 @@ static int v_unix_bind(int argc, char **argv)
     socklen_t len = make_unix(argv[1], 0, &un);
     if (!len)
         return usage("path too long");
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const char *step;
+    int fd = unix_listener(&un, len, &step);
     if (fd < 0)
-        return fail("socket");
-    if (bind(fd, (struct sockaddr *)&un, len))
-        return fail("bind");
-    if (listen(fd, 4))
-        return fail("listen");
+        return fail(step);
     int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (c < 0 || connect(c, (struct sockaddr *)&un, len))
         return fail("connect");
@@ -1768,13 +1786,11 @@ static int v_unix_bind(int argc, char **argv)
 static int v_udp_connect_send(int argc, char **argv)
 {
     (void)argc;
-    long port;
-    if (parse_long(argv[2], &port) || port < 0 || port > 65535)
-        return usage("bad port %s", argv[2]);
     struct sockaddr_storage ss;
-    socklen_t len = make_addr(argv[1], port, &ss);
-    if (!len)
-        return usage("host must be a numeric IPv4 or IPv6 address");
+    socklen_t len;
+    int bad = parse_host_port(argv[1], argv[2], &ss, &len);
+    if (bad)
+        return bad;
     int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return fail("socket");

@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{json, Value};
 
+pub mod checks;
+
 /// Where the probe lives inside every test rootfs.
 pub const PROBE: &str = "/probe";
 /// How long a runtime command may take before the harness kills it and fails the test.

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use integration::checks::*;
 use integration::*;
 
 // ------------------------------------------------------------------ configuration
@@ -31,12 +32,6 @@ use integration::*;
 /// Container path of the rw bind mount of a host directory.
 const DATA: &str = "/data";
 
-const LL_FS_EXEC: &str = "org.ocirt.landlock.fs.exec";
-const LL_FS_WRITE: &str = "org.ocirt.landlock.fs.write";
-const LL_NET_BIND: &str = "org.ocirt.landlock.net.bind";
-const LL_NET_CONNECT: &str = "org.ocirt.landlock.net.connect";
-const LL_SCOPE: &str = "org.ocirt.landlock.scope";
-const LL_COMPAT: &str = "org.ocirt.landlock.compat";
 const LL_KEYS: [&str; 6] = [
     LL_FS_EXEC,
     LL_FS_WRITE,
@@ -50,21 +45,7 @@ const LL_KEYS: [&str; 6] = [
 const UNUSED_BIND: u16 = 8080;
 const UNUSED_CONNECT: u16 = 5432;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace dir")
-        .to_path_buf()
-}
 
-/// A shipped seccomp profile, read from the workspace at test time.
-fn profile(name: &str) -> Value {
-    let p = workspace()
-        .join("seccomp-profiles")
-        .join(format!("{name}.json"));
-    let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// A bundle configured like a spec-gen service, and the host side of its /data bind.
 struct Svc {
@@ -160,9 +141,6 @@ fn no_landlock(b: &mut Bundle) {
     }
 }
 
-fn annotate(b: &mut Bundle, key: &str, value: &str) {
-    b.set(&format!("annotations/{key}"), json!(value));
-}
 
 /// Removes one namespace type from linux.namespaces.
 fn drop_namespace(b: &mut Bundle, typ: &str) {
@@ -181,42 +159,8 @@ fn set_opts(b: &mut Bundle, dest: &str, opts: &[&str]) {
 
 // ------------------------------------------------------------------ assertions
 
-/// The probe's syscall failed with `errno` (exit 1, errno name on stdout).
-#[track_caller]
-fn denied(o: &Output, errno: &str, what: &str) {
-    assert!(
-        o.code == 1 && o.out() == errno,
-        "{what}: expected the probe to fail with {errno}, got exit {}\nstdout: {}\nstderr: {}",
-        o.code,
-        o.stdout,
-        o.stderr
-    );
-}
 
-/// The probe's action worked (exit 0); returns stdout.
-#[track_caller]
-fn worked<'a>(o: &'a Output, what: &str) -> &'a str {
-    assert!(
-        o.code == 0,
-        "{what}: expected the probe to succeed, got exit {}\nstdout: {}\nstderr: {}",
-        o.code,
-        o.stdout,
-        o.stderr
-    );
-    o.out()
-}
 
-/// The probe ran and reported a negative result (exit 3).
-#[track_caller]
-fn negative(o: &Output, what: &str) {
-    assert!(
-        o.code == 3,
-        "{what}: expected the negative result (exit 3), got exit {}\nstdout: {}\nstderr: {}",
-        o.code,
-        o.stdout,
-        o.stderr
-    );
-}
 
 /// Runs a shell script; returns the output.
 #[track_caller]
@@ -254,14 +198,6 @@ impl Drop for HostChild {
     }
 }
 
-/// A free TCP port on 127.0.0.1 at the time of the call.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Runs `runtime run` for `b` with `fd` passed as the container's fd 3 (--preserve-fds 1).
 #[track_caller]
@@ -285,50 +221,6 @@ fn run_with_fd3(ctx: &Ctx, b: &Bundle, fd: i32) -> Output {
         .wait(CMD_TIMEOUT)
 }
 
-/// Runs several probe commands, one after the other, in one container; returns one
-/// [`Output`] per command (its exit code and stdout; stderr is the container's whole
-/// stderr, for diagnostics).
-#[track_caller]
-fn probes(ctx: &Ctx, b: &mut Bundle, cmds: &[&[&str]]) -> Vec<Output> {
-    let mut script = String::new();
-    for c in cmds {
-        script.push_str("/probe");
-        for a in *c {
-            assert!(!a.contains('\''), "no quotes in probe arguments: {a}");
-            script.push_str(&format!(" '{a}'"));
-        }
-        script.push_str("; echo \"@@rc=$?\"\n");
-    }
-    let o = ctx.sh(b, &script);
-    assert_eq!(
-        o.code, 0,
-        "probe script failed (exit {})\nscript:\n{script}\nstdout: {}\nstderr: {}",
-        o.code, o.stdout, o.stderr
-    );
-    let mut res = vec![];
-    let mut cur = String::new();
-    for line in o.stdout.lines() {
-        if let Some(rc) = line.strip_prefix("@@rc=") {
-            res.push(Output {
-                code: rc.trim().parse().unwrap(),
-                stdout: std::mem::take(&mut cur),
-                stderr: o.stderr.clone(),
-            });
-        } else {
-            cur.push_str(line);
-            cur.push('\n');
-        }
-    }
-    assert_eq!(
-        res.len(),
-        cmds.len(),
-        "probe script: expected {} results\nstdout: {}\nstderr: {}",
-        cmds.len(),
-        o.stdout,
-        o.stderr
-    );
-    res
-}
 
 /// One probe command in its own container.
 #[track_caller]

@@ -20,13 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use integration::checks::*;
 use integration::*;
 
-const LL_FS_EXEC: &str = "org.ocirt.landlock.fs.exec";
-const LL_FS_WRITE: &str = "org.ocirt.landlock.fs.write";
-const LL_NET_BIND: &str = "org.ocirt.landlock.net.bind";
-const LL_NET_CONNECT: &str = "org.ocirt.landlock.net.connect";
-const LL_COMPAT: &str = "org.ocirt.landlock.compat";
 const NET_UDP_BIND: &str = "org.ocirt.net.udp.bind";
 const NET_UDP_CONNECT: &str = "org.ocirt.net.udp.connect";
 const NET_UNIX_BIND: &str = "org.ocirt.net.unix.bind";
@@ -74,53 +70,9 @@ fn unguarded(b: &mut Bundle) {
     b.remove(&format!("annotations/{LL_NET_CONNECT}"));
 }
 
-fn annotate(b: &mut Bundle, key: &str, value: &str) {
-    b.set(&format!("annotations/{key}"), json!(value));
-}
 
-#[track_caller]
-fn denied(o: &Output, errno: &str, what: &str) {
-    assert!(
-        o.code == 1 && o.out() == errno,
-        "{what}: expected {errno}, got exit {}\nstdout: {}\nstderr: {}",
-        o.code,
-        o.stdout,
-        o.stderr
-    );
-}
 
-#[track_caller]
-fn worked<'a>(o: &'a Output, what: &str) -> &'a str {
-    assert!(o.code == 0, "{what}: expected success, got exit {}\nstdout: {}\nstderr: {}", o.code, o.stdout, o.stderr);
-    o.out()
-}
 
-/// Runs probe commands one after the other in one container (see escapes.rs).
-#[track_caller]
-fn probes(ctx: &Ctx, b: &mut Bundle, cmds: &[&[&str]]) -> Vec<Output> {
-    let mut script = String::new();
-    for c in cmds {
-        script.push_str("/probe");
-        for a in *c {
-            script.push_str(&format!(" '{a}'"));
-        }
-        script.push_str("; echo \"@@rc=$?\"\n");
-    }
-    let o = ctx.sh(b, &script);
-    assert_eq!(o.code, 0, "probe script failed\nstdout: {}\nstderr: {}", o.stdout, o.stderr);
-    let mut res = vec![];
-    let mut cur = String::new();
-    for line in o.stdout.lines() {
-        if let Some(rc) = line.strip_prefix("@@rc=") {
-            res.push(Output { code: rc.trim().parse().unwrap(), stdout: std::mem::take(&mut cur), stderr: o.stderr.clone() });
-        } else {
-            cur.push_str(line);
-            cur.push('\n');
-        }
-    }
-    assert_eq!(res.len(), cmds.len(), "stdout: {}\nstderr: {}", o.stdout, o.stderr);
-    res
-}
 
 fn token(tag: &str) -> String {
     let mut b = [0u8; 8];

@@ -138,20 +138,27 @@ fn proc_symlink_absolute_and_relative() {
 #[test]
 fn tmp_symlink_to_host() {
     let mut h = Hostile::new("hosttmp");
+    // Control: with a real /tmp the same script runs and writes into the container's tmpfs
+    // (so a refusal below is the symlink's doing, and the decoy check can see a write).
+    assert!(h.check("/tmp a real directory", "/probe write /tmp/pwned x"), "control: the container should run");
     let target = h.host.join("tmp");
     h.link("/tmp", target.to_str().unwrap());
-    h.check("/tmp -> absolute host path", "/probe write /tmp/pwned x");
+    let (ran, o) = h.check_out("/tmp -> absolute host path", "/probe write /tmp/pwned x");
+    assert!(!ran && o.stderr.contains("cannot be resolved inside the rootfs"), "a /tmp link out of the rootfs must be refused: {o:?}");
     let rel = h.escape("/tmp", &h.host.join("tmp"));
     h.link("/tmp", &rel);
-    h.check("/tmp -> ../../ host path", "/probe write /tmp/pwned x");
+    let (ran, o) = h.check_out("/tmp -> ../../ host path", "/probe write /tmp/pwned x");
+    assert!(!ran && o.stderr.contains("cannot be resolved inside the rootfs"), "{o:?}");
 }
 
 #[test]
 fn dev_symlink_to_host() {
     let mut h = Hostile::new("hostdev");
+    assert!(h.check("/dev a real directory", "/probe write /dev/pwned x; echo x > /dev/null"), "control: the container should run");
     let target = h.host.join("dev");
     h.link("/dev", target.to_str().unwrap());
-    h.check("/dev -> host path (tmpfs /dev)", "/probe write /dev/pwned x; echo x > /dev/null");
+    let (ran, o) = h.check_out("/dev -> host path (tmpfs /dev)", "/probe write /dev/pwned x; echo x > /dev/null");
+    assert!(!ran && o.stderr.contains("cannot be resolved inside the rootfs"), "a /dev link out of the rootfs must be refused: {o:?}");
     // Without the /dev tmpfs, device nodes are created in the rootfs's /dev: through the link?
     h.b.unmount("/dev");
     h.b.unmount("/dev/pts");
@@ -159,7 +166,8 @@ fn dev_symlink_to_host() {
     h.b.unmount("/dev/mqueue");
     let rel = h.escape("/dev", &h.host.join("dev"));
     h.link("/dev", &rel);
-    h.check("/dev -> ../../ host path (no tmpfs)", "/probe write /dev/pwned x");
+    let (ran, o) = h.check_out("/dev -> ../../ host path (no tmpfs)", "/probe write /dev/pwned x");
+    assert!(!ran && o.stderr.contains("cannot be resolved inside the rootfs"), "{o:?}");
 }
 
 #[test]

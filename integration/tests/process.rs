@@ -349,3 +349,54 @@ fn run_foreground_proxies_a_terminal() {
     assert!(o.stdout.contains("fd0=tty") && o.stdout.contains("fd1=tty"), "{o:?}");
     assert!(ctx.state_residue().is_empty());
 }
+
+/// `run` proxying a terminal gives the container's pty the caller's window size at start and
+/// again after the caller's terminal is resized (SIGWINCH), as a user resizing a window sees.
+#[test]
+fn run_foreground_follows_the_callers_window_size() {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    let ctx = Ctx::new("winsize");
+    let mut b = ctx.bundle("b");
+    b.set("process/terminal", json!(true));
+    // Reports its size, waits for a resize, reports again.
+    b.sh("stty size; i=0; while [ \"$(stty size)\" = \"30 100\" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; stty size");
+    let id = "winsize";
+    ctx.write_config(&b, id);
+    ctx.track(id);
+    let (mut master, mut slave) = (0, 0);
+    let ws = libc::winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: openpty fills two fds; the name and termios pointers may be null.
+    assert_eq!(unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) }, 0);
+    // SAFETY: both fds were just opened by openpty and are owned here.
+    let (master_f, slave_f) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
+    let bundle = b.dir.to_string_lossy().into_owned();
+    let mut c = ctx.cmd(&["run", "--bundle", &bundle, id]);
+    c.stdin(slave_f.try_clone().unwrap());
+    let running = ctx.spawn(c, "runtime run (terminal, stdin a pty)");
+    drop(slave_f);
+    // The first size comes through stdout (a file), the caller's terminal is only stdin.
+    let start = std::time::Instant::now();
+    let first = loop {
+        let out = running.stdout_now();
+        if let Some(l) = out.lines().next().filter(|l| l.trim().split_whitespace().count() == 2) {
+            break l.trim().to_string();
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no stty size after 20 s\nstdout: {out:?}\nstderr: {}", running.stderr_now());
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(first, "30 100", "the container's pty should start at the caller's size");
+    let ws = libc::winsize { ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCSWINSZ on the pty master we own, with a valid winsize.
+    assert_eq!(unsafe { libc::ioctl(master, libc::TIOCSWINSZ, &ws) }, 0);
+    // The kernel signals the terminal's foreground process group; the runtime is not in it
+    // (stdin only), so send the signal as a job-control shell would.
+    // SAFETY: kill of the runtime process this test started.
+    unsafe { libc::kill(running.pid(), libc::SIGWINCH) };
+    let o = running.wait(Duration::from_secs(20));
+    o.expect_ok("run with a resized terminal");
+    let lines: Vec<&str> = o.stdout.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines, ["30 100", "40 120"], "{o:?}");
+    let mut rest = Vec::new();
+    let _ = (&master_f).take(0).read_to_end(&mut rest);
+}

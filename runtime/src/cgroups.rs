@@ -548,7 +548,7 @@ pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own:
         return apply_devices(&dir.path, res.devices().as_deref().unwrap_or(&[]));
     }
     let mgr = manager(path, id)?;
-    let opt = ControllerOpt { resources: res, disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
+    let opt = ControllerOpt { resources: res, disable_oom_killer: oom_killer_disabled(Some(res)), oom_score_adj: None, freezer_state: None };
     mgr.apply(&opt).map_err(err(path))
 }
 
@@ -616,6 +616,13 @@ fn fill_cpuset(dir: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `linux.resources.memory.disableOOMKiller`. libcgroups writes it to v1's
+/// memory.oom_control (with the other memory settings); cgroup v2 has no such switch and,
+/// like runc, it is not applied there (memory.oom.group is a different thing).
+fn oom_killer_disabled(res: Option<&LinuxResources>) -> bool {
+    res.and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer()).unwrap_or(false)
 }
 
 /// On hybrid hosts libcgroups manages only the v1 controllers. The container must also get

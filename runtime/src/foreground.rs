@@ -41,7 +41,13 @@ impl Forwarder {
         let mut check = |sfd: &mut SignalFd| -> bool {
             while let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
-                if sig != libc::SIGCHLD {
+                if sig == libc::SIGWINCH && console.is_some() {
+                    // Our terminal changed size: resizing the container's pty makes the
+                    // kernel send SIGWINCH to the program there, with the size to read.
+                    if let Some(m) = console {
+                        crate::tty::copy_window_size(m.as_fd());
+                    }
+                } else if sig != libc::SIGCHLD {
                     // SAFETY: kill(2) on our own direct child.
                     unsafe { libc::kill(pid.as_raw(), sig) };
                 }

@@ -6,7 +6,7 @@
 //! This runs in a forked copy of the runtime (no re-exec): all parsing, validation and
 //! compilation (mount plan, seccomp BPF, Landlock policy, capability sets) was done by the
 //! runtime before clone, so the init only executes a plan. Failures are sent back over the
-//! sync socket as `Message::Error` and become the runtime's error; the init then exits.
+//! sync socket as `FromInit::Error` and become the runtime's error; the init then exits.
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -16,9 +16,10 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use crate::capabilities::CapPlan;
 use crate::landlock::LandlockPolicy;
-use crate::protocol::{Channel, Message};
+use crate::protocol::{FromInit, InitEnd, ToInit};
 use crate::rootfs::{self, devices, plan::PlannedMount};
 use crate::seccomp::CompiledSeccomp;
+use crate::setup_error::{step, SetupError};
 
 /// Everything the init needs, prepared by the runtime before clone.
 pub struct InitArgs {
@@ -35,6 +36,9 @@ pub struct InitArgs {
     pub seccomp: Option<CompiledSeccomp>,
     pub landlock: Option<LandlockPolicy>,
     pub no_pivot: bool,
+    /// No mount namespace of its own: mounts are made in the runtime's, then chroot
+    /// (rootfs/hostns.rs).
+    pub host_mntns: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     /// Read end of the start barrier (the exec fifo, opened O_RDWR so open never blocks).
@@ -49,27 +53,15 @@ pub struct InitArgs {
     pub host_pid: u32,
 }
 
-struct Fail(String);
-
-impl<E: std::fmt::Display> From<E> for Fail {
-    fn from(e: E) -> Self {
-        Fail(e.to_string())
-    }
-}
-
-macro_rules! step {
-    ($what:expr, $e:expr) => {
-        $e.map_err(|e| Fail(format!("{}: {}", $what, e)))
-    };
-}
 
 /// Entry point in the child after clone. Never returns.
-pub fn run(args: InitArgs, chan: Channel) -> ! {
+pub fn run(args: InitArgs, chan: InitEnd) -> ! {
     let code = match sequence(args, &chan) {
         Ok(never) => match never {},
-        Err(Fail(msg)) => {
+        Err(e) => {
+            let msg = e.to_string();
             // The runtime may have exited already (after create); then stderr is all we have.
-            if chan.send(&Message::Error { msg: msg.clone() }).is_err() {
+            if chan.send_error(&msg).is_err() {
                 eprintln!("runtime init: {msg}");
             }
             1
@@ -81,10 +73,10 @@ pub fn run(args: InitArgs, chan: Channel) -> ! {
 
 enum Never {}
 
-fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
+fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     // 1. Wait until the runtime has put us in the cgroup and written our id maps: before
     //    that, memory we touch is charged elsewhere and, in a user namespace, we have no uid.
-    chan.expect("Proceed")?;
+    chan.expect(ToInit::Proceed)?;
     // Our pid as the runtime sees it, for the hooks' state: /proc is still the host's here.
     a.host_pid = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str().and_then(|s| s.parse().ok())).unwrap_or(0);
 
@@ -99,7 +91,7 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     //    container cannot ptrace us or open /proc/1/exe (the runtime binary) through us.
     // SAFETY: prctl with integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
-        return Err(Fail(format!("prctl(PR_SET_DUMPABLE, 0): {}", std::io::Error::last_os_error())));
+        return Err(SetupError::step("prctl(PR_SET_DUMPABLE, 0)", std::io::Error::last_os_error()));
     }
 
     // 3. Join existing namespaces, user first: it decides which others we may join.
@@ -124,7 +116,11 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     let process = a.spec.process().clone().expect("validated: process present");
 
     // 7. The rootfs, while host paths (bind sources, the host's /proc) are still reachable.
-    let root = step!("prepare rootfs", rootfs::pivot::prepare(&a.rootfs, linux.rootfs_propagation().as_deref().is_some_and(|p| p.contains("private"))))?;
+    let root = if a.host_mntns {
+        step!("open rootfs", rootfs::hostns::open_rootfs(&a.rootfs))?
+    } else {
+        step!("prepare rootfs", rootfs::pivot::prepare(&a.rootfs, linux.rootfs_propagation().as_deref().is_some_and(|p| p.contains("private"))))?
+    };
     step!("mounts", rootfs::mounts::mount_all(&root, &a.mounts, &a.cgroup_path, a.unshare_cgroup))?;
     let dev_is_bind = a.mounts.iter().any(|m| m.dest == Path::new("/dev") && matches!(m.kind, rootfs::plan::MountKind::Bind { .. }));
     if !dev_is_bind {
@@ -136,8 +132,8 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     // 8. createRuntime (and prestart) hooks run in the runtime's namespaces but must see the
     //    container's mounts in place and precede pivot_root: ask the runtime now.
     if a.has_runtime_hooks {
-        chan.send(&Message::RunCreateRuntimeHooks)?;
-        chan.expect("HooksDone")?;
+        chan.send(&FromInit::RunCreateRuntimeHooks)?;
+        chan.expect(ToInit::HooksDone)?;
     }
     // 9. createContainer hooks: in the container's mount namespace, before pivot_root.
     if let Some(h) = a.spec.hooks().as_ref().and_then(|h| h.create_container().clone()) {
@@ -148,7 +144,11 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
     // 10. The runtime's own binary, identified before we leave the host's view, so that the
     //     final exec can refuse to run it inside the container (CVE-2019-5736 class).
     // 11. Enter the rootfs. From here on every path is a container path.
-    step!("enter rootfs", rootfs::pivot::pivot(&root, a.no_pivot))?;
+    if a.host_mntns {
+        step!("enter rootfs (chroot: no mount namespace)", rootfs::hostns::enter(&root))?;
+    } else {
+        step!("enter rootfs", rootfs::pivot::pivot(&root, a.no_pivot))?;
+    }
     drop(root);
     let root: OwnedFd = step!("open /", std::fs::File::open("/"))?.into();
 
@@ -175,18 +175,22 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
         let c = CString::new(d.as_bytes()).unwrap_or_default();
         // SAFETY: valid pointer and length.
         if unsafe { libc::setdomainname(c.as_ptr(), d.len()) } != 0 {
-            return Err(Fail(format!("domainname: {}", std::io::Error::last_os_error())));
+            return Err(SetupError::step("domainname", std::io::Error::last_os_error()));
         }
     }
     if process.terminal().unwrap_or(false) {
         let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
         let master = step!("process.terminal", crate::tty::open_container_pty(w, h))?;
-        chan.send_with_fd(&Message::Console, Some(master.as_raw_fd()))?;
+        chan.send_with_fd(&FromInit::Console, Some(master.as_raw_fd()))?;
     }
 
     // 15. The container-wide execution domain.
     if let Some(p) = linux.personality() {
-        let dom = if format!("{:?}", p.domain()).contains("32") { 0x0008 } else { 0 };
+        // PER_LINUX32 is 0x0008 (linux/personality.h); PER_LINUX is 0.
+        let dom = match p.domain() {
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux32 => 0x0008,
+            oci_spec::runtime::LinuxPersonalityDomain::PerLinux => 0,
+        };
         step!("linux.personality", nix::sys::personality::set(nix::sys::personality::Persona::from_bits_retain(dom)))?;
     }
 
@@ -200,14 +204,14 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
         preserve_fds: a.preserve_fds,
         self_exe: a.self_exe,
     };
-    let mut plan = crate::process::finalize(&process, &sec, &a.extra_env).map_err(Fail)?;
+    let mut plan = crate::process::finalize(&process, &sec, &a.extra_env)?;
     plan.reaper = a.spec.annotations().as_ref().and_then(|m| m.get(crate::reaper::ANNOTATION)).is_some_and(|v| v == "true");
 
     // 19. Ready: the runtime records us as created. Then wait for `start` on the fifo.
-    chan.send(&Message::Ready)?;
+    chan.send(&FromInit::Ready)?;
     let mut b = [0u8; 1];
     loop {
-        let Some(fifo) = a.fifo.as_ref() else { return Err(Fail("internal: no start fifo".into())) };
+        let Some(fifo) = a.fifo.as_ref() else { return Err(SetupError::step("start barrier", "internal: no start fifo")) };
         match nix::unistd::read(fifo, &mut b) {
             Ok(1) => break,
             Err(nix::Error::EINTR) => continue,
@@ -233,9 +237,9 @@ fn sequence(mut a: InitArgs, chan: &Channel) -> Result<Never, Fail> {
 /// (ENOSYS: no keys to leak) lets the start continue; anything else, including EPERM from a
 /// seccomp filter around the runtime, fails it with the way out (`--no-new-keyring` keeps
 /// the caller's session keyring knowingly, as runc's flag does).
-fn join_session_keyring(id: &str) -> Result<(), Fail> {
+fn join_session_keyring(id: &str) -> Result<(), SetupError> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    let name = CString::new(format!("_ses.{id}")).map_err(|_| Fail("session keyring: the container id contains a NUL byte".into()))?;
+    let name = CString::new(format!("_ses.{id}")).map_err(|_| SetupError::step("session keyring", "the container id contains a NUL byte"))?;
     // SAFETY: keyctl with an integer operation and a valid NUL-terminated string that
     // outlives the call; the kernel only reads it.
     let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
@@ -252,7 +256,7 @@ fn join_session_keyring(id: &str) -> Result<(), Fail> {
         }
         _ => " (pass --no-new-keyring to keep the caller's session keyring instead)",
     };
-    Err(Fail(format!("join a new session keyring: {err}{hint}")))
+    Err(SetupError::step("join a new session keyring", format!("{err}{hint}")))
 }
 
 fn hook_state_json(a: &InitArgs, status: &str) -> String {

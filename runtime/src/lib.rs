@@ -9,7 +9,8 @@
 mod capabilities;
 mod cgroups;
 mod commands;
-mod config;
+/// The config checks live in the contract crate, shared with spec-gen.
+use ocirt_contract::config;
 mod diagnose;
 mod foreground;
 mod hooks;
@@ -24,6 +25,7 @@ mod protocol;
 mod reaper;
 mod rootfs;
 mod seccomp;
+mod setup_error;
 mod signals;
 mod state;
 mod sys;
@@ -91,6 +93,10 @@ pub enum Command {
     Resume(commands::pause::PauseArgs),
     /// List the processes of a container
     Ps(commands::ps::PsArgs),
+    /// Change a live container's cgroup limits (runc's flags, or -r FILE|-)
+    Update(commands::update::UpdateArgs),
+    /// Print the container's resource statistics and OOM events as JSON lines
+    Events(commands::events::EventsArgs),
     /// Write a starter config.json
     Spec(commands::spec::SpecArgs),
     /// Print the runtime-spec features.json of what this runtime implements

@@ -32,6 +32,7 @@ use oci_spec::runtime::Process;
 use crate::capabilities::CapPlan;
 use crate::landlock::LandlockPolicy;
 use crate::seccomp::CompiledSeccomp;
+use crate::setup_error::{step, SetupError};
 
 pub struct Security<'a> {
     pub caps: &'a CapPlan,
@@ -61,28 +62,19 @@ pub struct ExecPlan<'a> {
     pub report: Option<&'a dyn Fn(&str)>,
 }
 
-macro_rules! step {
-    ($what:expr, $e:expr) => {
-        $e.map_err(|e| format!("{}: {}", $what, e))
-    };
-}
 
-pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan<'a>, String> {
+pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan<'a>, SetupError> {
     // The signal mask survives execve: whatever the runtime had blocked (for forwarding)
     // must not stay blocked in the container's program.
     step!("signal mask", nix::sys::signal::SigSet::empty().thread_set_mask())?;
     for r in process.rlimits().iter().flatten() {
-        let debug = format!("{:?}", r.typ());
-        let name = format!("RLIMIT_{}", debug.to_ascii_uppercase().trim_start_matches("RLIMIT"));
+        let (name, resource) = rlimit_resource(r.typ());
         let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
         // SAFETY: a valid rlimit struct for a valid resource number.
-        if unsafe { libc::setrlimit(rlimit_resource(&name) as _, &lim) } != 0 {
-            return Err(format!(
-                "process.rlimits {} {}:{}: {} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)",
-                name,
-                r.soft(),
-                r.hard(),
-                std::io::Error::last_os_error()
+        if unsafe { libc::setrlimit(resource, &lim) } != 0 {
+            return Err(SetupError::step(
+                format!("process.rlimits {name} {}:{}", r.soft(), r.hard()),
+                format!("{} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)", std::io::Error::last_os_error()),
             ));
         }
     }
@@ -101,7 +93,7 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
 
     let env = build_env(process, extra_env);
     let argv: Vec<String> = process.args().clone().unwrap_or_default();
-    let first = argv.first().ok_or("process.args: empty")?;
+    let first = argv.first().ok_or_else(|| SetupError::step("process.args", "empty"))?;
     // A relative name with a '/' is resolved against process.cwd, as the kernel would, so it
     // is looked up only after chdir below; anything else is checked now, before "ready".
     let relative = first.contains('/') && !first.starts_with('/');
@@ -117,6 +109,11 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
             step!("landlock", l.apply())?;
         }
         if let Some(s) = sec.seccomp {
+            // The cwd check below calls getcwd, which the profile may refuse: check the
+            // same path now, before the filter (as root; chdir as the user follows).
+            if nix::unistd::chdir(process.cwd()).is_ok() {
+                step!("process.cwd", check_cwd_inside(false))?;
+            }
             step!("linux.seccomp", s.install())?;
         }
     }
@@ -136,8 +133,8 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
     step!(format!("process.cwd {}", process.cwd().display()), nix::unistd::chdir(process.cwd()))?;
-    check_cwd_inside()?;
-    let cstr = |s: &str| CString::new(s.as_bytes()).map_err(|_| format!("{s:?} contains a NUL byte"));
+    step!("process.cwd", check_cwd_inside(!nnp && sec.seccomp.is_some()))?;
+    let cstr = |s: &str| CString::new(s.as_bytes()).map_err(|_| SetupError::step("process.args", format!("{s:?} contains a NUL byte")));
     let argv: Vec<CString> = argv.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?;
     let (prog, argv) = step!("process.args[0]", shebang::open_program(exe.as_os_str().as_bytes(), argv, sec.self_exe))?;
     if nnp {
@@ -324,34 +321,40 @@ fn find_executable(name: &str, env: &[String]) -> Result<PathBuf, String> {
     Err(format!("exec: {name:?}: executable file not found in $PATH"))
 }
 
-fn check_cwd_inside() -> Result<(), String> {
+/// The working directory is inside the container's root (CVE-2024-21626 class: a cwd
+/// outside it shows as "(unreachable)" or ENOENT). `filtered`: a seccomp filter is in place
+/// and the same path passed this check before it; an errno the filter may have made up
+/// (anything but ENOENT) then says nothing about the directory.
+fn check_cwd_inside(filtered: bool) -> Result<(), String> {
     match nix::unistd::getcwd() {
         Ok(p) if p.is_absolute() && !p.as_os_str().as_bytes().starts_with(b"(unreachable)") => Ok(()),
-        Ok(p) => Err(format!("process.cwd: working directory {} is outside the container", p.display())),
-        Err(e) => Err(format!("process.cwd: working directory is outside the container ({e})")),
+        Ok(p) => Err(format!("working directory {} is outside the container", p.display())),
+        Err(e) if filtered && e != nix::Error::ENOENT => Ok(()),
+        Err(e) => Err(format!("working directory is outside the container ({e})")),
     }
 }
 
-fn rlimit_resource(name: &str) -> i32 {
-    (match name {
-        "RLIMIT_AS" => libc::RLIMIT_AS,
-        "RLIMIT_CORE" => libc::RLIMIT_CORE,
-        "RLIMIT_CPU" => libc::RLIMIT_CPU,
-        "RLIMIT_DATA" => libc::RLIMIT_DATA,
-        "RLIMIT_FSIZE" => libc::RLIMIT_FSIZE,
-        "RLIMIT_LOCKS" => libc::RLIMIT_LOCKS,
-        "RLIMIT_MEMLOCK" => libc::RLIMIT_MEMLOCK,
-        "RLIMIT_MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
-        "RLIMIT_NICE" => libc::RLIMIT_NICE,
-        "RLIMIT_NOFILE" => libc::RLIMIT_NOFILE,
-        "RLIMIT_NPROC" => libc::RLIMIT_NPROC,
-        "RLIMIT_RSS" => libc::RLIMIT_RSS,
-        "RLIMIT_RTPRIO" => libc::RLIMIT_RTPRIO,
-        "RLIMIT_RTTIME" => libc::RLIMIT_RTTIME,
-        "RLIMIT_SIGPENDING" => libc::RLIMIT_SIGPENDING,
-        "RLIMIT_STACK" => libc::RLIMIT_STACK,
-        _ => return -1,
-    }) as i32
+/// The name (for messages) and resource number of an OCI rlimit type.
+fn rlimit_resource(t: oci_spec::runtime::PosixRlimitType) -> (&'static str, libc::__rlimit_resource_t) {
+    use oci_spec::runtime::PosixRlimitType as T;
+    match t {
+        T::RlimitAs => ("RLIMIT_AS", libc::RLIMIT_AS),
+        T::RlimitCore => ("RLIMIT_CORE", libc::RLIMIT_CORE),
+        T::RlimitCpu => ("RLIMIT_CPU", libc::RLIMIT_CPU),
+        T::RlimitData => ("RLIMIT_DATA", libc::RLIMIT_DATA),
+        T::RlimitFsize => ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
+        T::RlimitLocks => ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
+        T::RlimitMemlock => ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
+        T::RlimitMsgqueue => ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
+        T::RlimitNice => ("RLIMIT_NICE", libc::RLIMIT_NICE),
+        T::RlimitNofile => ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
+        T::RlimitNproc => ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
+        T::RlimitRss => ("RLIMIT_RSS", libc::RLIMIT_RSS),
+        T::RlimitRtprio => ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
+        T::RlimitRttime => ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
+        T::RlimitSigpending => ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
+        T::RlimitStack => ("RLIMIT_STACK", libc::RLIMIT_STACK),
+    }
 }
 
 #[cfg(test)]
@@ -360,8 +363,9 @@ mod tests {
 
     #[test]
     fn rlimit_names() {
-        assert_eq!(rlimit_resource("RLIMIT_NOFILE"), libc::RLIMIT_NOFILE as i32);
-        assert_eq!(rlimit_resource("RLIMIT_BOGUS"), -1);
+        use oci_spec::runtime::PosixRlimitType as T;
+        assert_eq!(rlimit_resource(T::RlimitNofile), ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE));
+        assert_eq!(rlimit_resource(T::RlimitRttime), ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME));
     }
 
     #[test]

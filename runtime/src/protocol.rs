@@ -1,18 +1,21 @@
 //! The runtime ⇄ container-init protocol: typed messages over a SOCK_SEQPACKET socketpair.
 //!
-//! One datagram is one JSON-encoded [`Message`]; a file descriptor (the console's pty master)
-//! rides along as SCM_RIGHTS. SEQPACKET keeps message boundaries, and a peer that dies shows
-//! up as end-of-file, so neither side can hang on a dead partner.
+//! Each direction has its own message type: the runtime sends [`ToInit`] and receives
+//! [`FromInit`]; the init (or `exec`'s child) the reverse. A [`Channel`] is typed by both, so
+//! a side cannot send the other side's message or wait for one that never comes its way.
+//! One datagram is one JSON-encoded message; a file descriptor (the console's pty master, or
+//! `exec -d`'s pidfd) rides along as SCM_RIGHTS. SEQPACKET keeps message boundaries, and a
+//! peer that dies shows up as end-of-file, so neither side can hang on a dead partner.
 //!
 //! ```text
-//!   runtime (parent)                          init (child, in the new namespaces)
+//!   runtime (create)                          init (child, in the new namespaces)
 //!   ----------------                          -----------------------------------
 //!   clone() ---------------------------------> waits
 //!   joins cgroup, writes uid/gid maps
 //!   Proceed --------------------------------->
 //!                                             joins/creates the remaining namespaces,
 //!                                             prepares the rootfs (mounts, devices)
-//!           <-------------------------------- RunCreateRuntimeHooks
+//!           <-------------------------------- RunCreateRuntimeHooks (only if there are any)
 //!   runs prestart + createRuntime hooks
 //!   HooksDone ------------------------------->
 //!                                             createContainer hooks, pivot_root, masks,
@@ -21,34 +24,56 @@
 //!           <-------------------------------- Ready (waiting on the exec fifo)
 //!   writes state.json, --pid-file; exits (create) or starts and waits (run)
 //!
-//!   At any point:  <------------------------- Log { level, msg }
-//!                  <------------------------- Error { msg }   (then the init exits)
+//!   runtime (exec)                            exec's child (joins the container)
+//!   --------------                            -----------------------------------
+//!   fork, adds the child to the cgroup
+//!   Proceed --------------------------------->
+//!                                             setns, the final steps of process.rs
+//!           <-------------------------------- Console (pty master), if terminal
+//!           <-------------------------------- Ready; foreground: the child execs, and the
+//!                                             socket's close-on-exec end hangs up
+//!   exec -d only:
+//!           <-------------------------------- Ready + pidfd of the forked program
+//!   Proceed --------------------------------->  the child exits; the program execs
+//!
+//!   At any point:  <------------------------- Error { msg }   (then the sender exits)
 //! ```
 //! A failure inside the container therefore becomes the runtime's own error message.
+//!
+//! Size: a datagram is at most [`MAX_DATAGRAM`] bytes. The sender shortens an Error's text to
+//! [`MAX_TEXT`] bytes and says how much it cut (a hook can print any amount to stderr), so
+//! every message fits; a datagram that still arrives cut short is reported as such, never as
+//! a JSON syntax error.
 
 use std::io::{IoSlice, IoSliceMut};
+use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// runtime → init (or exec's child).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub enum Message {
-    /// parent → init: cgroup joined and id maps written; go on.
+pub enum ToInit {
+    /// The cgroup is joined and the id maps are written (exec -d: the pidfd arrived); go on.
     Proceed,
-    /// init → parent: namespaces and mounts are ready; run createRuntime hooks now.
-    RunCreateRuntimeHooks,
-    /// parent → init: the hooks succeeded.
+    /// The createRuntime (and prestart) hooks succeeded.
     HooksDone,
-    /// init → parent: the pty master follows as SCM_RIGHTS.
+}
+
+/// init (or exec's child) → runtime.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub enum FromInit {
+    /// Namespaces and mounts are ready; run the createRuntime hooks now.
+    RunCreateRuntimeHooks,
+    /// The pty master follows as SCM_RIGHTS.
     Console,
-    /// init → parent: everything is set up; the init waits on the exec fifo.
+    /// Everything is set up (the init waits on the exec fifo; exec -d: a pidfd follows).
     Ready,
-    /// init → parent: a log record to print on the runtime's log.
-    Log { level: String, msg: String },
-    /// init → parent: setup failed; the init exits after sending this.
+    /// Setup failed; the sender exits after sending this.
     Error { msg: String },
 }
 
@@ -64,38 +89,65 @@ pub enum ProtocolError {
     Eof,
     #[error("sync socket: malformed message: {0}")]
     Decode(serde_json::Error),
-    #[error("sync socket: expected {expected}, got {got:?}")]
-    Unexpected { expected: &'static str, got: Message },
-    #[error("{0}")]
-    FromInit(String),
+    #[error("sync socket: a message longer than {MAX_DATAGRAM} bytes arrived cut short")]
+    Truncated,
+    #[error("sync socket: expected {expected}, got {got}")]
+    Unexpected { expected: String, got: String },
 }
 
-/// One end of the sync socket.
-pub struct Channel {
+/// The receive buffer: every message the sender builds fits in it.
+pub const MAX_DATAGRAM: usize = 16 * 1024;
+/// The longest Error text sent whole; longer ones are cut (with a note of how much).
+pub const MAX_TEXT: usize = 12 * 1024;
+
+/// `text`, or its first MAX_TEXT bytes (at a character boundary) and a note of what was cut.
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= MAX_TEXT {
+        return text.into();
+    }
+    let mut end = MAX_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{} [... {} more bytes cut]", &text[..end], text.len() - end).into()
+}
+
+/// One end of the sync socket: sends `S`, receives `R`.
+pub struct Channel<S, R> {
     fd: OwnedFd,
+    dir: PhantomData<fn(S) -> R>,
 }
 
-pub fn pair() -> Result<(Channel, Channel), ProtocolError> {
+/// The runtime's end.
+pub type RuntimeEnd = Channel<ToInit, FromInit>;
+/// The init's (or exec's child's) end.
+pub type InitEnd = Channel<FromInit, ToInit>;
+
+pub fn pair() -> Result<(RuntimeEnd, InitEnd), ProtocolError> {
     let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .map_err(ProtocolError::Socket)?;
-    Ok((Channel { fd: a }, Channel { fd: b }))
+    Ok((Channel { fd: a, dir: PhantomData }, Channel { fd: b, dir: PhantomData }))
 }
 
-impl std::os::fd::AsFd for Channel {
+impl<S, R> std::os::fd::AsFd for Channel<S, R> {
     /// For waiting on the socket beside other fds (create also waits on signals).
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.fd.as_fd()
     }
 }
 
-impl Channel {
-    pub fn send(&self, msg: &Message) -> Result<(), ProtocolError> {
+impl<S: Serialize, R: DeserializeOwned> Channel<S, R> {
+    pub fn send(&self, msg: &S) -> Result<(), ProtocolError> {
         self.send_with_fd(msg, None)
     }
 
-    pub fn send_with_fd(&self, msg: &Message, fd: Option<RawFd>) -> Result<(), ProtocolError> {
+    pub fn send_with_fd(&self, msg: &S, fd: Option<RawFd>) -> Result<(), ProtocolError> {
         let data = serde_json::to_vec(msg).expect("messages serialise");
-        let iov = [IoSlice::new(&data)];
+        self.send_bytes(&data, fd)
+    }
+
+    fn send_bytes(&self, data: &[u8], fd: Option<RawFd>) -> Result<(), ProtocolError> {
+        let iov = [IoSlice::new(data)];
         let fds;
         let cmsgs: Vec<ControlMessage> = match fd {
             Some(f) => {
@@ -114,14 +166,17 @@ impl Channel {
     }
 
     /// Receives one message and the fd that came with it, if any.
-    pub fn recv_with_fd(&self) -> Result<(Message, Option<OwnedFd>), ProtocolError> {
-        // Messages are small JSON; a stack buffer avoids touching 64 KiB of heap per message.
-        let mut buf = [0u8; 16 * 1024];
+    pub fn recv_with_fd(&self) -> Result<(R, Option<OwnedFd>), ProtocolError> {
+        // Messages are small JSON; a stack buffer avoids touching heap per message.
+        let mut buf = [0u8; MAX_DATAGRAM];
         let mut cmsg = nix::cmsg_space!([RawFd; 1]);
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
             match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
                 Ok(m) => {
+                    if m.flags.contains(MsgFlags::MSG_TRUNC) {
+                        return Err(ProtocolError::Truncated);
+                    }
                     let mut fd = None;
                     for c in m.cmsgs().map_err(ProtocolError::Recv)? {
                         if let ControlMessageOwned::ScmRights(fds) = c {
@@ -141,33 +196,24 @@ impl Channel {
         let msg = serde_json::from_slice(&buf[..n]).map_err(ProtocolError::Decode)?;
         Ok((msg, fd))
     }
+}
 
-    /// Waits for `expected`, printing any Log records on the way and turning an Error from
-    /// the init into this side's error.
-    pub fn expect(&self, expected: &'static str) -> Result<(Message, Option<OwnedFd>), ProtocolError> {
-        loop {
-            let (msg, fd) = self.recv_with_fd()?;
-            match msg {
-                Message::Log { level, msg } => crate::log::write(&level, &msg),
-                Message::Error { msg } => return Err(ProtocolError::FromInit(msg)),
-                m if variant_name(&m) == expected => return Ok((m, fd)),
-                got => return Err(ProtocolError::Unexpected { expected, got }),
-            }
+impl InitEnd {
+    /// Reports a setup failure to the runtime, its text bounded to fit one datagram.
+    pub fn send_error(&self, msg: &str) -> Result<(), ProtocolError> {
+        self.send(&FromInit::Error { msg: bounded(msg).into_owned() })
+    }
+
+    /// Waits for `want` from the runtime; anything else is a protocol error.
+    pub fn expect(&self, want: ToInit) -> Result<Option<OwnedFd>, ProtocolError> {
+        let (got, fd) = self.recv_with_fd()?;
+        if got != want {
+            return Err(ProtocolError::Unexpected { expected: format!("{want:?}"), got: format!("{got:?}") });
         }
+        Ok(fd)
     }
 }
 
-fn variant_name(m: &Message) -> &'static str {
-    match m {
-        Message::Proceed => "Proceed",
-        Message::RunCreateRuntimeHooks => "RunCreateRuntimeHooks",
-        Message::HooksDone => "HooksDone",
-        Message::Console => "Console",
-        Message::Ready => "Ready",
-        Message::Log { .. } => "Log",
-        Message::Error { .. } => "Error",
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -175,18 +221,36 @@ mod tests {
 
     #[test]
     fn messages_and_fds_cross() {
-        let (a, b) = pair().unwrap();
-        a.send(&Message::Log { level: "debug".into(), msg: "hi".into() }).unwrap();
-        a.send(&Message::Ready).unwrap();
-        assert_eq!(b.expect("Ready").unwrap().0, Message::Ready);
+        let (runtime, init) = pair().unwrap();
+        init.send(&FromInit::Ready).unwrap();
+        assert_eq!(runtime.recv_with_fd().unwrap().0, FromInit::Ready);
         let f = std::fs::File::open("/dev/null").unwrap();
-        a.send_with_fd(&Message::Console, Some(f.as_raw_fd())).unwrap();
-        let (m, fd) = b.recv_with_fd().unwrap();
-        assert_eq!(m, Message::Console);
+        init.send_with_fd(&FromInit::Console, Some(f.as_raw_fd())).unwrap();
+        let (m, fd) = runtime.recv_with_fd().unwrap();
+        assert_eq!(m, FromInit::Console);
         assert!(fd.is_some());
-        a.send(&Message::Error { msg: "mount /proc: EPERM".into() }).unwrap();
-        assert_eq!(b.expect("Ready").err().unwrap().to_string(), "mount /proc: EPERM");
-        drop(a);
-        assert!(matches!(b.recv_with_fd(), Err(ProtocolError::Eof)));
+        runtime.send(&ToInit::Proceed).unwrap();
+        init.expect(ToInit::Proceed).unwrap();
+        runtime.send(&ToInit::HooksDone).unwrap();
+        assert!(matches!(init.expect(ToInit::Proceed), Err(ProtocolError::Unexpected { .. })));
+        init.send_error("mount /proc: EPERM").unwrap();
+        assert_eq!(runtime.recv_with_fd().unwrap().0, FromInit::Error { msg: "mount /proc: EPERM".into() });
+        drop(init);
+        assert!(matches!(runtime.recv_with_fd(), Err(ProtocolError::Eof)));
+    }
+
+    #[test]
+    fn long_errors_arrive_cut_with_a_note() {
+        let (runtime, init) = pair().unwrap();
+        // A hook that wrote 20 kB (multi-byte characters included) to stderr.
+        let long = format!("hook failed: {}", "é".repeat(10_000));
+        init.send_error(&long).unwrap();
+        let FromInit::Error { msg: err } = runtime.recv_with_fd().unwrap().0 else { panic!("not an Error") };
+        assert!(err.starts_with("hook failed: é"), "{err}");
+        assert!(err.ends_with("more bytes cut]"), "{}", &err[err.len() - 40..]);
+        assert!(err.len() < MAX_DATAGRAM);
+        // A datagram longer than the buffer is reported as cut short, not as bad JSON.
+        init.send_bytes(&vec![b'x'; MAX_DATAGRAM + 10], None).unwrap();
+        assert!(matches!(runtime.recv_with_fd(), Err(ProtocolError::Truncated)));
     }
 }

@@ -12,7 +12,7 @@ use nix::sys::signal::{kill, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, ForkResult, Pid};
 
-pub const ANNOTATION: &str = "org.ocirt.init";
+pub const ANNOTATION: &str = ocirt_contract::annotations::INIT;
 
 /// Returns in the child (which goes on to execve); never returns in the parent.
 pub fn split() {

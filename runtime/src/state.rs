@@ -95,6 +95,10 @@ pub struct ContainerState {
     /// runtime kept this record.
     #[serde(default)]
     pub cgroup_dirs: Option<crate::cgroups::Ownership>,
+    /// Set when the container shares the runtime's mount namespace: its mounts live there
+    /// and `delete` detaches them (rootfs/hostns.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts: Option<crate::rootfs::hostns::HostMounts>,
 }
 
 pub fn validate_id(id: &str) -> Result<(), StateError> {
@@ -248,15 +252,10 @@ fn flock(f: &File, op: i32) -> std::io::Result<()> {
 }
 
 /// Start time of `pid` (clock ticks since boot) and whether it is a zombie, or None if gone.
+/// Parsed by the procfs crate (comm may hold spaces and parentheses).
 pub fn proc_start_time(pid: i32) -> Option<(u64, bool)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // comm may contain spaces and parentheses: fields start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let mut fields = rest.split(' ');
-    let state = fields.next()?;
-    // starttime is field 22 overall; `rest` starts at field 3.
-    let start = fields.nth(22 - 4)?.parse().ok()?;
-    Some((start, state == "Z" || state == "X"))
+    let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
+    Some((stat.starttime, matches!(stat.state, 'Z' | 'X')))
 }
 
 impl ContainerState {
@@ -372,7 +371,7 @@ mod tests {
         let st = ContainerState {
             id: "c1".into(), pid: 0, pid_start: 0, bundle: "/b".into(), rootfs: "/b/r".into(),
             created: "x".into(), owner: "root".into(), phase: Status::Creating, annotations: Default::default(),
-            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None,
+            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None, host_mounts: None,
         };
         let d = ContainerDir::create(&root, "c1", &st).unwrap();
         // Claimed together with its first state: never an id without state.json.

@@ -69,10 +69,25 @@ pub fn send_master(sock: &std::os::unix::net::UnixStream, master: BorrowedFd<'_>
 
 /// Copies stdin → master and master → stdout until the master hangs up (the container's
 /// side closed) or `stop` returns true. Puts the local terminal in raw mode meanwhile.
+/// Gives the container's pty the size of our own terminal (stdin), if stdin is one: at the
+/// start of a proxied session and on every SIGWINCH, so full-screen programs in the container
+/// follow the caller's window.
+pub fn copy_window_size(master: BorrowedFd<'_>) {
+    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass; fd 0 may be anything,
+    // and a non-terminal only makes the call fail.
+    if unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } != 0 {
+        return;
+    }
+    // SAFETY: TIOCSWINSZ reads one winsize from the struct we pass; master is a pty master.
+    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+}
+
 pub fn proxy(master: &OwnedFd, mut stop: impl FnMut() -> bool) {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use nix::sys::termios;
     let stdin = std::io::stdin();
+    copy_window_size(master.as_fd());
     let saved = termios::tcgetattr(&stdin).ok();
     if let Some(t) = &saved {
         let mut raw = t.clone();

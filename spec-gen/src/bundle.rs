@@ -192,7 +192,7 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
         .map(crate::landlock::annotations)
         .unwrap_or_default();
     if d.lifecycle.init {
-        annotations.insert("org.ocirt.init".to_string(), "true".to_string());
+        annotations.insert(ocirt_contract::annotations::INIT.to_string(), "true".to_string());
     }
 
     let caps: Vec<String> = {

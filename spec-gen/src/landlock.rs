@@ -11,19 +11,20 @@ use crate::description::{Compat, Scope};
 use crate::load::{clean_container_path, Service};
 use std::collections::BTreeMap;
 
-pub const FS_READ: &str = "org.ocirt.landlock.fs.read";
-pub const FS_EXEC: &str = "org.ocirt.landlock.fs.exec";
-pub const FS_WRITE: &str = "org.ocirt.landlock.fs.write";
-pub const NET_BIND: &str = "org.ocirt.landlock.net.bind";
-pub const NET_CONNECT: &str = "org.ocirt.landlock.net.connect";
-pub const SCOPE: &str = "org.ocirt.landlock.scope";
-pub const COMPAT: &str = "org.ocirt.landlock.compat";
+use ocirt_contract::annotations as keys;
+pub const FS_READ: &str = keys::LANDLOCK_FS_READ;
+pub const FS_EXEC: &str = keys::LANDLOCK_FS_EXEC;
+pub const FS_WRITE: &str = keys::LANDLOCK_FS_WRITE;
+pub const NET_BIND: &str = keys::LANDLOCK_NET_BIND;
+pub const NET_CONNECT: &str = keys::LANDLOCK_NET_CONNECT;
+pub const SCOPE: &str = keys::LANDLOCK_SCOPE;
+pub const COMPAT: &str = keys::LANDLOCK_COMPAT;
 /// The runtime's network guard (with the TCP lists above): UDP ports and abstract unix
 /// names. Written only when declared: without a UDP list the guard refuses UDP, and an
 /// abstract-name list needs the BPF LSM on the host.
-pub const NET_UDP_BIND: &str = "org.ocirt.net.udp.bind";
-pub const NET_UDP_CONNECT: &str = "org.ocirt.net.udp.connect";
-pub const NET_UNIX_BIND: &str = "org.ocirt.net.unix.bind";
+pub const NET_UDP_BIND: &str = keys::NET_UDP_BIND;
+pub const NET_UDP_CONNECT: &str = keys::NET_UDP_CONNECT;
+pub const NET_UNIX_BIND: &str = keys::NET_UNIX_BIND;
 
 /// The rules, before they are turned into annotations.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,9 +29,6 @@ pub mod structure;
 pub mod unit;
 pub mod values;
 
-/// The runtime's own config.json checks (runtime/src/config.rs), compiled into spec-gen
-/// as well: the runtime is a binary-only crate, and one file shared by path keeps a single
-/// source of truth without a new crate. spec-gen refuses what `create` would refuse.
-#[allow(dead_code)]
-#[path = "../../runtime/src/config.rs"]
-pub mod runtime_config;
+/// The runtime's own config.json checks, from the crate both share: spec-gen refuses what
+/// `create` would refuse.
+pub use ocirt_contract::config as runtime_config;

@@ -19,7 +19,7 @@ use crate::capabilities::CapPlan;
 use crate::config::{self, Config};
 use crate::init::InitArgs;
 use crate::namespaces;
-use crate::protocol::{self, Channel, Message};
+use crate::protocol::{self, FromInit, RuntimeEnd, ToInit};
 use crate::rootfs::{devices, plan};
 use crate::state::{ContainerDir, ContainerState, Status};
 use crate::{cgroups, hooks, Cli};
@@ -87,6 +87,8 @@ struct CreateGuard {
     pid: i32,
     /// What this create made (or took over) of the cgroup so far: only that is undone.
     cgroup: cgroups::Ownership,
+    /// No mount namespace: the mounts the init made live on in the host's; detached here.
+    host_mounts: Option<crate::rootfs::hostns::HostMounts>,
 }
 
 impl Drop for CreateGuard {
@@ -99,6 +101,11 @@ impl Drop for CreateGuard {
             unsafe {
                 libc::kill(self.pid, libc::SIGKILL);
                 libc::waitpid(self.pid, std::ptr::null_mut(), 0);
+            }
+        }
+        if let Some(h) = &self.host_mounts {
+            if let Err(e) = crate::rootfs::hostns::unmount_ours(h) {
+                crate::log::warn(&format!("cleanup: {e}"));
             }
         }
         if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root, &self.id)) {
@@ -127,8 +134,9 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
     let process = spec.process().as_ref().expect("validated");
     let ns = namespaces::Plan::from_config(linux.namespaces().as_ref());
     let has_mnt = ns.has_new(LinuxNamespaceType::Mount) || ns.join.iter().any(|(t, _)| *t == LinuxNamespaceType::Mount);
-    if !has_mnt {
-        bail!("{}: field `linux.namespaces`: a mount namespace is required: add {{\"type\":\"mount\"}}", cfg.path.display());
+    if !has_mnt && a.launch.no_pivot {
+        // runc's words: --no-pivot moves the rootfs onto "/", which here is the host's.
+        bail!("{}: field `linux.namespaces`: unable to use no-pivot without a private MNT namespace: add {{\"type\":\"mount\"}} or drop --no-pivot", cfg.path.display());
     }
     let terminal = process.terminal().unwrap_or(false);
     if terminal && a.launch.console_socket.is_none() && !foreground {
@@ -216,6 +224,7 @@ fn prepare(a: &CreateArgs, foreground: bool) -> anyhow::Result<Prepared> {
         seccomp,
         landlock,
         no_pivot: a.launch.no_pivot,
+        host_mntns: !has_mnt,
         no_new_keyring: a.launch.no_new_keyring,
         preserve_fds: preserve,
         fifo: None,
@@ -346,12 +355,17 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         oci_version: cfg.spec.version().clone(),
         own_pid_ns: ns.has_new(LinuxNamespaceType::Pid) || ns.join_pid.is_some(),
         cgroup_dirs: Some(planned.clone()),
+        host_mounts: None,
     };
+    if init.host_mntns {
+        let snap = crate::rootfs::hostns::snapshot(&cfg.rootfs).context("read /proc/self/mountinfo")?;
+        state.host_mounts = Some(snap);
+    }
     // The id is claimed first, with the cgroup directories this create may make already in
     // its state: a second create of a live id says "already exists", and a runtime killed
     // from here on leaves an entry that `delete` can clean up completely.
     let dir = ContainerDir::create(&cli.root, &a.id, &state)?;
-    let mut guard = CreateGuard { armed: true, root: cli.root.clone(), id: a.id.clone(), dir_path: dir.dir.clone(), pid: 0, cgroup: planned };
+    let mut guard = CreateGuard { armed: true, root: cli.root.clone(), id: a.id.clone(), dir_path: dir.dir.clone(), pid: 0, cgroup: planned, host_mounts: state.host_mounts.clone() };
     claim_cgroup(cli, &a.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).with_context(|| cfg.path.display().to_string())?;
     save_config_snapshot(&dir.config_snapshot(), &cfg.spec)?;
 
@@ -406,7 +420,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         write_id_maps(pid, &linux)?;
     }
     let driven = parent_chan
-        .send(&Message::Proceed)
+        .send(&ToInit::Proceed)
         .map_err(anyhow::Error::from)
         .and_then(|()| drive_init(&parent_chan, &state, console_sock.as_ref()));
     let console = driven.map_err(|e| {
@@ -456,23 +470,22 @@ fn claim_cgroup(cli: &Cli, id: &str, path: &Path, own: &mut cgroups::Ownership, 
 }
 
 /// Serves the init's requests until it is Ready. Returns the pty master if we keep it.
-fn drive_init(chan: &Channel, state: &ContainerState, console_sock: Option<&std::os::unix::net::UnixStream>) -> anyhow::Result<Option<OwnedFd>> {
+fn drive_init(chan: &RuntimeEnd, state: &ContainerState, console_sock: Option<&std::os::unix::net::UnixStream>) -> anyhow::Result<Option<OwnedFd>> {
     let mut console = None;
     loop {
         crate::signals::wait_readable(chan)?;
         let (msg, fd) = chan.recv_with_fd()?;
         match msg {
-            Message::Log { level, msg } => crate::log::write(&level, &msg),
-            Message::Error { msg } => bail!("{msg}"),
-            Message::RunCreateRuntimeHooks => {
+            FromInit::Error { msg } => bail!("{msg}"),
+            FromInit::RunCreateRuntimeHooks => {
                 let st = serde_json::to_vec(&hook_state(state, "creating"))?;
                 let h = state.hooks.clone().unwrap_or_default();
                 // prestart is deprecated but honoured; it runs with createRuntime, before it.
                 hooks::run_all("prestart", h.prestart().as_deref().unwrap_or(&[]), &st)?;
                 hooks::run_all("createRuntime", h.create_runtime().as_deref().unwrap_or(&[]), &st)?;
-                chan.send(&Message::HooksDone)?;
+                chan.send(&ToInit::HooksDone)?;
             }
-            Message::Console => {
+            FromInit::Console => {
                 let master = fd.context("console message without a pty fd")?;
                 match console_sock {
                     Some(sock) => {
@@ -482,8 +495,7 @@ fn drive_init(chan: &Channel, state: &ContainerState, console_sock: Option<&std:
                     None => console = Some(master),
                 }
             }
-            Message::Ready => return Ok(console),
-            other => bail!("sync socket: unexpected {other:?} from the container init"),
+            FromInit::Ready => return Ok(console),
         }
     }
 }

@@ -73,6 +73,9 @@ pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> anyhow::Result<()> {
         wait_gone(st, KILL_WAIT);
     }
     ensure_gone(&st.id, st.pid, || st.init_alive())?;
+    if let Some(h) = &st.host_mounts {
+        crate::rootfs::hostns::unmount_ours(h).map_err(|e| anyhow::anyhow!("container {}: the mounts it made in the host's mount namespace: {e}", st.id))?;
+    }
     // Kills anything still in the cgroup (a container without its own pid namespace can
     // leave children behind its init) and removes it: only what this container's create
     // recorded as made (or taken over) by it.

@@ -15,7 +15,7 @@ use clap::Args;
 use oci_spec::runtime::{Capability, LinuxNamespaceType, Process};
 
 use crate::capabilities::CapPlan;
-use crate::protocol::{self, Channel, Message};
+use crate::protocol::{self, FromInit, InitEnd, ToInit};
 use crate::state::{ContainerDir, Status};
 use crate::{cgroups, namespaces, Cli};
 
@@ -161,6 +161,10 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     let mut join: Vec<(LinuxNamespaceType, OwnedFd)> = vec![];
     let mut pid_ns = None;
     let mut userns = false;
+    // A container without a mount namespace of its own shares ours and lives chroot'ed in
+    // its rootfs (rootfs/hostns.rs): the new process must enter that root too, or it would
+    // run at the host's.
+    let mut chroot_to = None;
     for (t, name) in [
         (LinuxNamespaceType::User, "user"),
         (LinuxNamespaceType::Ipc, "ipc"),
@@ -174,6 +178,10 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         let theirs = format!("/proc/{}/ns/{name}", st.pid);
         let (Ok(m1), Ok(m2)) = (std::fs::metadata(&theirs), std::fs::metadata(format!("/proc/self/ns/{name}"))) else { continue };
         if m1.ino() == m2.ino() {
+            if t == LinuxNamespaceType::Mount {
+                let root = format!("/proc/{}/root", st.pid);
+                chroot_to = Some(OwnedFd::from(std::fs::File::open(&root).with_context(|| format!("open {root}"))?));
+            }
             continue;
         }
         let fd: OwnedFd = std::fs::File::open(&theirs).with_context(|| format!("open {theirs}"))?.into();
@@ -211,7 +219,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                 preserve_fds: a.preserve_fds,
                 self_exe,
             };
-            tenant(&child_chan, join, &process, &sec, a.detach)
+            tenant(&child_chan, join, chroot_to, &process, &sec, a.detach)
         }
         Ok(pid) => pid,
         Err(e) => bail!("clone: {e}"),
@@ -222,29 +230,28 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     drop(child_chan);
     let result = (|| -> anyhow::Result<(Option<OwnedFd>, i32)> {
         cgroups::join(&st.cgroup_path, &st.id, pid, st.cgroup_dirs.as_ref())?;
-        parent_chan.send(&Message::Proceed)?;
+        parent_chan.send(&ToInit::Proceed)?;
         let mut console = None;
         loop {
             let (msg, fd) = parent_chan.recv_with_fd()?;
             match msg {
-                Message::Ready if a.detach => {
+                FromInit::Ready if a.detach => {
                     // The program's process, forked inside the container by our child: its
                     // pid as we see it, then the word to exec.
                     let pidfd = fd.context("detached exec: Ready without the program's pidfd")?;
                     let program = pidfd_pid(&pidfd)?;
-                    parent_chan.send(&Message::Proceed)?;
+                    parent_chan.send(&ToInit::Proceed)?;
                     // The socket closes (close-on-exec) once the program runs: return then,
                     // as for a foreground exec, not while the runtime's code still runs there.
                     return match parent_chan.recv_with_fd() {
                         Err(protocol::ProtocolError::Eof) => Ok((console, program)),
-                        Ok((Message::Error { msg }, _)) => bail!("{msg}"),
+                        Ok((FromInit::Error { msg }, _)) => bail!("{msg}"),
                         Ok((other, _)) => bail!("sync socket: unexpected {other:?}"),
                         Err(e) => Err(e.into()),
                     };
                 }
-                Message::Log { level, msg } => crate::log::write(&level, &msg),
-                Message::Error { msg } => bail!("{msg}"),
-                Message::Console => {
+                FromInit::Error { msg } => bail!("{msg}"),
+                FromInit::Console => {
                     let master = fd.context("console message without a pty fd")?;
                     match &console_sock {
                         Some(s) => {
@@ -254,8 +261,8 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                         None => console = Some(master),
                     }
                 }
-                Message::Ready => return Ok((console, pid)),
-                other => bail!("sync socket: unexpected {other:?}"),
+                FromInit::Ready => return Ok((console, pid)),
+                FromInit::RunCreateRuntimeHooks => bail!("sync socket: unexpected RunCreateRuntimeHooks from exec's child"),
             }
         }
     })();
@@ -313,11 +320,11 @@ fn pidfd_pid(pidfd: &OwnedFd) -> anyhow::Result<i32> {
 /// namespace: the child runs the program, this process reports it and exits. The child
 /// waits for the runtime's Proceed, so its pid is known (and written to --pid-file) before
 /// the program can run and exit. Returns Ok only in the child.
-fn split_detached(chan: &Channel) -> Result<(), String> {
+fn split_detached(chan: &InitEnd) -> Result<(), String> {
     // SAFETY: single-threaded process.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
-            if chan.expect("Proceed").is_err() {
+            if chan.expect(ToInit::Proceed).is_err() {
                 // SAFETY: plain _exit.
                 unsafe { libc::_exit(1) }
             }
@@ -326,9 +333,9 @@ fn split_detached(chan: &Channel) -> Result<(), String> {
         Ok(nix::unistd::ForkResult::Parent { child }) => {
             use std::os::fd::AsRawFd;
             let code = match crate::sys::pidfd_open(child.as_raw()) {
-                Ok(pidfd) => i32::from(chan.send_with_fd(&Message::Ready, Some(pidfd.as_raw_fd())).is_err()),
+                Ok(pidfd) => i32::from(chan.send_with_fd(&FromInit::Ready, Some(pidfd.as_raw_fd())).is_err()),
                 Err(e) => {
-                    let _ = chan.send(&Message::Error { msg: format!("detached exec: pidfd_open: {e}") });
+                    let _ = chan.send_error(&format!("detached exec: pidfd_open: {e}"));
                     1
                 }
             };
@@ -340,15 +347,18 @@ fn split_detached(chan: &Channel) -> Result<(), String> {
 }
 
 /// The child side: join, then the shared final steps, then exec.
-fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Process, sec: &crate::process::Security, detach: bool) -> ! {
+fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: Option<OwnedFd>, process: &Process, sec: &crate::process::Security, detach: bool) -> ! {
     let fail = |msg: String| -> ! {
-        let _ = chan.send(&Message::Error { msg });
+        let _ = chan.send_error(&msg);
         // SAFETY: plain _exit.
         unsafe { libc::_exit(1) }
     };
+    // Never dumpable while the runtime's code runs in the container (as the init, step 2).
     // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    if let Err(e) = chan.expect("Proceed") {
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        fail(format!("prctl(PR_SET_DUMPABLE, 0): {}", std::io::Error::last_os_error()));
+    }
+    if let Err(e) = chan.expect(ToInit::Proceed) {
         fail(e.to_string());
     }
     for (t, fd) in &join {
@@ -357,13 +367,18 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
         }
     }
     drop(join);
+    if let Some(root) = chroot_to {
+        if let Err(e) = crate::rootfs::hostns::enter(&root) {
+            fail(format!("enter the container's root: {e}"));
+        }
+    }
     let _ = nix::unistd::setsid();
     if process.terminal().unwrap_or(false) {
         let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
         match crate::tty::open_container_pty(w, h) {
             Ok(master) => {
                 use std::os::fd::AsRawFd;
-                if let Err(e) = chan.send_with_fd(&Message::Console, Some(master.as_raw_fd())) {
+                if let Err(e) = chan.send_with_fd(&FromInit::Console, Some(master.as_raw_fd())) {
                     fail(e.to_string());
                 }
             }
@@ -372,7 +387,7 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
     }
     let mut plan = match crate::process::finalize(process, sec, &[]) {
         Ok(p) => p,
-        Err(e) => fail(e),
+        Err(e) => fail(e.to_string()),
     };
     if detach {
         if let Err(e) = split_detached(chan) {
@@ -380,11 +395,11 @@ fn tenant(chan: &Channel, join: Vec<(LinuxNamespaceType, OwnedFd)>, process: &Pr
         }
     }
     let report = |msg: &str| {
-        let _ = chan.send(&Message::Error { msg: msg.to_string() });
+        let _ = chan.send_error(msg);
     };
     if detach {
         plan.report = Some(&report);
-    } else if chan.send(&Message::Ready).is_err() {
+    } else if chan.send(&FromInit::Ready).is_err() {
         // SAFETY: plain _exit.
         unsafe { libc::_exit(1) }
     }

@@ -2,6 +2,7 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod features;
 pub mod kill;
@@ -12,6 +13,7 @@ pub mod run;
 pub mod spec;
 pub mod start;
 pub mod state;
+pub mod update;
 
 use crate::{Cli, Command};
 
@@ -28,6 +30,8 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Pause(a) => pause::run(cli, a, true),
         Command::Resume(a) => pause::run(cli, a, false),
         Command::Ps(a) => ps::run(cli, a),
+        Command::Update(a) => update::run(cli, a),
+        Command::Events(a) => events::run(cli, a),
         Command::Spec(a) => spec::run(a),
         Command::Features => features::run(),
     }

@@ -88,6 +88,12 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
     // A signal after this point reaches the container: the forwarder reads it from the
     // pending set once the container runs, and the container decides how to end.
     let (dir, mut st, console) = launched.finish_create();
+    // The program may write its first screen before the proxy starts: give its terminal the
+    // caller's size before it runs.
+    if let Some(m) = &console {
+        use std::os::fd::AsFd;
+        crate::tty::copy_window_size(m.as_fd());
+    }
     if a.detach {
         super::start::start(&dir, &mut st).inspect_err(|_| {
             let _ = super::delete::destroy(&dir, &st);

@@ -4,16 +4,16 @@ use std::collections::HashMap;
 
 use super::NetGuardError;
 
-pub const KEY_TCP_BIND: &str = "org.ocirt.landlock.net.bind";
-pub const KEY_TCP_CONNECT: &str = "org.ocirt.landlock.net.connect";
-pub const KEY_UDP_BIND: &str = "org.ocirt.net.udp.bind";
-pub const KEY_UDP_CONNECT: &str = "org.ocirt.net.udp.connect";
-pub const KEY_UNIX_BIND: &str = "org.ocirt.net.unix.bind";
-pub const KEY_COMPAT: &str = "org.ocirt.landlock.compat";
+pub const KEY_TCP_BIND: &str = ocirt_contract::annotations::LANDLOCK_NET_BIND;
+pub const KEY_TCP_CONNECT: &str = ocirt_contract::annotations::LANDLOCK_NET_CONNECT;
+pub const KEY_UDP_BIND: &str = ocirt_contract::annotations::NET_UDP_BIND;
+pub const KEY_UDP_CONNECT: &str = ocirt_contract::annotations::NET_UDP_CONNECT;
+pub const KEY_UNIX_BIND: &str = ocirt_contract::annotations::NET_UNIX_BIND;
+pub const KEY_COMPAT: &str = ocirt_contract::annotations::LANDLOCK_COMPAT;
 
 /// Our own keys (the TCP lists and compat belong to the landlock annotation family).
 pub const OWN_KEYS: [&str; 3] = [KEY_UDP_BIND, KEY_UDP_CONNECT, KEY_UNIX_BIND];
-const OWN_PREFIX: &str = "org.ocirt.net.";
+const OWN_PREFIX: &str = ocirt_contract::annotations::NET_PREFIX;
 
 /// Longest abstract name: sun_path is 108 bytes and the first is the NUL.
 const MAX_ABSTRACT: usize = 107;

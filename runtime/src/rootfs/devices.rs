@@ -5,6 +5,7 @@
 //! on disk is never modified. The runtime-spec's default set is always provided.
 
 use std::ffi::CString;
+use std::os::unix::fs::FileTypeExt;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,8 @@ use crate::sys;
 
 pub struct Dev {
     pub path: PathBuf,
-    pub char: bool,
+    /// S_IFCHR, S_IFBLK or S_IFIFO.
+    pub kind: libc::mode_t,
     pub major: i64,
     pub minor: i64,
     pub mode: u32,
@@ -27,7 +29,7 @@ pub struct Dev {
 pub fn defaults() -> Vec<Dev> {
     [("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8), ("urandom", 1, 9), ("tty", 5, 0)]
         .into_iter()
-        .map(|(n, ma, mi)| Dev { path: Path::new("/dev").join(n), char: true, major: ma, minor: mi, mode: 0o666, uid: 0, gid: 0 })
+        .map(|(n, ma, mi)| Dev { path: Path::new("/dev").join(n), kind: libc::S_IFCHR, major: ma, minor: mi, mode: 0o666, uid: 0, gid: 0 })
         .collect()
 }
 
@@ -35,7 +37,12 @@ pub fn from_config(devs: &[LinuxDevice]) -> Vec<Dev> {
     devs.iter()
         .map(|d| Dev {
             path: d.path().clone(),
-            char: !matches!(d.typ(), LinuxDeviceType::B),
+            kind: match d.typ() {
+                LinuxDeviceType::B => libc::S_IFBLK,
+                LinuxDeviceType::P => libc::S_IFIFO,
+                // "c", "u" (unbuffered character) and "a" (only meaningful in cgroup rules).
+                _ => libc::S_IFCHR,
+            },
             major: d.major(),
             minor: d.minor(),
             mode: d.file_mode().unwrap_or(0o666) & 0o7777,
@@ -56,17 +63,35 @@ pub fn create_all(root: &OwnedFd, devs: &[Dev], userns: bool) -> Result<(), Root
 fn create_one(root: &OwnedFd, d: &Dev, userns: bool) -> Result<(), RootfsError> {
     let parent_path = d.path.parent().unwrap_or(Path::new("/dev"));
     let name = d.path.file_name().ok_or_else(|| RootfsError::Refused(format!("bad device path {}", d.path.display())))?;
-    if userns || open(root, &d.path).is_ok() {
+    let fifo = d.kind == libc::S_IFIFO;
+    if fifo {
+        // A FIFO needs no privilege (mknod of one is allowed in a user namespace) and has no
+        // host node to borrow: it is made, or kept if the rootfs has one there already (a
+        // rootfs without a /dev tmpfs keeps the one an earlier run made).
+        if let Ok(existing) = open(root, &d.path) {
+            let is_fifo = std::fs::File::from(existing).metadata().map(|m| m.file_type().is_fifo()).unwrap_or(false);
+            if is_fifo {
+                return Ok(());
+            }
+        }
+    } else if userns || open(root, &d.path).is_ok() {
+        // A device node in a user namespace, or one the rootfs already has, is the host's
+        // node bind-mounted (mknod would fail, or change the rootfs on disk).
         return bind_host_node(root, d);
     }
     let parent = ensure(root, parent_path, Kind::Dir)?;
     let cname = CString::new(name.to_string_lossy().as_bytes()).map_err(|_| RootfsError::Refused("bad device name".into()))?;
-    let kind = if d.char { libc::S_IFCHR } else { libc::S_IFBLK };
-    let dev = libc::makedev(d.major as u32, d.minor as u32);
+    let dev = if fifo { 0 } else { libc::makedev(d.major as u32, d.minor as u32) };
     // SAFETY: valid dirfd and C string; mknodat creates exactly this name in that directory.
-    if unsafe { libc::mknodat(parent.as_raw_fd(), cname.as_ptr(), kind | d.mode, dev) } != 0 {
+    if unsafe { libc::mknodat(parent.as_raw_fd(), cname.as_ptr(), d.kind | d.mode, dev) } != 0 {
         let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EPERM) {
+        if e.raw_os_error() == Some(libc::EEXIST) && fifo {
+            return Err(RootfsError::Refused(format!(
+                "{} (a FIFO in linux.devices) exists in the rootfs as something else: remove it from the rootfs or from linux.devices, or mount a tmpfs on /dev",
+                d.path.display()
+            )));
+        }
+        if e.raw_os_error() == Some(libc::EPERM) && !fifo {
             return bind_host_node(root, d);
         }
         if e.raw_os_error() == Some(libc::EEXIST) {

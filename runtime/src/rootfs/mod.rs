@@ -10,6 +10,7 @@
 //! symlink planted in the rootfs can never redirect a mount onto the host.
 
 pub mod devices;
+pub mod hostns;
 pub mod mounts;
 pub mod paths;
 pub mod pivot;

@@ -31,7 +31,19 @@ fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: boo
             // path is resolved here.
             let tree = m.tree.as_ref().ok_or_else(|| RootfsError::Refused("internal: bind source was not opened before clone".into()))?;
             sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("move_mount onto", m.dest.display()))?;
-            propagate(tree, m)?;
+            // Replaced by a clone of itself made now: the tree made before clone has a lower
+            // mount id than everything in our new namespace, and /proc/self/mountinfo lists
+            // mounts by id (kernel >= 6.8), so it would show first instead of in the config's
+            // order (runtime-tools' `mounts` program checks that order, as runc passes it).
+            // A detached tree from the parent namespace cannot be cloned (EINVAL), an
+            // attached one can; the clone keeps the attributes and the source opened before
+            // clone.
+            let placed = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
+            let recursive = matches!(m.kind, MountKind::Bind { recursive: true });
+            let fresh = sys::open_tree(placed.as_raw_fd(), Path::new(""), recursive, true).map_err(io_err("clone bind mount at", m.dest.display()))?;
+            nix::mount::umount2(sys::fd_path(&placed).as_str(), nix::mount::MntFlags::MNT_DETACH).map_err(nix_err("replace bind mount at", m.dest.display()))?;
+            sys::move_mount(fresh.as_raw_fd(), target.as_raw_fd()).map_err(io_err("move_mount onto", m.dest.display()))?;
+            propagate(&fresh, m)?;
         }
         MountKind::Cgroup => mount_cgroup(root, m, &target, cgroup_path, cgroupns)?,
         MountKind::Fs => {

@@ -48,56 +48,80 @@ struct Opt {
     clear: bool,
 }
 
-fn flag_opt(name: &str) -> Option<Opt> {
+/// Every flag-like mount option: (name, MS_* flag, MOUNT_ATTR_* attribute, clears it). The
+/// planner and `features` both read this table, so what is advertised is what is accepted.
+/// An option with an attribute also has a recursive form, "r" + name (rro, rnosuid, ...).
+const FLAG_OPTIONS: &[(&str, libc::c_ulong, u64, bool)] = {
     use libc::*;
-    let (flag, attr, clear) = match name {
-        "ro" => (MS_RDONLY, MOUNT_ATTR_RDONLY, false),
-        "rw" => (MS_RDONLY, MOUNT_ATTR_RDONLY, true),
-        "nosuid" => (MS_NOSUID, MOUNT_ATTR_NOSUID, false),
-        "suid" => (MS_NOSUID, MOUNT_ATTR_NOSUID, true),
-        "nodev" => (MS_NODEV, MOUNT_ATTR_NODEV, false),
-        "dev" => (MS_NODEV, MOUNT_ATTR_NODEV, true),
-        "noexec" => (MS_NOEXEC, MOUNT_ATTR_NOEXEC, false),
-        "exec" => (MS_NOEXEC, MOUNT_ATTR_NOEXEC, true),
-        "noatime" => (MS_NOATIME, MOUNT_ATTR_NOATIME, false),
-        "atime" => (MS_NOATIME, MOUNT_ATTR_NOATIME, true),
-        "nodiratime" => (MS_NODIRATIME, MOUNT_ATTR_NODIRATIME, false),
-        "diratime" => (MS_NODIRATIME, MOUNT_ATTR_NODIRATIME, true),
-        "relatime" => (MS_RELATIME, 0, false),
-        "norelatime" => (MS_RELATIME, 0, true),
-        "strictatime" => (MS_STRICTATIME, MOUNT_ATTR_STRICTATIME, false),
-        "nostrictatime" => (MS_STRICTATIME, MOUNT_ATTR_STRICTATIME, true),
-        "nosymfollow" => (0, MOUNT_ATTR_NOSYMFOLLOW, false),
-        "symfollow" => (0, MOUNT_ATTR_NOSYMFOLLOW, true),
-        "sync" => (MS_SYNCHRONOUS, 0, false),
-        "async" => (MS_SYNCHRONOUS, 0, true),
-        "dirsync" => (MS_DIRSYNC, 0, false),
-        "mand" => (MS_MANDLOCK, 0, false),
-        "nomand" => (MS_MANDLOCK, 0, true),
-        "silent" => (MS_SILENT, 0, false),
-        "loud" => (MS_SILENT, 0, true),
-        "lazytime" => (MS_LAZYTIME, 0, false),
-        "nolazytime" => (MS_LAZYTIME, 0, true),
-        "iversion" => (MS_I_VERSION, 0, false),
-        "noiversion" => (MS_I_VERSION, 0, true),
-        _ => return None,
-    };
-    Some(Opt { flag, attr, clear })
+    &[
+        ("ro", MS_RDONLY, MOUNT_ATTR_RDONLY, false),
+        ("rw", MS_RDONLY, MOUNT_ATTR_RDONLY, true),
+        ("nosuid", MS_NOSUID, MOUNT_ATTR_NOSUID, false),
+        ("suid", MS_NOSUID, MOUNT_ATTR_NOSUID, true),
+        ("nodev", MS_NODEV, MOUNT_ATTR_NODEV, false),
+        ("dev", MS_NODEV, MOUNT_ATTR_NODEV, true),
+        ("noexec", MS_NOEXEC, MOUNT_ATTR_NOEXEC, false),
+        ("exec", MS_NOEXEC, MOUNT_ATTR_NOEXEC, true),
+        ("noatime", MS_NOATIME, MOUNT_ATTR_NOATIME, false),
+        ("atime", MS_NOATIME, MOUNT_ATTR_NOATIME, true),
+        ("nodiratime", MS_NODIRATIME, MOUNT_ATTR_NODIRATIME, false),
+        ("diratime", MS_NODIRATIME, MOUNT_ATTR_NODIRATIME, true),
+        // MOUNT_ATTR_RELATIME is 0 (the atime field's default), so relatime has no
+        // attribute to set and no recursive form here.
+        ("relatime", MS_RELATIME, 0, false),
+        ("norelatime", MS_RELATIME, 0, true),
+        ("strictatime", MS_STRICTATIME, MOUNT_ATTR_STRICTATIME, false),
+        ("nostrictatime", MS_STRICTATIME, MOUNT_ATTR_STRICTATIME, true),
+        ("nosymfollow", 0, MOUNT_ATTR_NOSYMFOLLOW, false),
+        ("symfollow", 0, MOUNT_ATTR_NOSYMFOLLOW, true),
+        ("sync", MS_SYNCHRONOUS, 0, false),
+        ("async", MS_SYNCHRONOUS, 0, true),
+        ("dirsync", MS_DIRSYNC, 0, false),
+        ("mand", MS_MANDLOCK, 0, false),
+        ("nomand", MS_MANDLOCK, 0, true),
+        ("silent", MS_SILENT, 0, false),
+        ("loud", MS_SILENT, 0, true),
+        ("lazytime", MS_LAZYTIME, 0, false),
+        ("nolazytime", MS_LAZYTIME, 0, true),
+        ("iversion", MS_I_VERSION, 0, false),
+        ("noiversion", MS_I_VERSION, 0, true),
+    ]
+};
+
+const PROPAGATION_OPTIONS: &[(&str, libc::c_ulong)] = &[
+    ("private", libc::MS_PRIVATE),
+    ("rprivate", libc::MS_PRIVATE | libc::MS_REC),
+    ("shared", libc::MS_SHARED),
+    ("rshared", libc::MS_SHARED | libc::MS_REC),
+    ("slave", libc::MS_SLAVE),
+    ("rslave", libc::MS_SLAVE | libc::MS_REC),
+    ("unbindable", libc::MS_UNBINDABLE),
+    ("runbindable", libc::MS_UNBINDABLE | libc::MS_REC),
+];
+
+/// Options that are neither flags nor propagation, handled by name in `plan_one`.
+const OTHER_OPTIONS: &[&str] = &["bind", "rbind", "defaults", "remount"];
+
+fn flag_opt(name: &str) -> Option<Opt> {
+    FLAG_OPTIONS.iter().find(|(n, ..)| *n == name).map(|&(_, flag, attr, clear)| Opt { flag, attr, clear })
 }
 
 fn propagation_opt(name: &str) -> Option<libc::c_ulong> {
-    use libc::*;
-    Some(match name {
-        "private" => MS_PRIVATE,
-        "rprivate" => MS_PRIVATE | MS_REC,
-        "shared" => MS_SHARED,
-        "rshared" => MS_SHARED | MS_REC,
-        "slave" => MS_SLAVE,
-        "rslave" => MS_SLAVE | MS_REC,
-        "unbindable" => MS_UNBINDABLE,
-        "runbindable" => MS_UNBINDABLE | MS_REC,
-        _ => return None,
-    })
+    PROPAGATION_OPTIONS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
+}
+
+/// Every mount option the planner accepts by name, sorted (for `features`). Filesystem data
+/// options (size=, mode=, ...) are passed through to mount(2) and are not listed.
+pub fn supported_options() -> Vec<String> {
+    let mut v: Vec<String> = FLAG_OPTIONS
+        .iter()
+        .flat_map(|&(n, _, attr, _)| std::iter::once(n.to_string()).chain((attr != 0).then(|| format!("r{n}"))))
+        .chain(PROPAGATION_OPTIONS.iter().map(|(n, _)| n.to_string()))
+        .chain(OTHER_OPTIONS.iter().map(|n| n.to_string()))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// Builds the plan. `bundle` anchors relative bind sources, as the runtime-spec says.
@@ -181,9 +205,17 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
         // Opened (and its type learnt) by sources.rs, which does not follow a symlink the
         // container could have planted, as a plain stat here would.
         let src = if src.is_absolute() { src } else { bundle.join(src) };
-        if !data.is_empty() {
-            return Err(fail(format!("unknown mount option(s) {:?} for a bind mount", data)));
+        // Filesystem data (mode=755, size=1k: what a tmpfs entry carries, often copied into a
+        // bind entry by generators) means nothing to a bind; mount(2) ignores it there, and
+        // runc passes it along, so it is accepted and dropped. A bare word that is no flag
+        // we know is most likely a misspelt one (nosiud): refused, since ignoring it would
+        // silently drop the protection it was meant to ask for.
+        if let Some(word) = data.iter().find(|d| !d.contains('=')) {
+            return Err(fail(format!(
+                "unknown mount option {word:?} for a bind mount (not a mount flag; filesystem data such as mode=755 is ignored for binds): fix or remove it"
+            )));
         }
+        p.data.clear();
         p.source = Some(src);
     } else {
         match fstype.as_str() {
@@ -225,6 +257,23 @@ fn known_fs(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_advertised_option_is_accepted() {
+        let bundle = std::path::Path::new("/");
+        for o in super::supported_options() {
+            let m = oci_spec::runtime::MountBuilder::default()
+                .destination("/mnt")
+                .typ("tmpfs")
+                .source("tmpfs")
+                .options(vec![o.clone()])
+                .build()
+                .unwrap();
+            let p = super::build(&[m], bundle).unwrap_or_else(|e| panic!("{o}: {e}"));
+            assert!(p[0].data.is_empty(), "{o} was passed to mount(2) as data");
+        }
+        assert!(!super::supported_options().contains(&"rrelatime".to_string()));
+    }
+
     use super::*;
     use oci_spec::runtime::MountBuilder;
 
@@ -261,5 +310,16 @@ mod tests {
         assert!(e.contains("nosuchfs"), "{e}");
         let e = build(&[m("/x", "bind", "/tmp", &["idmap"])], Path::new("/")).unwrap_err().to_string();
         assert!(e.contains("idmap"), "{e}");
+        let e = build(&[m("/x", "bind", "/tmp", &["bind", "nosiud"])], Path::new("/")).unwrap_err().to_string();
+        assert!(e.starts_with("mounts[0] (/x)") && e.contains("\"nosiud\""), "{e}");
+    }
+
+    #[test]
+    fn filesystem_data_on_a_bind_is_dropped_as_mount_2_would() {
+        let p = build(&[m("/x", "bind", "/tmp", &["bind", "nosuid", "strictatime", "mode=755", "size=1k", "private"])], Path::new("/")).unwrap();
+        assert_eq!(p[0].kind, MountKind::Bind { recursive: false });
+        assert_eq!(p[0].data, "");
+        assert_eq!(p[0].attr_set & libc::MOUNT_ATTR_NOSUID, libc::MOUNT_ATTR_NOSUID);
+        assert_eq!(p[0].propagation, libc::MS_PRIVATE);
     }
 }

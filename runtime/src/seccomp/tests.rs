@@ -609,6 +609,16 @@ fn compile_time_for_a_350_syscall_allowlist() {
         c.instruction_count(),
         sizes.join(", ")
     );
+    // What the kernel would refuse or what would make every syscall slow: each filter under
+    // BPF_MAXINSNS, all of them under the kernel's per-path total, and no syscall decided
+    // after walking the whole list (the speed itself is for the benchmark, not a test).
+    for f in &c.filters {
+        assert!(f.insns.len() < 4096, "filter {} has {} instructions (kernel limit 4096)", f.label, f.insns.len());
+    }
+    let total: usize = c.filters.iter().map(|f| f.insns.len() + 4).sum();
+    assert!(total < 32768, "{total} instructions across stacked filters (kernel limit 32768)");
+    assert!(steps_worst < base.insns.len(), "worst path {steps_worst} walks the whole filter of {}", base.insns.len());
+    assert!(steps > 0 && steps < base.insns.len(), "ENOSYS path {steps} of {}", base.insns.len());
 }
 
 // ---------------------------------------------------------------- real kernel

@@ -242,6 +242,25 @@ fn has_proc_mount(spec: &Spec) -> bool {
     })
 }
 
+/// Without a mount namespace the container's mounts are made in the runtime's namespace,
+/// under the rootfs (rootfs/hostns.rs). What would change a mount the host already has,
+/// rather than add one under the rootfs, is refused.
+fn check_shared_mount_ns(p: &Path, spec: &Spec) -> Result<(), ConfigError> {
+    const ADD: &str = "add {\"type\":\"mount\"} to linux.namespaces";
+    let linux = spec.linux().as_ref();
+    if linux.is_some_and(|l| l.masked_paths().as_ref().is_some_and(|v| !v.is_empty()) || l.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())) {
+        // runc's own words for the same refusal.
+        return Err(invalid(p, "linux.maskedPaths", &format!("unable to restrict sys entries without a private MNT namespace: {ADD}, or empty linux.maskedPaths and linux.readonlyPaths")));
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        return Err(invalid(p, "root.readonly", &format!("without a private mount namespace this would make the host's mount holding the rootfs read-only: {ADD}, or set it to false")));
+    }
+    if linux.and_then(|l| l.rootfs_propagation().as_ref()).is_some_and(|r| !r.is_empty()) {
+        return Err(invalid(p, "linux.rootfsPropagation", &format!("without a private mount namespace this would change the propagation of the host's root: {ADD}, or remove it")));
+    }
+    Ok(())
+}
+
 /// Semantic checks that the runtime-spec requires and serde cannot express.
 pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     let p = &cfg.path;
@@ -290,7 +309,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     check_exec_size(process.args().as_deref().unwrap_or(&[]), process.env().as_deref().unwrap_or(&[]), stack)
         .map_err(|(field, msg)| invalid(p, &field, &msg))?;
     if let Some(rl) = process.rlimits() {
-        let mut seen = HashSet::new();
+        let mut seen = Vec::new();
         for (i, r) in rl.iter().enumerate() {
             if matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitNofile) {
                 check_nofile(spec, r.soft(), 0).map_err(|msg| invalid(p, &format!("process.rlimits[{i}]"), &msg))?;
@@ -298,9 +317,10 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             if r.soft() > r.hard() {
                 return Err(invalid(p, &format!("process.rlimits[{i}]"), "soft limit is above the hard limit"));
             }
-            if !seen.insert(format!("{:?}", r.typ())) {
+            if seen.contains(&r.typ()) {
                 return Err(invalid(p, &format!("process.rlimits[{i}].type"), "duplicate rlimit type"));
             }
+            seen.push(r.typ());
         }
     }
     let linux = spec.linux().as_ref();
@@ -327,6 +347,9 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
     }
     if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(invalid(p, "domainname", "setting a domainname needs a new uts namespace: add {\"type\":\"uts\"} to linux.namespaces"));
+    }
+    if !has(LinuxNamespaceType::Mount) {
+        check_shared_mount_ns(p, spec)?;
     }
     if let Some(linux) = linux {
         let userns = has(LinuxNamespaceType::User);
