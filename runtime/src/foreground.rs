@@ -39,6 +39,11 @@ impl Forwarder {
         let pid = Pid::from_raw(pid);
         let mut outcome = None;
         let mut check = |sfd: &mut SignalFd| -> bool {
+            // Reaped already (the terminal proxy's last check): waitpid again would be ECHILD,
+            // and the pid may be someone else's by now, so no signal goes to it either.
+            if outcome.is_some() {
+                return true;
+            }
             while let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
                 if sig == libc::SIGWINCH && console.is_some() {
