@@ -39,8 +39,7 @@ impl Forwarder {
         let pid = Pid::from_raw(pid);
         let mut outcome = None;
         let mut check = |sfd: &mut SignalFd| -> bool {
-            // Reaped already (the terminal proxy's last check): waitpid again would be ECHILD,
-            // and the pid may be someone else's by now, so no signal goes to it either.
+            // Reaped already (the terminal proxy checks too): a second waitpid would be ECHILD.
             if outcome.is_some() {
                 return true;
             }
