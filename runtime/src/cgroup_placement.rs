@@ -103,8 +103,8 @@ fn read_only_hierarchies() -> &'static [PathBuf] {
 }
 
 /// True when some v1 controller hierarchy is mounted read-only: the container then gets no
-/// directory there, and is put in its cgroups without libcgroups (which makes one in every
-/// v1 hierarchy it knows).
+/// directory there, and libcgroups (which wants one in every v1 hierarchy it knows) is not
+/// used for it.
 pub fn v1_read_only() -> bool {
     if Path::new(CGROUP_ROOT).join("cgroup.controllers").exists() {
         return false;
@@ -143,20 +143,6 @@ pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), Pla
     need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits", "no unit setting")?;
     need(res.network().is_some(), "net_cls", "linux.resources.network", "no unit setting")?;
     need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices", "DevicePolicy=closed")?;
-    Ok(())
-}
-
-/// Puts `pid` into the container's cgroup in every usable hierarchy, by writing its
-/// cgroup.procs: the path used when [`v1_read_only`] holds (no limit needs those
-/// hierarchies, as [`check_writable`] made sure).
-pub fn join_direct(hierarchies: &[PathBuf], path: &Path, pid: i32) -> Result<(), PlacementError> {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    for h in hierarchies {
-        let dir = h.join(rel);
-        let fail = |e: std::io::Error| PlacementError::Io { path: dir.clone(), msg: e.to_string() };
-        std::fs::create_dir_all(&dir).map_err(fail)?;
-        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).map_err(fail)?;
-    }
     Ok(())
 }
 

@@ -666,11 +666,12 @@ fn join_extra_hierarchies(path: &Path, pid: i32) -> Result<(), CgroupError> {
 }
 
 
-/// Adds `pid` to an existing container cgroup (for `exec`).
-pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
-    if crate::cgroup_placement::v1_read_only() {
-        let hs = crate::cgroup_placement::usable(hierarchies()?);
-        return crate::cgroup_placement::join_direct(&hs, path, pid).map_err(|e| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() });
+/// Adds `pid` to an existing container cgroup (for `exec`): into the directories its create
+/// recorded (no libcgroups manager, so no pathrs; see [`setup`]), or, for a state written
+/// before they were recorded, through libcgroups.
+pub fn join(path: &Path, id: &str, pid: i32, own: Option<&Ownership>) -> Result<(), CgroupError> {
+    if let Some(own) = own {
+        return add_task(own, pid);
     }
     let mgr = manager(path, id)?;
     mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))?;

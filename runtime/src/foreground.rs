@@ -46,6 +46,10 @@ impl Forwarder {
         let pid = Pid::from_raw(pid);
         let mut outcome = None;
         let mut check = |sfd: &mut SignalFd| -> bool {
+            // Reaped already (the terminal proxy checks too): a second waitpid would be ECHILD.
+            if outcome.is_some() {
+                return true;
+            }
             while let Ok(Some(info)) = sfd.read_signal() {
                 let sig = info.ssi_signo as i32;
                 if sig == libc::SIGWINCH && console.is_some() {

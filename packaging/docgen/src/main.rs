@@ -54,3 +54,29 @@ fn main() -> std::io::Result<()> {
     eprintln!("ocirt-docgen: {pages} man pages and completions for bash, zsh and fish in {}", out.display());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every visible argument of every verb has a help line: the man pages and `--help` are
+    /// generated from these, so an undescribed argument is an empty entry in both.
+    #[test]
+    fn every_argument_is_described() {
+        let mut missing = vec![];
+        for cmd in [runtime::Cli::command(), spec_gen::cli::Cli::command()] {
+            let top = cmd.get_name().to_string();
+            for sub in std::iter::once(&cmd).chain(cmd.get_subcommands()) {
+                if sub.get_about().is_none() {
+                    missing.push(format!("{top} {}: no description", sub.get_name()));
+                }
+                for a in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                    if a.get_help().is_none() && a.get_long_help().is_none() && !["help", "version"].contains(&a.get_id().as_str()) {
+                        missing.push(format!("{top} {}: --{} / <{}>", sub.get_name(), a.get_long().unwrap_or(""), a.get_id()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "arguments without help:\n{}", missing.join("\n"));
+    }
+}

@@ -27,8 +27,10 @@ pub struct ExecArgs {
     /// Detach: do not wait for the process
     #[arg(short, long)]
     pub detach: bool,
+    /// Write the process's pid (as the host sees it) to this file
     #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
+    /// Unix socket that receives the pty master when --tty is given
     #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
     /// Allocate a terminal
@@ -52,6 +54,7 @@ pub struct ExecArgs {
     /// Set no_new_privs for the process
     #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
+    /// Pass this many extra fds (3, 4, ...) through to the process
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
     /// Refused when set: SELinux is not supported
@@ -229,7 +232,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     }
     drop(child_chan);
     let result = (|| -> anyhow::Result<(Option<OwnedFd>, i32)> {
-        cgroups::join(&st.cgroup_path, &st.id, pid)?;
+        cgroups::join(&st.cgroup_path, &st.id, pid, st.cgroup_dirs.as_ref())?;
         parent_chan.send(&ToInit::Proceed)?;
         let mut console = None;
         loop {
