@@ -204,6 +204,10 @@ case $st in *paused*) ;; *) die "after pause: $st";; esac
 m /usr/local/bin/runtime resume busybox-httpd || die "runtime resume failed"
 fetch 8080 >/dev/null || die "no answer after resume"
 say "pause/resume: ok (cgroup2 freezer inside the unit)"
+out=$(m /usr/local/bin/runtime exec busybox-httpd /bin/busybox cat /proc/self/cgroup) || die "runtime exec failed: $out"
+# The container's cgroup, as seen from the host or (with a cgroup namespace) as its root.
+echo "$out" | grep -qxE "0::(/system.slice/busybox-httpd.service/busybox-httpd|/)" || die "exec: not in the container's cgroup: $out"
+say "exec: joins the container's cgroup inside the unit"
 
 # crash: systemctl kill reaches the container; systemd restarts without a stale container.
 httpd=$(httpd_pids | head -n1)
