@@ -781,3 +781,69 @@ fn nginx_instances() {
     let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert_gone(&ctx, &id_refs, &pids);
 }
+
+/// The main command as a new user runs it (no OCIRT_BIN_DIR): it builds and installs the
+/// binaries (here into a private prefix) and registers the wiki's bundle, so that the
+/// product's one-liner `runtime run mediawiki-bundle` starts the wiki by hand afterwards,
+/// under the name typed.
+#[test]
+fn main_command_installs_and_registers_for_run_by_name() {
+    let service = workspace().join("bundles/mediawiki/service.toml");
+    if !enabled("main_command_installs_and_registers_for_run_by_name", &service, "bash scripts/mediawiki.sh --prepare-only") {
+        return;
+    }
+    let ctx = Ctx::new("mwmain");
+    let prefix = ctx.dir("prefix");
+    let site = ctx.dir("site");
+    let port = free_port();
+    let instance = format!("main{}", std::process::id());
+    let name = format!("mediawiki-bundle@{instance}");
+    let store = Path::new("/var/lib/ocirt/bundles");
+    struct Unregister(Vec<PathBuf>);
+    impl Drop for Unregister {
+        fn drop(&mut self) {
+            for p in &self.0 {
+                let _ = fs::remove_file(p);
+            }
+        }
+    }
+    let _unregister = Unregister(vec![store.join(&name), store.join(format!("mediawiki@{instance}"))]);
+    {
+        let _build = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = Command::new("bash");
+        c.arg(script())
+            .args(["--prepare-only", "--port", &port.to_string(), "--instance", &instance])
+            .arg("--site")
+            .arg(&site)
+            .arg("--state")
+            .arg(&ctx.root)
+            .env_remove("OCIRT_BIN_DIR")
+            .env("OCIRT_PREFIX", &prefix)
+            .stdin(Stdio::null());
+        let o = host(&ctx, c, "scripts/mediawiki.sh --prepare-only (installing)", Duration::from_secs(1500));
+        o.expect_ok("the main command, installing");
+        // The build shows its progress (cargo's own lines), not a silent wait.
+        assert!(o.stderr.contains("Compiling") || o.stderr.contains("Finished"), "no build progress shown:\n{}", o.stderr);
+        assert!(o.stderr.contains("runtime run mediawiki-bundle"), "the script should say how to run it by hand:\n{}", o.stderr);
+    }
+    let rt = prefix.join("bin/runtime");
+    for bin in [&rt, &prefix.join("bin/spec-gen")] {
+        let v = Command::new(bin).arg("--version").output().unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+        assert!(v.status.success() && String::from_utf8_lossy(&v.stdout).contains("commit"), "{}", bin.display());
+    }
+    for n in [name.clone(), format!("mediawiki@{instance}")] {
+        assert_eq!(fs::read_link(store.join(&n)).ok(), Some(site.join("bundle")), "{n} is not registered");
+    }
+
+    // By hand, from anywhere: the name as typed becomes the container id.
+    ctx.track(&name);
+    let mut c = Command::new(&rt);
+    c.arg("--root").arg(&ctx.root).args(["run", "--detach", &name]).current_dir("/").stdin(Stdio::null());
+    ctx.spawn(c, "runtime run --detach mediawiki-bundle@I").wait(Duration::from_secs(60)).expect_ok("runtime run mediawiki-bundle");
+    let init = ctx.state(&name)["pid"].as_i64().unwrap() as i32;
+    ctx.track_pid(init);
+    wait_for_200(port, "/mediawiki/index.php/Main_Page", Duration::from_secs(60), || proc_start(init).is_some_and(|(_, z)| !z));
+    let took = stop(&ctx, &name, Duration::from_secs(8));
+    eprintln!("mediawiki: run by name, 200, stopped in {took:?}");
+    ctx.delete(&name, false).expect_ok("delete");
+}
