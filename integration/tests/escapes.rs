@@ -1753,10 +1753,8 @@ fn masking_refuses_a_fake_dev_null() {
     fs::remove_file(dev.join("null")).unwrap();
     let c = std::ffi::CString::new(dev.join("null").to_str().unwrap()).unwrap();
     // SAFETY: mknod of a char device in our own test dir.
-    assert_eq!(
-        unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) },
-        0
-    );
+    let r = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
+    assert_eq!(r, 0);
     worked(
         &probe1(&ctx, &mut s.b, &["read", "/proc/keys"]),
         "control: masking with a real /dev/null",

@@ -364,11 +364,11 @@ fn udp_is_exactly_the_udp_lists() {
             &["socket", "inet", "dgram", "136"],
         ],
     );
-    for i in 0..3 {
-        assert_eq!(worked(&r[i], "send to the declared port"), "sent 6");
+    for o in &r[0..3] {
+        assert_eq!(worked(o, "send to the declared port"), "sent 6");
     }
-    for i in 3..6 {
-        denied(&r[i], "EPERM", &format!("send to an undeclared port #{i}"));
+    for (i, o) in r.iter().enumerate().take(6).skip(3) {
+        denied(o, "EPERM", &format!("send to an undeclared port #{i}"));
     }
     assert_eq!(worked(&r[6], "bind the declared UDP port"), format!("bound {ub}"));
     denied(&r[7], "EPERM", "bind an undeclared UDP port");

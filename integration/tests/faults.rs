@@ -6,6 +6,7 @@
 //! - the container ran anyway (the call was one whose failure is tolerated), exit 0;
 //! - one clear error: exit 1, no panic, a non-empty message;
 //! - the process was killed (SIGKILL trials): exit 137;
+//!
 //! and afterwards `delete --force` (which must succeed or say the container does not exist)
 //! leaves nothing: no state entry, nothing else in the state root (the parents' registry),
 //! no cgroup and no cgroup parent the runtime made, no mount, no live process of that
@@ -66,7 +67,7 @@ fn live_processes_of(ctx: &Ctx, id: &str) -> Vec<i32> {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
         let Ok(cmd) = fs::read(format!("/proc/{pid}/cmdline")) else { continue };
         let args: Vec<String> = cmd.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        if args.iter().any(|a| *a == root) && args.iter().any(|a| a == id) && proc_start(pid).is_some_and(|(_, zombie)| !zombie) {
+        if args.contains(&root) && args.iter().any(|a| a == id) && proc_start(pid).is_some_and(|(_, zombie)| !zombie) {
             found.push(pid);
         }
     }

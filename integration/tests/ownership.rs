@@ -57,7 +57,7 @@ fn rmdir_all(dirs: &[PathBuf]) {
     let mut v = dirs.to_vec();
     v.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
     for d in v {
-        let _ = wait_until(T, "test cgroup empty", || fs::read_to_string(d.join("cgroup.procs")).map(|s| s.trim().is_empty()).unwrap_or(true).then_some(()));
+        wait_until(T, "test cgroup empty", || fs::read_to_string(d.join("cgroup.procs")).map(|s| s.trim().is_empty()).unwrap_or(true).then_some(()));
         let _ = fs::remove_dir(&d);
     }
 }

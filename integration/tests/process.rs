@@ -379,7 +379,7 @@ fn run_foreground_follows_the_callers_window_size() {
     let start = std::time::Instant::now();
     let first = loop {
         let out = running.stdout_now();
-        if let Some(l) = out.lines().next().filter(|l| l.trim().split_whitespace().count() == 2) {
+        if let Some(l) = out.lines().next().filter(|l| l.split_whitespace().count() == 2) {
             break l.trim().to_string();
         }
         assert!(start.elapsed() < Duration::from_secs(20), "no stty size after 20 s\nstdout: {out:?}\nstderr: {}", running.stderr_now());

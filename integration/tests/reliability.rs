@@ -50,7 +50,7 @@ fn wait_until_blocking(pid: i32) {
     wait_until(Duration::from_secs(5), "the runtime blocks signals", || {
         let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         let blk = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?.trim().to_string();
-        (blk.trim_start_matches('0') != "").then_some(())
+        (!blk.trim_start_matches('0').is_empty()).then_some(())
     });
 }
 
