@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager, ControllerOpt, FreezerState};
 use oci_spec::runtime::LinuxResources;
 
+mod apply_v1;
+mod layout;
+
+pub use layout::layout;
+use layout::CGROUP_ROOT;
+
 pub const DEFAULT_PREFIX: &str = "/ocirt";
 
 #[derive(Debug, thiserror::Error)]
@@ -60,8 +66,6 @@ pub struct Ownership {
     pub dirs: Vec<OwnedDir>,
 }
 
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-
 fn not_ours(path: &Path, msg: String) -> CgroupError {
     CgroupError::NotOurs { path: path.to_path_buf(), msg }
 }
@@ -69,19 +73,7 @@ fn not_ours(path: &Path, msg: String) -> CgroupError {
 /// Every mounted hierarchy: /sys/fs/cgroup itself on a cgroup2-only host, else each
 /// hierarchy mounted under it (v1 controllers, name=systemd, the hybrid cgroup2 tree).
 pub fn hierarchies() -> Vec<PathBuf> {
-    let root = Path::new(CGROUP_ROOT);
-    if root.join("cgroup.controllers").exists() {
-        return vec![root.to_path_buf()];
-    }
-    std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        // Co-mounted controllers appear once more as symlinks (cpu -> cpu,cpuacct).
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .map(|e| e.path())
-        .filter(|p| p.join("cgroup.procs").exists())
-        .collect()
+    layout().hierarchies.iter().map(|h| h.path.clone()).collect()
 }
 
 fn relative(path: &Path) -> Result<&Path, CgroupError> {
@@ -332,7 +324,7 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
     for d in own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()) {
         let _ = std::fs::remove_dir(&d.path);
     }
-    let unified = Path::new(CGROUP_ROOT).join("cgroup.controllers").exists();
+    let unified = layout().unified;
     for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent) {
         remove_parents(&d.path, own, reg, unified);
     }
@@ -436,17 +428,19 @@ fn err(path: &Path) -> impl FnOnce(libcgroups::common::AnyManagerError) -> Cgrou
 
 /// Checks, before anything is created, that every resource asked for has a controller here.
 pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
-    let setup = libcgroups::common::get_cgroup_setup().map_err(|e| CgroupError::Unsupported(e.to_string()))?;
-    let unified = matches!(setup, libcgroups::common::CgroupSetup::Unified);
-    let has_v1 = |c: &str| Path::new("/sys/fs/cgroup").join(c).is_dir();
+    let l = layout();
+    let unified = l.unified;
     let need = |cond: bool, ctl: &str, field: &str| -> Result<(), CgroupError> {
-        if cond && !unified && !has_v1(ctl) {
+        if cond && !unified && l.v1(ctl).is_none() {
             return Err(CgroupError::Unsupported(format!(
                 "{field} needs the {ctl} cgroup controller, which this host does not mount as cgroup v1: remove {field}"
             )));
         }
         Ok(())
     };
+    if !unified && l.hierarchies.is_empty() {
+        return Err(CgroupError::Unsupported(format!("no cgroup hierarchy is mounted under {CGROUP_ROOT} (read from /proc/self/mountinfo): mount cgroups")));
+    }
     need(res.memory().is_some(), "memory", "linux.resources.memory")?;
     need(res.cpu().is_some(), "cpu", "linux.resources.cpu")?;
     need(res.pids().is_some(), "pids", "linux.resources.pids")?;
@@ -468,53 +462,49 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Puts `pid` into the container's cgroup (creating it) and applies `res`.
+/// Puts `pid` into the container's cgroup and applies `res`. The directories exist already
+/// ([`make_dirs`]). On v1 and hybrid hosts this writes the control files directly: the
+/// resources first (the init waits for Proceed, so nothing runs unlimited), then the pid
+/// into cgroup.procs of every hierarchy (v1 controllers, name=systemd, the cgroup2 tree:
+/// left at a root the container would see the host's whole tree there, release_agent
+/// included, CVE-2022-0492 class). cgroup2-only hosts go through libcgroups, which also
+/// delegates controllers down the path.
 pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> Result<(), CgroupError> {
-    let mgr = manager(path, id)?;
-    let p = nix_cg::unistd::Pid::from_raw(pid);
-    // A concurrent delete may rmdir an empty shared parent between libcgroups' mkdir of the
-    // parent and of the leaf; one retry closes that window.
-    if let Err(first) = mgr.add_task(p) {
-        mgr.add_task(p).map_err(|_| CgroupError::Manager { path: path.to_path_buf(), msg: first.to_string() })?;
-    }
+    let l = layout();
     let empty = LinuxResources::default();
-    let opt = ControllerOpt { resources: res.unwrap_or(&empty), disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
-    mgr.apply(&opt).map_err(err(path))?;
-    join_extra_hierarchies(path, pid)
-}
-
-/// On hybrid hosts libcgroups manages only the v1 controllers. The container must also get
-/// its own cgroup in the controller-less hierarchies (name=systemd, and the cgroup2 tree):
-/// left at their root it would see the host's whole tree there, release_agent included
-/// (CVE-2022-0492 class), through its /sys/fs/cgroup mount.
-fn extra_hierarchies() -> Vec<PathBuf> {
-    if matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified)) {
-        return vec![];
+    let res = res.unwrap_or(&empty);
+    if l.unified {
+        let mgr = manager(path, id)?;
+        mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))?;
+        let opt = ControllerOpt { resources: res, disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
+        return mgr.apply(&opt).map_err(err(path));
     }
-    ["systemd", "unified"]
-        .iter()
-        .map(|n| Path::new("/sys/fs/cgroup").join(n))
-        .filter(|p| p.join("cgroup.procs").exists())
-        .collect()
-}
-
-fn join_extra_hierarchies(path: &Path, pid: i32) -> Result<(), CgroupError> {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    for h in extra_hierarchies() {
-        let dir = h.join(rel);
-        let fail = |e: std::io::Error| CgroupError::Manager { path: dir.clone(), msg: e.to_string() };
-        std::fs::create_dir_all(&dir).map_err(fail)?;
-        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).map_err(fail)?;
+    let rel = relative(path)?;
+    apply_v1::apply(l, rel, res)?;
+    let pid = pid.to_string();
+    for h in &l.hierarchies {
+        let dir = h.path.join(rel);
+        if h.has("cpuset") {
+            apply_v1::fill_cpuset(h, &dir, res)?;
+        }
+        apply_v1::write(&dir, "cgroup.procs", &pid)?;
     }
     Ok(())
 }
 
-
-/// Adds `pid` to an existing container cgroup (for `exec`).
+/// Adds `pid` to an existing container cgroup (for `exec`), in every hierarchy.
 pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
-    let mgr = manager(path, id)?;
-    mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))?;
-    join_extra_hierarchies(path, pid)
+    let l = layout();
+    if l.unified {
+        let mgr = manager(path, id)?;
+        return mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path));
+    }
+    let rel = relative(path)?;
+    let pid = pid.to_string();
+    for h in &l.hierarchies {
+        apply_v1::write(&h.path.join(rel), "cgroup.procs", &pid)?;
+    }
+    Ok(())
 }
 
 /// Removes the cgroup of a container whose state predates [`Ownership`]: kills what is in

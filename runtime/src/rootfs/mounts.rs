@@ -95,7 +95,7 @@ fn propagate(tree: &OwnedFd, m: &PlannedMount) -> Result<(), RootfsError> {
 /// cgroup). v1/hybrid hosts: a tmpfs with one directory per hierarchy, each the container's
 /// own cgroup from that hierarchy (a fresh mount in a cgroup namespace, else a bind).
 fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path: &Path, cgroupns: bool) -> Result<(), RootfsError> {
-    let unified = matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified));
+    let unified = crate::cgroups::layout().unified;
     let ro = m.flags & libc::MS_RDONLY != 0;
     let base = (m.flags & !libc::MS_RDONLY) | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     if unified || m.fstype == "cgroup2" {
