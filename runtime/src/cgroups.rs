@@ -146,6 +146,11 @@ impl ParentRegistry {
     fn add(&self, m: &std::fs::Metadata) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         let e = self.entry(m);
+        // Usually the registry exists (the create before listed its first parent in it).
+        match std::fs::File::create(&e) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            r => return r.map(|_| ()),
+        }
         // A delete may rmdir the registry (empty) between our mkdir and the file: retry once.
         for _ in 0..2 {
             std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&self.dir)?;
@@ -166,6 +171,25 @@ impl ParentRegistry {
         // The last one out removes the registry itself (fails while it has entries).
         let _ = std::fs::remove_dir(&self.dir);
     }
+}
+
+/// A control file's whole content: open, read, close (no stat for a size hint, no second
+/// read to see EOF when a short read already said so; kernfs files are small).
+pub(crate) fn read_small(p: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        let n = f.read(&mut buf[len..])?;
+        len += n;
+        if n == 0 || len < buf.len() {
+            break;
+        }
+        buf.resize(buf.len() * 2, 0);
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 fn ino(p: &Path) -> std::io::Result<u64> {
@@ -243,10 +267,12 @@ fn record(own: &mut Ownership, dir: &Path, kind: DirKind) -> Result<(), CgroupEr
 fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
     let mut missing = vec![];
     for leaf in leaves {
+        // The leaf's mkdir said ENOENT: its parent is missing (made meanwhile by someone
+        // else, the parent's mkdir below says so); look further up only from there.
         let mut chain = vec![];
         let mut p = leaf.parent();
         while let Some(d) = p {
-            if d.exists() {
+            if !chain.is_empty() && d.exists() {
                 break;
             }
             chain.push(d.to_path_buf());
@@ -311,7 +337,20 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
         Some(i) => ino(&d.path).is_ok_and(|now| now == i),
         None => false,
     };
-    let leaves: Vec<&OwnedDir> = own.dirs.iter().filter(|d| d.kind != DirKind::Parent && still_ours(d)).collect();
+    let mut leaves: Vec<&OwnedDir> = own.dirs.iter().filter(|d| d.kind != DirKind::Parent && still_ours(d)).collect();
+    // A stopped container's cgroups hold no process and no child: one rmdir each, which the
+    // kernel refuses (EBUSY, ENOTEMPTY) otherwise. A process of the container is in its
+    // subtree in every hierarchy where it still is, so a hierarchy whose rmdir succeeded
+    // had none; the rest take the full path below (kill everywhere first, then remove).
+    leaves.retain(|d| {
+        if d.kind != DirKind::Leaf {
+            return true;
+        }
+        match std::fs::remove_dir(&d.path) {
+            Ok(()) => false,
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        }
+    });
     for d in &leaves {
         kill_tree(&d.path);
     }
@@ -367,7 +406,7 @@ fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: b
 /// sub-cgroups included, each pid once.
 pub fn owned_pids(own: &Ownership) -> Vec<i32> {
     fn walk(dir: &Path, out: &mut Vec<i32>) {
-        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        if let Ok(procs) = read_small(&dir.join("cgroup.procs")) {
             out.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -522,7 +561,7 @@ pub fn remove_unrecorded(path: &Path) -> Result<(), CgroupError> {
 }
 
 fn kill_all(dir: &Path) {
-    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+    if let Ok(procs) = read_small(&dir.join("cgroup.procs")) {
         for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
             // SAFETY: kill(2) with plain integers, on a pid listed in the container's cgroup.
             unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -568,7 +607,7 @@ pub fn pids(path: &Path, id: &str) -> Result<Vec<i32>, CgroupError> {
 /// Cheap check for `state`: reads the freezer file directly instead of building a manager.
 pub fn is_frozen(path: &Path) -> bool {
     let rel = path.strip_prefix("/").unwrap_or(path);
-    if let Ok(s) = std::fs::read_to_string(Path::new("/sys/fs/cgroup/freezer").join(rel).join("freezer.state")) {
+    if let Ok(s) = read_small(&Path::new("/sys/fs/cgroup/freezer").join(rel).join("freezer.state")) {
         return s.trim() == "FROZEN";
     }
     if let Ok(s) = std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(rel).join("cgroup.freeze")) {

@@ -239,7 +239,7 @@ pub fn fill_cpuset(h: &Hierarchy, dir: &Path, res: &LinuxResources) -> Result<()
 }
 
 fn inherit(root: &Path, dir: &Path, file: &str) -> Result<String, CgroupError> {
-    let v = std::fs::read_to_string(dir.join(file)).map_err(|e| io_fail(dir, file, "read", e))?;
+    let v = super::read_small(&dir.join(file)).map_err(|e| io_fail(dir, file, "read", e))?;
     if !v.trim().is_empty() {
         return Ok(v);
     }
