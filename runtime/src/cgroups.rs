@@ -167,8 +167,16 @@ impl ParentRegistry {
     }
 
     fn forget(&self, m: &std::fs::Metadata) {
+        self.forget_entry(m);
+        self.remove_if_empty();
+    }
+
+    fn forget_entry(&self, m: &std::fs::Metadata) {
         let _ = std::fs::remove_file(self.entry(m));
-        // The last one out removes the registry itself (fails while it has entries).
+    }
+
+    /// The last one out removes the registry itself (fails while it has entries).
+    fn remove_if_empty(&self) {
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
@@ -364,42 +372,51 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
         let _ = std::fs::remove_dir(&d.path);
     }
     let unified = layout().unified;
+    let mut removed_any = false;
     for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent) {
-        remove_parents(&d.path, own, reg, unified);
+        removed_any |= remove_parents(&d.path, own, reg, unified);
+    }
+    if removed_any {
+        reg.remove_if_empty();
     }
     Ok(())
 }
 
-fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) {
+/// True if it removed a parent (so the registry may have become empty).
+fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) -> bool {
     let top = Path::new(CGROUP_ROOT);
     let mut p = leaf.parent();
+    let mut removed = false;
     while let Some(d) = p {
         // Never a hierarchy root (/sys/fs/cgroup/<h>, or /sys/fs/cgroup on cgroup2 hosts).
         if d == top || (!unified && d.parent() == Some(top)) {
-            return;
+            return removed;
         }
         let Ok(md) = std::fs::symlink_metadata(d) else {
             // Gone already (or never made: a create killed half-way); look further up.
             p = d.parent();
             continue;
         };
-        let listed = reg.contains(&md);
-        let ours = listed || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
-        if !ours {
-            return;
+        // Made by this create (recorded with this identity), or listed by whichever create
+        // made it; the registry is only looked at when the record does not say.
+        let recorded = own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
+        if !recorded && !reg.contains(&md) {
+            return removed;
         }
         if std::fs::remove_dir(d).is_err() {
             // Busy. If no container of this root is left, what keeps it busy is not ours
             // (a container of another root, a host process): nobody here will ever remove
             // it, so the entry goes and the directory stays.
-            if listed && !reg.others_remain() {
+            if reg.contains(&md) && !reg.others_remain() {
                 reg.forget(&md);
             }
-            return;
+            return removed;
         }
-        reg.forget(&md);
+        reg.forget_entry(&md);
+        removed = true;
         p = d.parent();
     }
+    removed
 }
 
 /// Every process in the container's recorded cgroups (still the recorded directories),
@@ -508,7 +525,7 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
 /// left at a root the container would see the host's whole tree there, release_agent
 /// included, CVE-2022-0492 class). cgroup2-only hosts go through libcgroups, which also
 /// delegates controllers down the path.
-pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> Result<(), CgroupError> {
+pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own: &Ownership) -> Result<(), CgroupError> {
     let l = layout();
     let empty = LinuxResources::default();
     let res = res.unwrap_or(&empty);
@@ -524,7 +541,10 @@ pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>) -> R
     for h in &l.hierarchies {
         let dir = h.path.join(rel);
         if h.has("cpuset") {
-            apply_v1::fill_cpuset(h, &dir, res)?;
+            // A directory this create made is empty (or holds its parent's values already):
+            // it is written without being read first.
+            let fresh = |d: &Path| own.dirs.iter().any(|o| o.path == d && o.ino.is_some() && o.kind != DirKind::Adopted);
+            apply_v1::fill_cpuset(h, &dir, res, &fresh)?;
         }
         apply_v1::write(&dir, "cgroup.procs", &pid)?;
     }

@@ -228,26 +228,28 @@ fn devices(dir: &Path, rules: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
 
 /// Gives a new cpuset cgroup (and each new parent) its parent's cpus and mems: the kernel
 /// refuses a task in a cpuset whose cpus or mems are empty.
-pub fn fill_cpuset(h: &Hierarchy, dir: &Path, res: &LinuxResources) -> Result<(), CgroupError> {
+pub fn fill_cpuset(h: &Hierarchy, dir: &Path, res: &LinuxResources, fresh: &dyn Fn(&Path) -> bool) -> Result<(), CgroupError> {
     let cpu = res.cpu().as_ref();
     for (file, set) in [("cpuset.cpus", cpu.is_some_and(|c| c.cpus().is_some())), ("cpuset.mems", cpu.is_some_and(|c| c.mems().is_some()))] {
         if !set {
-            inherit(&h.path, dir, file)?;
+            inherit(&h.path, dir, file, fresh)?;
         }
     }
     Ok(())
 }
 
-fn inherit(root: &Path, dir: &Path, file: &str) -> Result<String, CgroupError> {
-    let v = super::read_small(&dir.join(file)).map_err(|e| io_fail(dir, file, "read", e))?;
-    if !v.trim().is_empty() {
-        return Ok(v);
+fn inherit(root: &Path, dir: &Path, file: &str, fresh: &dyn Fn(&Path) -> bool) -> Result<String, CgroupError> {
+    if !fresh(dir) {
+        let v = super::read_small(&dir.join(file)).map_err(|e| io_fail(dir, file, "read", e))?;
+        if !v.trim().is_empty() {
+            return Ok(v);
+        }
     }
     let parent = match dir.parent() {
         Some(p) if dir != root && p.starts_with(root) => p,
         _ => return Err(CgroupError::Manager { path: dir.join(file), msg: "empty at the hierarchy root: the host's cpuset is unusable".into() }),
     };
-    let pv = inherit(root, parent, file)?;
+    let pv = inherit(root, parent, file, fresh)?;
     write(dir, file, pv.trim())?;
     Ok(pv)
 }
@@ -306,13 +308,20 @@ mod tests {
             std::fs::write(d.join("cpuset.mems"), if v.is_empty() { "" } else { "0\n" }).unwrap();
         }
         let h = Hierarchy { path: base.clone(), controllers: vec!["cpuset".into()], v2: false };
-        fill_cpuset(&h, &leaf, &LinuxResources::default()).unwrap();
+        fill_cpuset(&h, &leaf, &LinuxResources::default(), &|_| false).unwrap();
         assert_eq!(std::fs::read_to_string(leaf.join("cpuset.cpus")).unwrap(), "0-1");
         assert_eq!(std::fs::read_to_string(base.join("p/cpuset.mems")).unwrap(), "0");
         std::fs::write(base.join("cpuset.mems"), "").unwrap();
         std::fs::write(leaf.join("cpuset.mems"), "").unwrap();
         std::fs::write(base.join("p/cpuset.mems"), "").unwrap();
-        assert!(fill_cpuset(&h, &leaf, &LinuxResources::default()).is_err(), "an empty root is an error, not an empty cpuset");
+        assert!(fill_cpuset(&h, &leaf, &LinuxResources::default(), &|_| false).is_err(), "an empty root is an error, not an empty cpuset");
+        // Directories this create made are written without being read.
+        std::fs::write(base.join("cpuset.mems"), "0\n").unwrap();
+        // (plain files are not truncated by a write; a one-byte stale value is overwritten whole)
+        std::fs::write(leaf.join("cpuset.cpus"), "x").unwrap();
+        let made = [base.join("p"), leaf.clone()];
+        fill_cpuset(&h, &leaf, &LinuxResources::default(), &|d: &Path| made.iter().any(|m| m == d)).unwrap();
+        assert_eq!(std::fs::read_to_string(leaf.join("cpuset.cpus")).unwrap(), "0-1");
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

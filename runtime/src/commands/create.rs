@@ -395,7 +395,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     state.pid_start = crate::state::proc_start_time(pid).map(|(s, _)| s).unwrap_or(0);
     dir.save(&state)?;
 
-    cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref()).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
+    cgroups::setup(&cgroup_path, &a.id, pid, linux.resources().as_ref(), &guard.cgroup).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
     // Before Proceed: the init must never run without the network guard.
     if let Some(g) = &netguard {
         g.attach(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
