@@ -25,7 +25,8 @@ deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main
 SRC
   local opts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
               -o Dir::State="$apt" -o Dir::State::Lists="$apt/lists" -o Dir::State::status="$apt/status"
-              -o Dir::Cache="$apt/cache" -o Debug::NoLocking=1 -o APT::Architecture=amd64)
+              -o Dir::Cache="$apt/cache" -o Debug::NoLocking=1 -o APT::Architecture=amd64
+              -o APT::Sandbox::User=root)
   apt-get "${opts[@]}" -q update >&2 || return 1
   (cd "$apt/debs" && apt-get "${opts[@]}" -q download crun runc libc6 libseccomp2 libcap2 libjson-c5 libsystemd0 libblake3-0 >&2) || return 1
   local d
