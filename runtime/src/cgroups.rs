@@ -72,8 +72,12 @@ fn not_ours(path: &Path, msg: String) -> CgroupError {
 
 /// Every mounted hierarchy: /sys/fs/cgroup itself on a cgroup2-only host, else each
 /// hierarchy mounted under it (v1 controllers, name=systemd, the hybrid cgroup2 tree).
-pub fn hierarchies() -> Vec<PathBuf> {
-    layout().hierarchies.iter().map(|h| h.path.clone()).collect()
+pub fn hierarchies() -> Result<Vec<PathBuf>, CgroupError> {
+    let l = layout::checked().map_err(|msg| CgroupError::Manager { path: PathBuf::from(CGROUP_ROOT), msg: format!("cannot list the cgroup hierarchies: {msg}") })?;
+    if l.hierarchies.is_empty() {
+        return Err(CgroupError::Manager { path: PathBuf::from(CGROUP_ROOT), msg: "no cgroup hierarchy is mounted here (per /proc/self/mountinfo): mount cgroups".into() });
+    }
+    Ok(l.hierarchies.iter().map(|h| h.path.clone()).collect())
 }
 
 fn relative(path: &Path) -> Result<&Path, CgroupError> {
@@ -88,7 +92,7 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 /// (the claim writes this plan into the first state).
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
-    Ok(Ownership { dirs: hierarchies().into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
+    Ok(Ownership { dirs: hierarchies()?.into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
 }
 
 /// Refuses a cgroup that is, contains or lies inside another stored container's cgroup (its
@@ -210,15 +214,18 @@ fn ino(p: &Path) -> std::io::Result<u64> {
 /// runtime killed half-way leaves nothing unrecorded. A new directory is empty by
 /// definition: only existing ones are walked.
 pub fn make_dirs(path: &Path, own: &mut Ownership, reg: &ParentRegistry, mut save: impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
-    let r = make_leaves(path, own, reg, &mut save);
+    let mut made = vec![];
+    let r = make_leaves(path, own, reg, &mut save, &mut made);
     if r.is_err() {
         // Planned directories not looked at yet may be someone else's: not this cleanup's.
-        own.dirs.retain(|d| d.ino.is_some());
+        // One this create made but could not stat (its inode unknown) stays recorded: the
+        // cleanup removes it only while it is empty.
+        own.dirs.retain(|d| d.ino.is_some() || made.contains(&d.path));
     }
     r
 }
 
-fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
     let leaves: Vec<PathBuf> = own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()).map(|d| d.path.clone()).collect();
     let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
     let mkdir = |leaf: &Path| match std::fs::create_dir(leaf) {
@@ -231,17 +238,23 @@ fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mu
     let mut orphans = vec![];
     for leaf in &leaves {
         match mkdir(leaf)? {
-            Some(true) => record(own, leaf, DirKind::Leaf)?,
+            Some(true) => {
+                made.push(leaf.clone());
+                record(own, leaf, DirKind::Leaf)?
+            }
             Some(false) => existing.push(leaf),
             None => orphans.push(leaf),
         }
     }
     if !orphans.is_empty() {
         // Rare (the first container under a new parent): one state write for all of them.
-        make_parents(&orphans, own, reg, save)?;
+        make_parents(&orphans, own, reg, save, made)?;
         for leaf in orphans {
             match mkdir(leaf)? {
-                Some(true) => record(own, leaf, DirKind::Leaf)?,
+                Some(true) => {
+                    made.push(leaf.clone());
+                    record(own, leaf, DirKind::Leaf)?
+                }
                 Some(false) => existing.push(leaf),
                 None => return Err(fail(leaf, std::io::Error::from_raw_os_error(libc::ENOENT))),
             }
@@ -272,7 +285,7 @@ fn record(own: &mut Ownership, dir: &Path, kind: DirKind) -> Result<(), CgroupEr
 /// Makes the missing parents of `leaves`. Each is first recorded in this container's state
 /// (so a runtime killed right after the mkdir still leaves it recorded), then made, then
 /// listed in the registry, where every later container under it finds it.
-fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
     let mut missing = vec![];
     for leaf in leaves {
         // The leaf's mkdir said ENOENT: its parent is missing (made meanwhile by someone
@@ -297,6 +310,7 @@ fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, 
     for m in &missing {
         match std::fs::create_dir(m) {
             Ok(()) => {
+                made.push(m.clone());
                 let fail = |e: std::io::Error| CgroupError::Manager { path: m.clone(), msg: e.to_string() };
                 let md = std::fs::metadata(m).map_err(fail)?;
                 reg.add(&md).map_err(|e| CgroupError::Manager { path: reg.dir.clone(), msg: e.to_string() })?;
@@ -372,17 +386,16 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
         let _ = std::fs::remove_dir(&d.path);
     }
     let unified = layout().unified;
-    let mut removed_any = false;
     for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent) {
-        removed_any |= remove_parents(&d.path, own, reg, unified);
+        remove_parents(&d.path, own, reg, unified);
     }
-    if removed_any {
-        reg.remove_if_empty();
-    }
+    // Also when nothing was removed here: a create or delete killed between the registry's
+    // mkdir and its first entry, or between the last entry's unlink and this, left it empty.
+    reg.remove_if_empty();
     Ok(())
 }
 
-/// True if it removed a parent (so the registry may have become empty).
+/// True if it removed a parent.
 fn remove_parents(leaf: &Path, own: &Ownership, reg: &ParentRegistry, unified: bool) -> bool {
     let top = Path::new(CGROUP_ROOT);
     let mut p = leaf.parent();
@@ -570,7 +583,7 @@ pub fn join(path: &Path, id: &str, pid: i32) -> Result<(), CgroupError> {
 /// it and removes it in every hierarchy. Parents are left alone (nothing says who made them).
 pub fn remove_unrecorded(path: &Path) -> Result<(), CgroupError> {
     let rel = relative(path)?;
-    let dirs: Vec<PathBuf> = hierarchies().into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
+    let dirs: Vec<PathBuf> = hierarchies()?.into_iter().map(|h| h.join(rel)).filter(|d| d.is_dir()).collect();
     for d in &dirs {
         kill_tree(d);
     }

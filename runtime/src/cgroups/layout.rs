@@ -39,13 +39,24 @@ impl Layout {
     }
 }
 
-static LAYOUT: OnceLock<Layout> = OnceLock::new();
+static LAYOUT: OnceLock<Result<Layout, String>> = OnceLock::new();
+static NONE: Layout = Layout { unified: false, hierarchies: vec![] };
 
-/// The layout of this process's mount namespace, read once. A host whose mountinfo cannot
-/// be read shows no hierarchies: every resource then fails `check_supported` with its own
-/// error, and no cgroup is made.
+fn read() -> &'static Result<Layout, String> {
+    LAYOUT.get_or_init(|| std::fs::read_to_string("/proc/self/mountinfo").map(|s| parse(&s)).map_err(|e| format!("/proc/self/mountinfo: {e}")))
+}
+
+/// The layout of this process's mount namespace, read once; the error if mountinfo could
+/// not be read (never "no hierarchies": a hierarchy left out would leave the container at
+/// its root there, and its directory unrecorded).
+pub fn checked() -> Result<&'static Layout, String> {
+    read().as_ref().map_err(Clone::clone)
+}
+
+/// Like [`checked`], for the paths where an unreadable layout already failed earlier in
+/// this process (create checks it first) or where "none" is the safe answer.
 pub fn layout() -> &'static Layout {
-    LAYOUT.get_or_init(|| std::fs::read_to_string("/proc/self/mountinfo").map(|s| parse(&s)).unwrap_or_default())
+    read().as_ref().unwrap_or(&NONE)
 }
 
 /// mountinfo escapes space, tab, newline and backslash as \ooo.
