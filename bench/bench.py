@@ -97,19 +97,39 @@ def mountinfo(path="/proc/self/mountinfo"):
     return out
 
 
+CLONE_NEWNS = 0x00020000
+
+
+def setns(fd):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
+
 class Runtime:
-    def __init__(self, name, binary, state_root):
+    def __init__(self, name, binary, state_root, mntns=None):
         self.name = name
         self.binary = str(binary)
         self.state_root = Path(state_root)
+        # runc and crun run in the mount namespace where the cgroup2 tree is hidden
+        # (an fd of it); ours in the bench's own, where it is visible (its network guard
+        # needs cgroup2).
+        self.mntns = mntns
 
     def argv(self, *args):
         return [self.binary, "--root", str(self.state_root), *args]
 
+    def kw(self):
+        """subprocess keyword arguments that start the command in this runtime's namespace."""
+        if self.mntns is None:
+            return {}
+        fd = self.mntns
+        return {"preexec_fn": lambda: setns(fd)}
+
     def version(self):
         try:
             out = subprocess.run([self.binary, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 text=True, timeout=10).stdout
+                                 text=True, timeout=10, **self.kw()).stdout
             return out.strip().splitlines()[0] if out.strip() else "?"
         except Exception as e:  # noqa: BLE001 - reported, not fatal
             return f"unknown ({e})"
@@ -132,6 +152,11 @@ class Bench:
             "crun": Runtime("crun", shutil.which("crun") or "crun", self.work / "state-crun"),
         }
         self.rt_order = ["ours", "runc", "crun"]
+        # The newest anchors (Debian sid's, unpacked privately by bench/sid.sh).
+        for name, path in (("crun-sid", args.crun_sid), ("runc-sid", args.runc_sid)):
+            if path:
+                self.runtimes[name] = Runtime(name, Path(path).resolve(), self.work / f"state-{name}")
+                self.rt_order.append(name)
         self.base = {}
         self.hardening_source = None
         self._bundle_cache = {}
@@ -151,13 +176,25 @@ class Bench:
         # namespace only. A private tmpfs (rather than a bare unmount) keeps
         # whatever a runtime writes there (crun writes a cgroup.procs file)
         # off the host's /sys/fs/cgroup tmpfs; to the runtimes both look alike.
-        for m in mountinfo():
-            if m["mnt"] == "/sys/fs/cgroup/unified" and m["fstype"] == "cgroup2":
-                subprocess.run(["umount", "/sys/fs/cgroup/unified"], check=True)
-                subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "ocirt-bench-cg",
-                                "/sys/fs/cgroup/unified"], check=True)
-                self.unified_replaced = True
-                log("hid the cgroup2 hierarchy /sys/fs/cgroup/unified in this mount namespace")
+        # That is done in a second private namespace, which runc and crun are started in
+        # (setns before exec); ours stays in this one, where cgroup2 is visible: its
+        # network guard (a cgroup BPF program) needs it, and it must be measured.
+        if any(m["mnt"] == "/sys/fs/cgroup/unified" and m["fstype"] == "cgroup2" for m in mountinfo()):
+            libc = ctypes.CDLL(None, use_errno=True)
+            here = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            if libc.unshare(CLONE_NEWNS) != 0:
+                raise BenchError(f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}")
+            subprocess.run(["umount", "/sys/fs/cgroup/unified"], check=True)
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "ocirt-bench-cg",
+                            "/sys/fs/cgroup/unified"], check=True)
+            hidden = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            setns(here)
+            os.close(here)
+            for rt, R in self.runtimes.items():
+                if rt != "ours":
+                    R.mntns = hidden
+            self.unified_replaced = True
+            log("hid the cgroup2 hierarchy /sys/fs/cgroup/unified from runc and crun (a namespace of their own)")
 
     def build_rootfs(self):
         bb = shutil.which("busybox")
@@ -249,6 +286,10 @@ class Bench:
         c["process"]["args"] = list(args)
         c["process"]["terminal"] = False
         c["linux"]["cgroupsPath"] = f"/{self.cg_parent}/{leaf}"
+        if rt != "ours" and "vm.memfd_noexec" in (c["linux"].get("sysctl") or {}):
+            # spec-gen sets it (the per-pid-namespace memfd exec policy, kernel 6.3+); runc
+            # refuses any sysctl it does not know to be namespaced, so the others go without.
+            del c["linux"]["sysctl"]["vm.memfd_noexec"]
         if rt == "crun" and not str(c.get("ociVersion", "")).startswith("1.0"):
             # crun 1.8 rejects ociVersion 1.2.0 ("unknown version specified").
             c["ociVersion"] = "1.0.2-dev"
@@ -257,7 +298,7 @@ class Bench:
         return d
 
     # ---------------------------------------------------------------- running
-    def timed(self, argv, tag="outer", stdout=DEVNULL, timeout=None, quiet_cmd=False):
+    def timed(self, argv, tag="outer", stdout=DEVNULL, timeout=None, quiet_cmd=False, rt=None):
         """Run argv under bench-helper; return its figures (and those of an
         inner bench-helper, if the command ran one)."""
         cmd = [str(self.helper), "time", "-t", tag]
@@ -269,7 +310,7 @@ class Bench:
         with tempfile.TemporaryFile(mode="w+", dir=self.work) as errf:
             try:
                 p = subprocess.run(cmd, stdin=DEVNULL, stdout=stdout, stderr=errf, text=True,
-                                   timeout=timeout or self.args.timeout)
+                                   timeout=timeout or self.args.timeout, **(rt.kw() if rt else {}))
             except subprocess.TimeoutExpired as e:
                 return {"ok": False, "error": f"timeout after {e.timeout}s: {' '.join(argv)}"}
             errf.seek(0)
@@ -311,7 +352,7 @@ class Bench:
     def run_container(self, variant, rt, args, cid, leaf=None, stdout=DEVNULL, timeout=None):
         b = self.bundle(variant, rt, args, leaf or f"{rt}-{variant}")
         R = self.runtimes[rt]
-        return self.timed(R.argv("run", "--bundle", str(b), cid), stdout=stdout, timeout=timeout)
+        return self.timed(R.argv("run", "--bundle", str(b), cid), stdout=stdout, timeout=timeout, rt=R)
 
     def reap(self, pid, timeout=30.0):
         """Wait for an orphaned container init (we are its subreaper)."""
@@ -415,21 +456,21 @@ class Bench:
                 cid = f"ph-{rt}-{variant}-{i + self.args.warmup}"
                 b = self.bundle(variant, rt, ["/bin/true"], f"ph-{rt}-{variant}")
                 pidfile = self.work / f"{cid}.pid"
-                rc = self.timed(R.argv("create", "--bundle", str(b), "--pid-file", str(pidfile), cid))
+                rc = self.timed(R.argv("create", "--bundle", str(b), "--pid-file", str(pidfile), cid), rt=R)
                 if not rc["ok"]:
                     self.note_failure(f"create {variant}/{rt}", rc)
                     self.force_delete(rt, cid)
                     continue
                 pid = int(pidfile.read_text().strip())
                 t0 = time.perf_counter()
-                rs = self.timed(R.argv("start", cid))
+                rs = self.timed(R.argv("start", cid), rt=R)
                 exited = self.reap(pid)
                 t1 = time.perf_counter()
                 if not rs["ok"] or not exited:
                     self.note_failure(f"start {variant}/{rt}", rs if not rs["ok"] else {"error": "init did not exit"})
                     self.force_delete(rt, cid)
                     continue
-                rd = self.timed(R.argv("delete", cid))
+                rd = self.timed(R.argv("delete", cid), rt=R)
                 if not rd["ok"]:
                     self.note_failure(f"delete {variant}/{rt}", rd)
                     self.force_delete(rt, cid)
@@ -447,6 +488,30 @@ class Bench:
                         "maxrss_kib": stats([x.get("maxrss_kib") for x in xs])}
                 for phase, xs in d.items()}
         self.results["phases"] = res
+
+    def syscalls(self):
+        """One `run` of /bin/true per runtime and configuration under `strace -f -c`:
+        system calls of the runtime and everything it starts (the container's /bin/true
+        included, a handful)."""
+        log("syscalls: strace -f -c of one `run` per case")
+        res = {}
+        for variant in ["hostnet", "hardened"]:
+            for rt in self.rt_order:
+                R = self.runtimes[rt]
+                b = self.bundle(variant, rt, ["/bin/true"], f"sc-{rt}-{variant}")
+                out = self.work / f"strace-{rt}-{variant}.txt"
+                # A warm-up first: the first run after a build faults its pages in.
+                self.quiet(R.argv("run", "--bundle", str(b), f"scw-{rt}-{variant}"), R)
+                rc = subprocess.run(["strace", "-f", "-c", "-o", str(out), *R.argv("run", "--bundle", str(b), f"sc-{rt}-{variant}")],
+                                    stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL, **R.kw()).returncode
+                if rc != 0:
+                    self.failures.append(f"syscalls: {variant}/{rt} under strace exited {rc}")
+                    continue
+                p = parse_strace_c(out)
+                top = sorted(p.get("top_all", []), key=lambda r: -(r["calls"] or 0))[:8]
+                res[f"{variant}/{rt}"] = {"calls": p.get("total_calls"), "distinct": p.get("distinct_syscalls"),
+                                          "top_by_calls": [(r["syscall"], r["calls"]) for r in top]}
+        self.results["syscalls"] = res
 
     def workloads(self):
         q = self.quick
@@ -561,7 +626,7 @@ class Bench:
                     cmd = [str(self.helper), "time", "-t", "outer", "-g", str(gate_r), "--",
                            *R.argv("run", "-d", "--bundle", str(b), "--pid-file", str(self.work / f"{cid}.pid"), cid)]
                     procs.append((cid, subprocess.Popen(cmd, stdin=DEVNULL, stdout=DEVNULL, stderr=errf,
-                                                        pass_fds=(gate_r,)), errf))
+                                                        pass_fds=(gate_r,), **R.kw()), errf))
                 os.close(gate_r)
                 time.sleep(0.2)  # let them all reach the gate
                 t0 = time.monotonic_ns()
@@ -601,10 +666,10 @@ class Bench:
                     self.failures.append(f"parallel {rt}: only {alive}/{count} containers running")
                 t1 = time.perf_counter()
                 for cid in ids:
-                    self.quiet(R.argv("kill", cid, "KILL"))
+                    self.quiet(R.argv("kill", cid, "KILL"), R)
                     if cid in pids:
                         self.reap(pids[cid])
-                    r = self.quiet(R.argv("delete", cid))
+                    r = self.quiet(R.argv("delete", cid), R)
                     if r != 0:
                         self.force_delete(rt, cid)
                 teardown = (time.perf_counter() - t1) * 1e3
@@ -672,6 +737,7 @@ class Bench:
         outdir.mkdir(parents=True, exist_ok=True)
         cases = [("hostnet", "ours"), ("seccomp", "ours"), ("hardened", "ours"),
                  ("hostnet", "crun"), ("seccomp", "crun"), ("hostnet", "runc")]
+        cases += [("hostnet", rt) for rt in ("crun-sid", "runc-sid") if rt in self.runtimes]
         perf_events = "instructions"
         t = subprocess.run(["perf", "stat", "-x,", "-e", "instructions", "true"], stderr=subprocess.PIPE, text=True)
         if t.returncode != 0 or "not supported" in t.stderr or "<not" in t.stderr:
@@ -686,19 +752,19 @@ class Bench:
             # strace -c -f: syscall counts and times of the runtime and everything it starts.
             f1 = outdir / f"strace-c-{base}.txt"
             rc = subprocess.run(["strace", "-c", "-f", "-o", str(f1), *R.argv("run", "--bundle", str(b), f"prof-{base}")],
-                                stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL).returncode
+                                stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL, **R.kw()).returncode
             if rc != 0:
                 self.failures.append(f"profile: {base} under strace exited {rc}")
             # strace -f -tt -T: the timeline of one run (who does what, when).
             f2 = outdir / f"strace-tt-{base}.txt"
             subprocess.run(["strace", "-f", "-tt", "-T", "-o", str(f2), *R.argv("run", "--bundle", str(b), f"prof-{base}")],
-                           stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL)
+                           stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL, **R.kw())
             f3 = outdir / f"perf-stat-{base}.txt"
             with open(f3, "w") as f:
                 # -r: perf runs the same id repeatedly; each run deletes it again.
                 rc = subprocess.run(["perf", "stat", "-r", str(reps), "-e", perf_events,
                                      *R.argv("run", "--bundle", str(b), f"prof-{base}")],
-                                    stdin=DEVNULL, stdout=DEVNULL, stderr=f).returncode
+                                    stdin=DEVNULL, stdout=DEVNULL, stderr=f, **R.kw()).returncode
             if rc != 0:
                 self.failures.append(f"profile: {base} under perf stat exited {rc}")
             index["files"] += [f1.name, f2.name, f3.name]
@@ -713,12 +779,12 @@ class Bench:
         return index
 
     # -------------------------------------------------------------- cleanup
-    def quiet(self, argv):
-        return subprocess.run(argv, stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL).returncode
+    def quiet(self, argv, rt=None):
+        return subprocess.run(argv, stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL, **(rt.kw() if rt else {})).returncode
 
     def force_delete(self, rt, cid):
         R = self.runtimes[rt]
-        self.quiet(R.argv("delete", "--force", cid))
+        self.quiet(R.argv("delete", "--force", cid), R)
 
     def container_processes(self):
         """Pids whose root directory is our rootfs: container processes."""
@@ -741,7 +807,7 @@ class Bench:
         for rt, R in self.runtimes.items():
             if not R.state_root.exists():
                 continue
-            p = subprocess.run(R.argv("list", "-q"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            p = subprocess.run(R.argv("list", "-q"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **R.kw())
             ids = [x for x in p.stdout.split() if x]
             for cid in ids:
                 residue.append(f"{rt}: container {cid} still listed (force-deleted now)")
@@ -796,7 +862,7 @@ class Bench:
         # Whatever the deletion above could not remove.
         for rt, R in self.runtimes.items():
             if R.state_root.exists():
-                p = subprocess.run(R.argv("list", "-q"), stdout=subprocess.PIPE, stderr=DEVNULL, text=True)
+                p = subprocess.run(R.argv("list", "-q"), stdout=subprocess.PIPE, stderr=DEVNULL, text=True, **R.kw())
                 for cid in p.stdout.split():
                     residue.append(f"{rt}: container {cid} STILL listed after delete --force")
         for pid in self.container_processes():
@@ -886,18 +952,42 @@ def med(s):
     return s["median"] if s else None
 
 
+def ref_runtime(res):
+    """The anchor the targets compare with: the newest crun measured."""
+    return "crun-sid" if "crun-sid" in res.get("meta", {}).get("runtimes", []) else "crun"
+
+
 def targets(res):
     t = []
+    ref = ref_runtime(res)
     lc = res.get("lifecycle_run", {})
-    a, b = med((lc.get("hardened/ours") or {}).get("wall_ms")), med((lc.get("hostnet/crun") or {}).get("wall_ms"))
+    a, b = med((lc.get("hardened/ours") or {}).get("wall_ms")), med((lc.get(f"hostnet/{ref}") or {}).get("wall_ms"))
     if a and b:
-        t.append({"target": "hardened `run` of /bin/true no slower than crun's unhardened (hostnet)",
+        t.append({"target": f"hardened `run` of /bin/true no slower than {ref}'s unhardened (hostnet)",
                   "measured": f"{a:.1f} ms vs {b:.1f} ms (×{a / b:.2f})", "met": a <= b})
-    a = med((lc.get("hostnet/ours") or {}).get("maxrss_kib"))
-    b = med((lc.get("hostnet/crun") or {}).get("maxrss_kib"))
+    ph = res.get("phases", {})
+    for phase in ("create", "start", "delete"):
+        a = med(((ph.get("hardened/ours") or {}).get(phase) or {}).get("wall_ms"))
+        b = med(((ph.get(f"hostnet/{ref}") or {}).get(phase) or {}).get("wall_ms"))
+        if a and b:
+            t.append({"target": f"hardened `{phase}` no slower than {ref}'s unhardened",
+                      "measured": f"{a:.1f} ms vs {b:.1f} ms (×{a / b:.2f})", "met": a <= b})
+    sc = res.get("syscalls", {})
+    a, b = (sc.get("hardened/ours") or {}).get("calls"), (sc.get(f"hostnet/{ref}") or {}).get("calls")
     if a and b:
-        t.append({"target": "peak RSS of `run` ≤ 0.6× crun's",
+        t.append({"target": f"syscalls of one hardened `run` ≤ {ref}'s unhardened (strace -f -c)",
+                  "measured": f"{a} vs {b} (×{a / b:.2f})", "met": a <= b})
+    a = med((lc.get("hostnet/ours") or {}).get("maxrss_kib"))
+    b = med((lc.get(f"hostnet/{ref}") or {}).get("maxrss_kib"))
+    if a and b:
+        t.append({"target": f"peak RSS of `run` ≤ 0.6× {ref}'s",
                   "measured": f"{a / 1024:.1f} MiB vs {b / 1024:.1f} MiB (×{a / b:.2f})", "met": a <= 0.6 * b})
+    sp = res.get("scale_parallel", {})
+    for k, label in (("all_started_ms", "100 containers started at once"), ("teardown_ms", "100 containers torn down")):
+        a, b = med((sp.get("ours") or {}).get(k)), med((sp.get(ref) or {}).get(k))
+        if a and b:
+            t.append({"target": f"{label}: no slower than {ref}", "measured": f"{a:.0f} ms vs {b:.0f} ms (×{a / b:.2f})",
+                      "met": a <= b})
     wl = res.get("workloads", {})
     for w in ("dd", "forkexec", "find"):
         rows = wl.get(w)
@@ -926,7 +1016,7 @@ def render_markdown(res):
     L.append(f"Run {m['date']} on {m['host']} (kernel {m['kernel']}, {m['cpus']} CPUs, load average at start "
              f"{m['load_start']}, at end {m.get('load_end', '?')}); mode **{m['mode']}**; "
              f"{m['iterations']} interleaved iterations per case. ours = `{m['versions']['ours']}`, "
-             f"runc = `{m['versions']['runc']}`, crun = `{m['versions']['crun']}`. Hardened config: "
+             + ", ".join(f"{rt} = `{v}`" for rt, v in m["versions"].items() if rt != "ours") + ". Hardened config: "
              f"{m['hardening_source']}. Cells: median (min–max).")
     if m["mode"] != "full":
         L.append("")
@@ -950,9 +1040,9 @@ def render_markdown(res):
                  "no_new_privs, default seccomp profile, Landlock, read-only root, masked paths; runc and crun "
                  "ignore the Landlock annotations).")
         L.append("")
-        L.append("| case | wall ms | CPU ms | peak RSS MiB (wait4) | wall / crun hostnet |")
+        L.append(f"| case | wall ms | CPU ms | peak RSS MiB (wait4) | wall / {ref_runtime(res)} hostnet |")
         L.append("|---|---|---|---|---|")
-        ref = med((lc.get("hostnet/crun") or {}).get("wall_ms"))
+        ref = med((lc.get(f"hostnet/{ref_runtime(res)}") or {}).get("wall_ms"))
         for key, row in lc.items():
             w = med(row["wall_ms"])
             ratio = f"{w / ref:.2f}" if (w and ref) else "–"
@@ -979,6 +1069,16 @@ def render_markdown(res):
                              for p in ("create", "start", "delete"))
             L.append(f"| {key} | {fmt_ms(d['create']['wall_ms'])} | {fmt_ms(d['start']['wall_ms'])} | "
                      f"{fmt_ms(d['start_to_exit']['wall_ms'])} | {fmt_ms(d['delete']['wall_ms'])} | {rss} |")
+    sc = res.get("syscalls")
+    if sc:
+        L.append("")
+        L.append("### System calls of one `run` of /bin/true (`strace -f -c`: the runtime and all it starts)")
+        L.append("")
+        L.append("| case | calls | distinct | most frequent |")
+        L.append("|---|---|---|---|")
+        for key, d in sc.items():
+            L.append(f"| {key} | {d['calls']} | {d['distinct']} | "
+                     + ", ".join(f"{n} {c}" for n, c in d["top_by_calls"][:6]) + " |")
     wl = res.get("workloads")
     if wl:
         p = wl["params"]
@@ -1026,7 +1126,7 @@ def render_markdown(res):
         L.append("| runtime | time to all started, ms | one `run -d`, ms | peak RSS of one `run -d`, MiB | "
                  "teardown of all, ms |")
         L.append("|---|---|---|---|---|")
-        for rt in ("ours", "runc", "crun"):
+        for rt in res["meta"]["runtimes"]:
             d = sp.get(rt, {})
             L.append(f"| {rt} | {fmt_ms(d.get('all_started_ms'), 0)} | {fmt_ms(d.get('per_run_d_wall_ms'))} | "
                      f"{fmt_mib(d.get('run_d_maxrss_kib'))} | {fmt_ms(d.get('teardown_ms'), 0)} |")
@@ -1035,24 +1135,25 @@ def render_markdown(res):
         L.append("")
         L.append("### Sequential lifecycles: time per `run` as N grows (flat = no leak)")
         L.append("")
-        L.append("| lifecycles | ours ms | runc ms | crun ms |")
-        L.append("|---|---|---|---|")
+        rts = res["meta"]["runtimes"]
+        L.append("| lifecycles | " + " | ".join(f"{rt} ms" for rt in rts) + " |")
+        L.append("|---|" + "---|" * len(rts))
         for row in ss["windows"]:
-            L.append(f"| {row['range']} | {fmt_ms(row['ours'])} | {fmt_ms(row['runc'])} | {fmt_ms(row['crun'])} |")
+            L.append(f"| {row['range']} | " + " | ".join(fmt_ms(row[rt]) for rt in rts) + " |")
         L.append("")
         L.append("| runtime | first 10 % median ms | last 10 % median ms | last / first | slope µs per lifecycle |")
         L.append("|---|---|---|---|---|")
-        for rt in ("ours", "runc", "crun"):
+        for rt in rts:
             d = ss[rt]
             L.append(f"| {rt} | {d['first_10pct_median_ms']:.1f} | {d['last_10pct_median_ms']:.1f} | "
                      f"{d['growth']:.2f} | {d['slope_us_per_lifecycle']:.1f} |")
         fp = ss.get("footprint", [])
         if fp:
             L.append("")
-            L.append("Footprint after each window (state entries ours/runc/crun, container cgroups, mounts in "
+            L.append(f"Footprint after each window (state entries {'/'.join(rts)}, container cgroups, mounts in "
                      "the benchmark's namespace, the benchmark's open fds): " + "; ".join(
-                         f"N={f['after']}: {f['state_entries']['ours']}/{f['state_entries']['runc']}/"
-                         f"{f['state_entries']['crun']}, {f['cgroup_dirs']}, {f['mounts_in_bench_ns']}, "
+                         f"N={f['after']}: {'/'.join(str(f['state_entries'].get(rt, '?')) for rt in rts)}, "
+                         f"{f['cgroup_dirs']}, {f['mounts_in_bench_ns']}, "
                          f"{f['bench_fds']}" for f in fp) + ".")
     L.append("")
     if res.get("failures"):
@@ -1108,6 +1209,8 @@ def parse_args(argv):
     ap.add_argument("--helper", default=str(BENCH / "bench-helper"))
     ap.add_argument("--runtime", default=str(REPO / "target" / "release" / "runtime"))
     ap.add_argument("--spec-gen", default=None, help="spec-gen binary; by-hand hardening when absent")
+    ap.add_argument("--crun-sid", default=None, help="a newer crun to compare with too (bench/sid.sh: Debian sid's)")
+    ap.add_argument("--runc-sid", default=None, help="a newer runc to compare with too (bench/sid.sh: Debian sid's)")
     ap.add_argument("--seccomp-profile", default=str(DEFAULT_PROFILE))
     ap.add_argument("--tree-source", default=None, help="host tree bind-mounted for `find` (default /usr)")
     ap.add_argument("--iterations", type=int, default=None)
@@ -1121,7 +1224,7 @@ def parse_args(argv):
     ap.add_argument("--hardened-all", action="store_true",
                     help="also run the workloads under runc/crun with the hardened config")
     ap.add_argument("--only", default="all",
-                    help="comma list of: lifecycle,phases,workloads,mediawiki,parallel,sequential (default all)")
+                    help="comma list of: lifecycle,phases,syscalls,workloads,mediawiki,parallel,sequential (default all)")
     ap.add_argument("--profile", default=None, metavar="DIR",
                     help="instead of benchmarking, write strace/perf raw data into DIR")
     ap.add_argument("--out", default=None, help="JSON output (default bench/results.json; quick: bench/results-quick.json)")
@@ -1144,8 +1247,8 @@ def parse_args(argv):
     a.seq_windows = [int(x) for x in dflt(a.seq_windows, "50,100,200,400", "10,20,40").split(",")]
     a.out = dflt(a.out, str(BENCH / "results.json"), str(BENCH / "results-quick.json"))
     a.doc = dflt(a.doc, str(REPO / "docs" / "benchmarks.md"), None)
-    a.only = set(a.only.split(",")) if a.only != "all" else {"lifecycle", "phases", "workloads", "mediawiki",
-                                                              "parallel", "sequential"}
+    a.only = set(a.only.split(",")) if a.only != "all" else {"lifecycle", "phases", "syscalls", "workloads",
+                                                              "mediawiki", "parallel", "sequential"}
     return a
 
 
@@ -1188,9 +1291,10 @@ def main(argv):
             "hardening_source": b.hardening_source,
             "seccomp_profile": str(Path(args.seccomp_profile).relative_to(REPO)) if str(args.seccomp_profile).startswith(str(REPO)) else args.seccomp_profile,
             "cgroup2_hidden": b.unified_replaced,
+            "runtimes": list(b.rt_order),
         }
         b.verify()
-        sections = [("lifecycle", b.lifecycle_run), ("phases", b.phases), ("workloads", b.workloads),
+        sections = [("lifecycle", b.lifecycle_run), ("phases", b.phases), ("syscalls", b.syscalls), ("workloads", b.workloads),
                     ("mediawiki", b.mediawiki), ("parallel", b.scale_parallel), ("sequential", b.scale_sequential)]
         for name, fn in sections:
             if name in args.only:

@@ -50,3 +50,10 @@ fi
 HELPER="$PWD/target/bench/bench-helper"
 gcc -static -O2 -Wall -Wextra -o "$HELPER" bench/helper.c
 PY=/usr/bin/python3
+# The newest anchors: Debian sid's crun and runc, unpacked privately (bench/sid.sh).
+# OCIRT_BENCH_NO_SID=1 skips them (no network, or to compare with the stable ones only).
+CRUN_SID="" RUNC_SID=""
+if [ "${OCIRT_BENCH_NO_SID:-0}" != 1 ]; then
+  source bench/sid.sh
+  sid_prepare "$PWD/target/bench/sid" || echo "bench: WARNING: Debian sid's crun/runc unavailable; comparing with the stable ones only" >&2
+fi

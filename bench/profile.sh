@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 source bench/prepare.sh
 args=(--helper "$HELPER" --runtime "$RT" --profile "$PWD/bench/profile")
 if [ -n "$SPEC_GEN" ]; then args+=(--spec-gen "$SPEC_GEN"); fi
+if [ -n "$CRUN_SID" ]; then args+=(--crun-sid "$CRUN_SID"); fi
+if [ -n "$RUNC_SID" ]; then args+=(--runc-sid "$RUNC_SID"); fi
 # The benchmark checks that it runs in a namespace of its own, and looks for
 # leftover mounts in the caller's namespace when it is done.
 export OCIRT_BENCH_HOST_MNTNS="$(readlink /proc/self/ns/mnt)" OCIRT_BENCH_HOST_PID="$PPID"

@@ -1,8 +1,10 @@
-//! cgroups through libcgroups: create at `linux.cgroupsPath`, apply `linux.resources`, remove.
+//! cgroups: create at `linux.cgroupsPath`, apply `linux.resources`, remove.
 //!
 //! On this project's hosts cgroups are often hybrid (v1 controllers plus a cgroup2 tree that
-//! owns no controllers we use); libcgroups then manages the v1 hierarchies only. A resource
-//! whose controller is missing is an error, never a silent success.
+//! owns no controllers we use). There the runtime writes the control files itself
+//! (`apply_v1`), from the layout read once from mountinfo (`layout`); libcgroups is used on
+//! cgroup2-only hosts and for freeze and pids. A resource whose controller is missing is an
+//! error, never a silent success.
 //!
 //! Ownership: `create` makes the container's cgroup directories itself and records each one
 //! it made (or took over) in the container's state with its inode number ([`Ownership`]).
@@ -16,6 +18,12 @@ use serde::{Deserialize, Serialize};
 
 use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, CgroupManager, ControllerOpt, FreezerState};
 use oci_spec::runtime::LinuxResources;
+
+mod apply_v1;
+mod layout;
+
+pub use layout::layout;
+use layout::CGROUP_ROOT;
 
 pub const DEFAULT_PREFIX: &str = "/ocirt";
 
@@ -60,37 +68,26 @@ pub struct Ownership {
     pub dirs: Vec<OwnedDir>,
 }
 
-const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-
 fn not_ours(path: &Path, msg: String) -> CgroupError {
     CgroupError::NotOurs { path: path.to_path_buf(), msg }
 }
 
 /// Every mounted hierarchy: /sys/fs/cgroup itself on a cgroup2-only host, else each
 /// hierarchy mounted under it (v1 controllers, name=systemd, the hybrid cgroup2 tree).
-/// A listing or a check that fails is an error, never "no such hierarchy": a hierarchy
-/// left out of the plan would get its directory from libcgroups, unrecorded, and no
-/// cleanup would ever remove it.
+/// A listing that fails is an error, never "no such hierarchy": a hierarchy left out of
+/// the plan would leave the container at its root there, and no cleanup would know it.
+/// The list comes from the layout read once from /proc/self/mountinfo.
 pub fn hierarchies() -> Result<Vec<PathBuf>, CgroupError> {
-    let root = Path::new(CGROUP_ROOT);
-    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: format!("cannot list the cgroup hierarchies: {e}") };
-    let exists = |p: &Path| p.try_exists().map_err(|e| fail(p, e));
-    if exists(&root.join("cgroup.controllers"))? {
-        return Ok(vec![root.to_path_buf()]);
+    Ok(checked_layout()?.hierarchies.iter().map(|h| h.path.clone()).collect())
+}
+
+/// The host's layout, or the error that mountinfo could not be read or lists no hierarchy.
+fn checked_layout() -> Result<&'static layout::Layout, CgroupError> {
+    let l = layout::checked().map_err(|msg| CgroupError::Manager { path: PathBuf::from(CGROUP_ROOT), msg: format!("cannot list the cgroup hierarchies: {msg}") })?;
+    if l.hierarchies.is_empty() {
+        return Err(CgroupError::Unsupported(format!("no cgroup hierarchy is mounted under {CGROUP_ROOT} (read from /proc/self/mountinfo): mount cgroups")));
     }
-    let mut found = vec![];
-    for e in std::fs::read_dir(root).map_err(|e| fail(root, e))? {
-        let e = e.map_err(|e| fail(root, e))?;
-        // Co-mounted controllers appear once more as symlinks (cpu -> cpu,cpuacct).
-        if !e.file_type().map_err(|err| fail(&e.path(), err))?.is_dir() {
-            continue;
-        }
-        let p = e.path();
-        if exists(&p.join("cgroup.procs"))? {
-            found.push(p);
-        }
-    }
-    Ok(found)
+    Ok(l)
 }
 
 fn relative(path: &Path) -> Result<&Path, CgroupError> {
@@ -167,6 +164,11 @@ impl ParentRegistry {
         use std::os::unix::fs::DirBuilderExt;
         let e = self.entry(m);
         let body = dir.as_os_str().as_bytes();
+        // Usually the registry exists (the create before listed its first parent in it).
+        match std::fs::write(&e, body) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            r => return r,
+        }
         // A delete may rmdir the registry (empty) between our mkdir and the file: retry once.
         for _ in 0..2 {
             std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&self.dir)?;
@@ -181,8 +183,10 @@ impl ParentRegistry {
     /// Drops the entries whose directory is gone (a delete killed, or an unlink that
     /// failed, between a parent's rmdir and the removal of its entry: nobody could ever
     /// look it up again by device and inode), then the registry itself if it is empty.
-    /// An empty entry (an older runtime's, or one being written) is left alone.
-    fn sweep(&self) {
+    /// An empty entry (an older runtime's, or one being written) is left alone. An empty
+    /// registry that cannot be removed is an error (the state is kept, a later delete
+    /// finishes); one that still has entries is another container's business.
+    fn sweep(&self) -> Result<(), CgroupError> {
         use std::os::unix::ffi::OsStringExt;
         for e in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             let Ok(body) = std::fs::read(e.path()) else { continue };
@@ -198,7 +202,12 @@ impl ParentRegistry {
                 let _ = std::fs::remove_file(e.path());
             }
         }
-        let _ = std::fs::remove_dir(&self.dir);
+        match std::fs::remove_dir(&self.dir) {
+            Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTEMPTY) | Some(libc::EEXIST)) => {
+                Err(CgroupError::Manager { path: self.dir.clone(), msg: format!("cannot remove the empty parent registry: {e}") })
+            }
+            _ => Ok(()),
+        }
     }
 
     fn contains(&self, m: &std::fs::Metadata) -> bool {
@@ -206,10 +215,37 @@ impl ParentRegistry {
     }
 
     fn forget(&self, m: &std::fs::Metadata) {
+        self.forget_entry(m);
+        self.remove_if_empty();
+    }
+
+    fn forget_entry(&self, m: &std::fs::Metadata) {
         let _ = std::fs::remove_file(self.entry(m));
-        // The last one out removes the registry itself (fails while it has entries).
+    }
+
+    /// The last one out removes the registry itself (fails while it has entries).
+    fn remove_if_empty(&self) {
         let _ = std::fs::remove_dir(&self.dir);
     }
+}
+
+/// A control file's whole content: open, read, close (no stat for a size hint, no second
+/// read to see EOF when a short read already said so; kernfs files are small).
+pub(crate) fn read_small(p: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        let n = f.read(&mut buf[len..])?;
+        len += n;
+        if n == 0 || len < buf.len() {
+            break;
+        }
+        buf.resize(buf.len() * 2, 0);
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 fn ino(p: &Path) -> std::io::Result<u64> {
@@ -222,15 +258,18 @@ fn ino(p: &Path) -> std::io::Result<u64> {
 /// runtime killed half-way leaves nothing unrecorded. A new directory is empty by
 /// definition: only existing ones are walked.
 pub fn make_dirs(path: &Path, own: &mut Ownership, reg: &ParentRegistry, mut save: impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
-    let r = make_leaves(path, own, reg, &mut save);
+    let mut made = vec![];
+    let r = make_leaves(path, own, reg, &mut save, &mut made);
     if r.is_err() {
         // Planned directories not looked at yet may be someone else's: not this cleanup's.
-        own.dirs.retain(|d| d.ino.is_some());
+        // One this create made but could not stat (its inode unknown) stays recorded: the
+        // cleanup removes it only while it is empty.
+        own.dirs.retain(|d| d.ino.is_some() || made.contains(&d.path));
     }
     r
 }
 
-fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
     let leaves: Vec<PathBuf> = own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()).map(|d| d.path.clone()).collect();
     let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
     let mkdir = |leaf: &Path| match std::fs::create_dir(leaf) {
@@ -243,17 +282,23 @@ fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mu
     let mut orphans = vec![];
     for leaf in &leaves {
         match mkdir(leaf)? {
-            Some(true) => record(own, leaf, DirKind::Leaf)?,
+            Some(true) => {
+                made.push(leaf.clone());
+                record(own, leaf, DirKind::Leaf)?
+            }
             Some(false) => existing.push(leaf),
             None => orphans.push(leaf),
         }
     }
     if !orphans.is_empty() {
         // Rare (the first container under a new parent): one state write for all of them.
-        make_parents(&orphans, own, reg, save)?;
+        make_parents(&orphans, own, reg, save, made)?;
         for leaf in orphans {
             match mkdir(leaf)? {
-                Some(true) => record(own, leaf, DirKind::Leaf)?,
+                Some(true) => {
+                    made.push(leaf.clone());
+                    record(own, leaf, DirKind::Leaf)?
+                }
                 Some(false) => existing.push(leaf),
                 None => return Err(fail(leaf, std::io::Error::from_raw_os_error(libc::ENOENT))),
             }
@@ -284,13 +329,15 @@ fn record(own: &mut Ownership, dir: &Path, kind: DirKind) -> Result<(), CgroupEr
 /// Makes the missing parents of `leaves`. Each is first recorded in this container's state
 /// (so a runtime killed right after the mkdir still leaves it recorded), then made, then
 /// listed in the registry, where every later container under it finds it.
-fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
     let mut missing = vec![];
     for leaf in leaves {
+        // The leaf's mkdir said ENOENT: its parent is missing (made meanwhile by someone
+        // else, the parent's mkdir below says so); look further up only from there.
         let mut chain = vec![];
         let mut p = leaf.parent();
         while let Some(d) = p {
-            if d.exists() {
+            if !chain.is_empty() && d.exists() {
                 break;
             }
             chain.push(d.to_path_buf());
@@ -307,6 +354,7 @@ fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, 
     for m in &missing {
         match std::fs::create_dir(m) {
             Ok(()) => {
+                made.push(m.clone());
                 let fail = |e: std::io::Error| CgroupError::Manager { path: m.clone(), msg: e.to_string() };
                 let md = std::fs::metadata(m).map_err(fail)?;
                 // Identity first: if listing it fails, this create's cleanup still knows
@@ -357,7 +405,20 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
         Some(i) => ino(&d.path).is_ok_and(|now| now == i),
         None => false,
     };
-    let leaves: Vec<&OwnedDir> = own.dirs.iter().filter(|d| d.kind != DirKind::Parent && still_ours(d)).collect();
+    let mut leaves: Vec<&OwnedDir> = own.dirs.iter().filter(|d| d.kind != DirKind::Parent && still_ours(d)).collect();
+    // A stopped container's cgroups hold no process and no child: one rmdir each, which the
+    // kernel refuses (EBUSY, ENOTEMPTY) otherwise. A process of the container is in its
+    // subtree in every hierarchy where it still is, so a hierarchy whose rmdir succeeded
+    // had none; the rest take the full path below (kill everywhere first, then remove).
+    leaves.retain(|d| {
+        if d.kind != DirKind::Leaf {
+            return true;
+        }
+        match std::fs::remove_dir(&d.path) {
+            Ok(()) => false,
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        }
+    });
     for d in &leaves {
         kill_tree(&d.path);
     }
@@ -370,7 +431,9 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
     for d in own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()) {
         let _ = std::fs::remove_dir(&d.path);
     }
-    let unified = Path::new(CGROUP_ROOT).join("cgroup.controllers").exists();
+    // An unreadable layout reads as "not unified": every /sys/fs/cgroup/<x> is then taken
+    // for a hierarchy root, which is never removed (the safe side).
+    let unified = layout().unified;
     // From each cgroup upwards; then from each parent this create recorded, innermost
     // first: a create that failed before it made (or recorded) its leaves still removes the
     // parents it made.
@@ -383,8 +446,7 @@ pub fn remove_owned(own: &Ownership, reg: &ParentRegistry) -> Result<(), CgroupE
             r = r.and(Err(e));
         }
     }
-    reg.sweep();
-    r
+    r.and(reg.sweep())
 }
 
 /// Removes `start` and the directories above it while they are parents the runtime made
@@ -408,9 +470,10 @@ fn remove_parents(start: &Path, own: &Ownership, reg: &ParentRegistry, unified: 
             }
             Err(e) => return Err(fail(d, e)),
         };
-        let listed = reg.contains(&md);
-        let ours = listed || own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
-        if !ours {
+        // Made by this create (recorded with this identity), or listed by whichever create
+        // made it; the registry is only looked at when the record does not say.
+        let recorded = own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
+        if !recorded && !reg.contains(&md) {
             return Ok(());
         }
         match std::fs::remove_dir(d) {
@@ -420,14 +483,14 @@ fn remove_parents(start: &Path, own: &Ownership, reg: &ParentRegistry, unified: 
                 // Busy. If no container of this root is left, what keeps it busy is not ours
                 // (a container of another root, a host process): nobody here will ever remove
                 // it, so the entry goes and the directory stays.
-                if listed && !reg.others_remain() {
+                if reg.contains(&md) && !reg.others_remain() {
                     reg.forget(&md);
                 }
                 return Ok(());
             }
             Err(e) => return Err(fail(d, e)),
         }
-        reg.forget(&md);
+        reg.forget_entry(&md);
         p = d.parent();
     }
     Ok(())
@@ -437,7 +500,7 @@ fn remove_parents(start: &Path, own: &Ownership, reg: &ParentRegistry, unified: 
 /// sub-cgroups included, each pid once.
 pub fn owned_pids(own: &Ownership) -> Vec<i32> {
     fn walk(dir: &Path, out: &mut Vec<i32>) {
-        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        if let Ok(procs) = read_small(&dir.join("cgroup.procs")) {
             out.extend(procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
         }
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -499,11 +562,10 @@ fn err(path: &Path) -> impl FnOnce(libcgroups::common::AnyManagerError) -> Cgrou
 
 /// Checks, before anything is created, that every resource asked for has a controller here.
 pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
-    let setup = libcgroups::common::get_cgroup_setup().map_err(|e| CgroupError::Unsupported(e.to_string()))?;
-    let unified = matches!(setup, libcgroups::common::CgroupSetup::Unified);
-    let has_v1 = |c: &str| Path::new("/sys/fs/cgroup").join(c).is_dir();
+    let l = checked_layout()?;
+    let unified = l.unified;
     let need = |cond: bool, ctl: &str, field: &str| -> Result<(), CgroupError> {
-        if cond && !unified && !has_v1(ctl) {
+        if cond && !unified && l.v1(ctl).is_none() {
             return Err(CgroupError::Unsupported(format!(
                 "{field} needs the {ctl} cgroup controller, which this host does not mount as cgroup v1: remove {field}"
             )));
@@ -535,147 +597,92 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
 /// Puts `pid` into the container's cgroups (made by [`make_dirs`], recorded in `own`) and
 /// applies `res`.
 ///
-/// The pid and the device rules (the part of `linux.resources` nearly every config has)
-/// are written by the runtime itself: libcgroups' v1 manager finds its controllers through
+/// No libcgroups manager on v1 and hybrid hosts: its v1 controllers are found through
 /// pathrs' procfs handle, which panics (an abort in release builds, skipping every
-/// cleanup) when an fstat of /proc fails, and it would only re-discover what `own` holds.
-/// The manager is still used for the other controllers (memory, cpu, pids, ...).
+/// cleanup) when an fstat of /proc fails, and it would only re-discover what `own` and the
+/// layout hold. The runtime writes the files the config sets ([`apply_v1`]: the resources
+/// first, the init waits for Proceed so nothing runs unlimited), then the pid into every
+/// recorded directory (v1 controllers, name=systemd, the cgroup2 tree: left at a root the
+/// container would see the host's whole tree there, release_agent included, CVE-2022-0492
+/// class). cgroup2-only hosts use libcgroups for limits, which also delegates controllers
+/// down the path.
 pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own: &Ownership) -> Result<(), CgroupError> {
     let placed = |e: crate::cgroup_placement::PlacementError| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() };
-    crate::cgroup_placement::make_room(path, res.is_some_and(|r| *r != LinuxResources::default())).map_err(placed)?;
-    add_task(own, pid)?;
-    let Some(res) = res else { return Ok(()) };
-    let mut others = res.clone();
-    others.set_devices(None);
+    let empty = LinuxResources::default();
+    let res = res.unwrap_or(&empty);
+    crate::cgroup_placement::make_room(path, *res != empty).map_err(placed)?;
+    let l = checked_layout()?;
+    if l.unified {
+        add_task(l, own, pid, None)?;
+        if *res == empty {
+            return Ok(());
+        }
+        let mgr = manager(path, id)?;
+        let opt = ControllerOpt { resources: res, disable_oom_killer: oom_killer_disabled(Some(res)), oom_score_adj: None, freezer_state: None };
+        return mgr.apply(&opt).map_err(err(path));
+    }
     if crate::cgroup_placement::v1_read_only() {
         // check_supported refused each limit whose hierarchy is read-only; this is the
-        // backstop for a mix (libcgroups' v1 manager needs every hierarchy writable).
-        if others != LinuxResources::default() || res.devices().as_ref().is_some_and(|d| !d.is_empty()) {
+        // backstop for a mix (the read-only hierarchies have no directory of the container).
+        let mut others = res.clone();
+        others.set_devices(None);
+        if others != empty || res.devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return Err(CgroupError::Unsupported(
                 "linux.resources: some cgroup v1 hierarchies are read-only here (not delegated to this service), and limits need them writable: remove linux.resources, or run where root can write /sys/fs/cgroup".into(),
             ));
         }
-        return Ok(());
+        return add_task(l, own, pid, Some(res));
     }
-    let devices_dir = own.dirs.iter().find(|d| d.kind != DirKind::Parent && in_v1_hierarchy(&d.path, "devices"));
-    if let (true, Some(dir)) = (others == LinuxResources::default(), devices_dir) {
-        return apply_devices(&dir.path, res.devices().as_deref().unwrap_or(&[]));
-    }
-    let mgr = manager(path, id)?;
-    let opt = ControllerOpt { resources: res, disable_oom_killer: oom_killer_disabled(Some(res)), oom_score_adj: None, freezer_state: None };
-    mgr.apply(&opt).map_err(err(path))
-}
-
-/// Rules every container gets after its own: the nodes the runtime makes in /dev (null,
-/// zero, full, tty, urandom, random), mknod of any node (opening it is still checked),
-/// the console, ptys and ptmx, and /dev/net/tun; what libcgroups' v1 manager wrote.
-const DEFAULT_DEVICE_RULES: [&str; 12] =
-    ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:9 rwm", "c 1:8 rwm", "c *:* m", "b *:* m", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"];
-
-/// `linux.resources.devices` in order, then the defaults, into a v1 devices cgroup (one
-/// write per rule: the kernel parses one rule per write).
-fn apply_devices(dir: &Path, rules: &[oci_spec::runtime::LinuxDeviceCgroup]) -> Result<(), CgroupError> {
-    let write = |file: &str, rule: &str| {
-        let p = dir.join(file);
-        std::fs::write(&p, rule).map_err(|e| CgroupError::Manager { path: p, msg: format!("device rule {rule:?}: {e}") })
-    };
-    for r in rules {
-        write(if r.allow() { "devices.allow" } else { "devices.deny" }, &r.to_string())?;
-    }
-    for r in DEFAULT_DEVICE_RULES {
-        write("devices.allow", r)?;
-    }
-    Ok(())
+    apply_v1::apply(l, relative(path)?, res)?;
+    add_task(l, own, pid, Some(res))
 }
 
 /// Writes `pid` into `cgroup.procs` of every cgroup the container owns, in every hierarchy.
-fn add_task(own: &Ownership, pid: i32) -> Result<(), CgroupError> {
-    let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
+/// `fill`: the resources of a create, whose new v1 cpuset directories get their parent's
+/// cpus and mems first (the kernel takes no task into an empty cpuset); an exec joins a
+/// cpuset that holds the init already (`None`).
+fn add_task(l: &layout::Layout, own: &Ownership, pid: i32, fill: Option<&LinuxResources>) -> Result<(), CgroupError> {
+    let pid = pid.to_string();
+    // A directory this create made is empty (or holds its parent's values already): it is
+    // written without being read first.
+    let fresh = |d: &Path| own.dirs.iter().any(|o| o.path == d && o.ino.is_some() && o.kind != DirKind::Adopted);
     for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent && d.ino.is_some()) {
-        if in_v1_hierarchy(&d.path, "cpuset") {
-            fill_cpuset(&d.path).map_err(|e| fail(&d.path, e))?;
-        }
-        let procs = d.path.join("cgroup.procs");
-        std::fs::write(&procs, pid.to_string()).map_err(|e| fail(&procs, e))?;
-    }
-    Ok(())
-}
-
-/// A directory in the v1 hierarchy of `controller` (possibly co-mounted: cpu,cpuacct).
-fn in_v1_hierarchy(dir: &Path, controller: &str) -> bool {
-    dir.strip_prefix(CGROUP_ROOT)
-        .ok()
-        .and_then(|rel| rel.components().next())
-        .is_some_and(|h| h.as_os_str().to_str().is_some_and(|h| h.split(',').any(|c| c == controller)))
-}
-
-/// A v1 cpuset takes no task while its cpus or mems are empty, and a new one starts
-/// empty: copies them down from the nearest ancestor that has them, as the kernel's
-/// `cgroup.clone_children` would.
-fn fill_cpuset(dir: &Path) -> std::io::Result<()> {
-    let Ok(rel) = dir.strip_prefix(CGROUP_ROOT) else { return Ok(()) };
-    let mut comps = rel.components();
-    let Some(h) = comps.next() else { return Ok(()) };
-    for file in ["cpuset.cpus", "cpuset.mems"] {
-        let mut cur = Path::new(CGROUP_ROOT).join(h);
-        let mut value = std::fs::read_to_string(cur.join(file))?;
-        for c in comps.clone() {
-            cur.push(c);
-            let mine = std::fs::read_to_string(cur.join(file))?;
-            if mine.trim().is_empty() {
-                std::fs::write(cur.join(file), value.trim())?;
-            } else {
-                value = mine;
+        if let Some(res) = fill {
+            if let Some(h) = l.hierarchies.iter().find(|h| !h.v2 && h.has("cpuset") && d.path.starts_with(&h.path)) {
+                apply_v1::fill_cpuset(h, &d.path, res, &fresh)?;
             }
         }
+        apply_v1::write(&d.path, "cgroup.procs", &pid)?;
     }
     Ok(())
 }
 
-/// `linux.resources.memory.disableOOMKiller`. libcgroups writes it to v1's
-/// memory.oom_control (with the other memory settings); cgroup v2 has no such switch and,
-/// like runc, it is not applied there (memory.oom.group is a different thing).
+/// `linux.resources.memory.disableOOMKiller` for libcgroups on cgroup2 hosts (v1 writes
+/// memory.oom_control in [`apply_v1`]); cgroup v2 has no such switch and, like runc, it is
+/// not applied there (memory.oom.group is a different thing).
 fn oom_killer_disabled(res: Option<&LinuxResources>) -> bool {
     res.and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer()).unwrap_or(false)
-}
-
-/// On hybrid hosts libcgroups manages only the v1 controllers. The container must also get
-/// its own cgroup in the controller-less hierarchies (name=systemd, and the cgroup2 tree):
-/// left at their root it would see the host's whole tree there, release_agent included
-/// (CVE-2022-0492 class), through its /sys/fs/cgroup mount.
-fn extra_hierarchies() -> Vec<PathBuf> {
-    if matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified)) {
-        return vec![];
-    }
-    ["systemd", "unified"]
-        .iter()
-        .map(|n| Path::new("/sys/fs/cgroup").join(n))
-        .filter(|p| p.join("cgroup.procs").exists())
-        .collect()
-}
-
-fn join_extra_hierarchies(path: &Path, pid: i32) -> Result<(), CgroupError> {
-    let rel = path.strip_prefix("/").unwrap_or(path);
-    for h in extra_hierarchies() {
-        let dir = h.join(rel);
-        let fail = |e: std::io::Error| CgroupError::Manager { path: dir.clone(), msg: e.to_string() };
-        std::fs::create_dir_all(&dir).map_err(fail)?;
-        std::fs::write(dir.join("cgroup.procs"), pid.to_string()).map_err(fail)?;
-    }
-    Ok(())
 }
 
 
 /// Adds `pid` to an existing container cgroup (for `exec`): into the directories its create
 /// recorded (no libcgroups manager, so no pathrs; see [`setup`]), or, for a state written
-/// before they were recorded, through libcgroups.
+/// before they were recorded, into the container's directory in every hierarchy.
 pub fn join(path: &Path, id: &str, pid: i32, own: Option<&Ownership>) -> Result<(), CgroupError> {
+    let l = checked_layout()?;
     if let Some(own) = own {
-        return add_task(own, pid);
+        return add_task(l, own, pid, None);
     }
-    let mgr = manager(path, id)?;
-    mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path))?;
-    join_extra_hierarchies(path, pid)
+    if l.unified {
+        let mgr = manager(path, id)?;
+        return mgr.add_task(nix_cg::unistd::Pid::from_raw(pid)).map_err(err(path));
+    }
+    let rel = relative(path)?;
+    let pid = pid.to_string();
+    for h in crate::cgroup_placement::usable(l.hierarchies.iter().map(|h| h.path.clone()).collect()) {
+        apply_v1::write(&h.join(rel), "cgroup.procs", &pid)?;
+    }
+    Ok(())
 }
 
 /// Removes the cgroup of a container whose state predates [`Ownership`]: kills what is in
@@ -693,7 +700,7 @@ pub fn remove_unrecorded(path: &Path) -> Result<(), CgroupError> {
 }
 
 fn kill_all(dir: &Path) {
-    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+    if let Ok(procs) = read_small(&dir.join("cgroup.procs")) {
         for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
             // SAFETY: kill(2) with plain integers, on a pid listed in the container's cgroup.
             unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -747,7 +754,7 @@ pub fn pids(path: &Path, id: &str) -> Result<Vec<i32>, CgroupError> {
 /// Cheap check for `state`: reads the freezer file directly instead of building a manager.
 pub fn is_frozen(path: &Path) -> bool {
     let rel = path.strip_prefix("/").unwrap_or(path);
-    if let Ok(s) = std::fs::read_to_string(Path::new("/sys/fs/cgroup/freezer").join(rel).join("freezer.state")) {
+    if let Ok(s) = read_small(&Path::new("/sys/fs/cgroup/freezer").join(rel).join("freezer.state")) {
         return s.trim() == "FROZEN";
     }
     if let Ok(s) = std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(rel).join("cgroup.freeze")) {

@@ -107,7 +107,7 @@ fn propagate(tree: &OwnedFd, m: &PlannedMount) -> Result<(), RootfsError> {
 /// cgroup). v1/hybrid hosts: a tmpfs with one directory per hierarchy, each the container's
 /// own cgroup from that hierarchy (a fresh mount in a cgroup namespace, else a bind).
 fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path: &Path, cgroupns: bool) -> Result<(), RootfsError> {
-    let unified = matches!(libcgroups::common::get_cgroup_setup(), Ok(libcgroups::common::CgroupSetup::Unified));
+    let unified = crate::cgroups::layout().unified;
     let ro = m.flags & libc::MS_RDONLY != 0;
     let base = (m.flags & !libc::MS_RDONLY) | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     if unified || m.fstype == "cgroup2" {
@@ -119,21 +119,29 @@ fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path:
     nix::mount::mount(Some("tmpfs"), t.as_str(), Some("tmpfs"), nix::mount::MsFlags::from_bits_retain(base), Some("mode=755"))
         .map_err(nix_err("mount tmpfs on", m.dest.display()))?;
     let rel = cgroup_path.strip_prefix("/").unwrap_or(cgroup_path);
-    for entry in std::fs::read_dir("/sys/fs/cgroup").map_err(io_err("read", "/sys/fs/cgroup"))?.flatten() {
-        let name = entry.file_name();
-        let host = entry.path();
-        let Some(fstype) = mount_fstype(&host) else { continue };
-        let dest = m.dest.join(&name);
-        let sub = ensure(root, &dest, Kind::Dir)?;
+    // The tmpfs was just mounted here, private to this namespace and empty: its directories
+    // are made and opened relative to one fd, with no path resolution from the root each.
+    let dir = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
+    // The hierarchies the runtime found once (crate::cgroups::layout), not a listing and a
+    // statfs of each.
+    for h in &crate::cgroups::layout().hierarchies {
+        let Some(name) = h.path.file_name() else { continue };
+        let fstype = if h.v2 { "cgroup2" } else { "cgroup" };
+        let host = &h.path;
+        let dest = m.dest.join(name);
+        let sub = mkdir_open(&dir, name).map_err(io_err("make", dest.display()))?;
         if cgroupns {
-            let opts = if fstype == "cgroup2" { None } else { Some(options_of(&host)) };
-            nix::mount::mount(Some("cgroup"), sys::fd_path(&sub).as_str(), Some(fstype.as_str()), nix::mount::MsFlags::from_bits_retain(base | if ro { libc::MS_RDONLY } else { 0 }), opts.as_deref())
+            let opts = if h.v2 { None } else { Some(options_of(host)) };
+            nix::mount::mount(Some("cgroup"), sys::fd_path(&sub).as_str(), Some(fstype), nix::mount::MsFlags::from_bits_retain(base | if ro { libc::MS_RDONLY } else { 0 }), opts.as_deref())
                 .map_err(nix_err("mount cgroup on", dest.display()))?;
         } else {
-            let src = if host.join(rel).is_dir() { host.join(rel) } else { host.clone() };
-            let tree = sys::open_tree(libc::AT_FDCWD, &src, false, false).map_err(io_err("open_tree", src.display()))?;
+            let own = host.join(rel);
+            let tree = match sys::open_tree(libc::AT_FDCWD, &own, false, false) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => sys::open_tree(libc::AT_FDCWD, host, false, false).map_err(io_err("open_tree", host.display()))?,
+                r => r.map_err(io_err("open_tree", own.display()))?,
+            };
             let attrs = libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV | libc::MOUNT_ATTR_NOEXEC | if ro { libc::MOUNT_ATTR_RDONLY } else { 0 };
-            sys::mount_setattr(tree.as_raw_fd(), false, attrs, 0, 0).map_err(io_err("mount_setattr", src.display()))?;
+            sys::mount_setattr(tree.as_raw_fd(), false, attrs, 0, 0).map_err(io_err("mount_setattr", own.display()))?;
             sys::move_mount(tree.as_raw_fd(), sub.as_raw_fd()).map_err(io_err("move_mount onto", dest.display()))?;
         }
     }
@@ -144,20 +152,22 @@ fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path:
     Ok(())
 }
 
-/// The filesystem type of the mount at exactly `path`, if it is a cgroup hierarchy.
-fn mount_fstype(path: &Path) -> Option<String> {
-    let c = CString::new(path.to_string_lossy().as_bytes()).ok()?;
-    // SAFETY: a zeroed statfs is a valid out-buffer; c is a valid C string.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-        return None;
+/// mkdirat + an O_PATH open of the new directory, without following a symlink.
+fn mkdir_open(dir: &OwnedFd, name: &std::ffi::OsStr) -> std::io::Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(name.as_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: a valid dirfd and C string.
+    if unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
+        return Err(std::io::Error::last_os_error());
     }
-    match st.f_type {
-        libc::CGROUP_SUPER_MAGIC => Some("cgroup".into()),
-        libc::CGROUP2_SUPER_MAGIC => Some("cgroup2".into()),
-        _ => None,
+    // SAFETY: as above; the flags ask for a path-only fd of a directory, no symlink followed.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
     }
+    // SAFETY: the kernel just returned this fd; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// The controller options of a v1 hierarchy ("memory", "cpu", "name=systemd"), from its name.
