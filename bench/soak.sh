@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The long-run soak (as root): `runtime run` of /bin/true N times in a row (default 10,000)
 # against one busybox bundle, then a report per window of 1,000 runs: median and p99 wall
-# time, the runtime's peak RSS, and what is left on the machine (state entries, cgroup
-# directories, mounts, open fds of this shell). Flat numbers and zero residue are the pass.
+# time, the runtime's peak RSS as wait4 reports it (the kernel carries the spawning Python's
+# high-water mark across the vfork+exec, so only its flatness means something; bench/run.sh
+# measures the real figure with a tiny static parent), and what is left on the machine (state
+# entries, cgroup directories, mounts, open fds of the driver). Flat numbers and zero residue
+# are the pass.
 #   bash bench/soak.sh [N] [RUNTIME]      results also in bench/soak.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
