@@ -301,6 +301,14 @@ mod tests {
     fn cpuset_is_filled_from_the_nearest_parent_that_has_one() {
         let base = std::env::temp_dir().join(format!("ocirt-cg-cpuset-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
+        // Removed however the test ends (a failed assertion unwinds through this).
+        struct Cleanup(std::path::PathBuf);
+        impl Drop for Cleanup {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let _cleanup = Cleanup(base.clone());
         let leaf = base.join("p/c");
         std::fs::create_dir_all(&leaf).unwrap();
         for (d, v) in [(&base, "0-1\n"), (&base.join("p"), ""), (&leaf, "")] {
