@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let manifest =
-        PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let src = manifest.join("probe").join("probe.c");
     let out = out_dir.join("probe");
@@ -23,9 +22,7 @@ fn main() {
         .arg(&out)
         .arg(&src)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {cc} to build the probe: {e} (install gcc, or set PROBE_CC)")
-        });
+        .unwrap_or_else(|e| panic!("cannot run {cc} to build the probe: {e} (install gcc, or set PROBE_CC)"));
     // Compiler warnings go to the build log (visible with `cargo build -vv`).
     eprint!("{}", String::from_utf8_lossy(&output.stderr));
     if !output.status.success() {

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --workspace --bins
-# Lints are errors (every unsafe block documented, among the rest).
+# Formatting (rustfmt.toml) and lints are errors (every unsafe block documented, among the rest).
+cargo fmt --all --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 # The Debian package (release build, man pages, completions); tests/package.rs installs it,
 # runs a container from it and removes it.

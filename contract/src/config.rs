@@ -46,9 +46,8 @@ pub fn load(bundle: &Path) -> Result<Config, ConfigError> {
         return Err(invalid(&path, "root.path", "is empty: set it to the rootfs directory (e.g. \"rootfs\")"));
     }
     let rootfs = if root.path().is_absolute() { root.path().clone() } else { bundle.join(root.path()) };
-    let rootfs = std::fs::canonicalize(&rootfs).map_err(|e| {
-        invalid(&path, "root.path", &format!("{}: {e}: create the rootfs directory or fix the path", rootfs.display()))
-    })?;
+    let rootfs = std::fs::canonicalize(&rootfs)
+        .map_err(|e| invalid(&path, "root.path", &format!("{}: {e}: create the rootfs directory or fix the path", rootfs.display())))?;
     if !rootfs.is_dir() {
         return Err(invalid(&path, "root.path", &format!("{} is not a directory", rootfs.display())));
     }
@@ -153,9 +152,7 @@ pub fn check_nofile(spec: &Spec, soft: u64, preserved: u32) -> Result<(), String
 
 /// The soft RLIMIT_NOFILE the config sets, if any.
 pub fn nofile_soft(spec: &Spec) -> Option<u64> {
-    spec.process().as_ref()?.rlimits().as_ref()?.iter()
-        .find(|r| matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitNofile))
-        .map(|r| r.soft())
+    spec.process().as_ref()?.rlimits().as_ref()?.iter().find(|r| matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitNofile)).map(|r| r.soft())
 }
 
 /// Paths in the org.ocirt.landlock.fs.* annotations (the init holds one fd per path). A
@@ -183,10 +180,10 @@ pub fn check_exec_size(args: &[String], env: &[String], stack_soft: Option<u64>)
     for (list, name) in [(args, "process.args"), (env, "process.env")] {
         for (i, s) in list.iter().enumerate() {
             if s.len() + 1 > MAX_ARG_STRLEN {
-                return Err((format!("{name}[{i}]"), format!(
-                    "is {} bytes; the kernel takes at most {} per string (MAX_ARG_STRLEN): pass large data in a file",
-                    s.len(), MAX_ARG_STRLEN - 1
-                )));
+                return Err((
+                    format!("{name}[{i}]"),
+                    format!("is {} bytes; the kernel takes at most {} per string (MAX_ARG_STRLEN): pass large data in a file", s.len(), MAX_ARG_STRLEN - 1),
+                ));
             }
             total += s.len() + 1 + std::mem::size_of::<usize>();
         }
@@ -194,9 +191,10 @@ pub fn check_exec_size(args: &[String], env: &[String], stack_soft: Option<u64>)
     let stack = stack_soft.unwrap_or(DEFAULT_STACK);
     let room = (stack / 4).min(usize::MAX as u64) as usize;
     if total > room {
-        return Err(("process.args".into(), format!(
-            "arguments and environment take {total} bytes; execve takes at most {room} (a quarter of RLIMIT_STACK {stack}): pass large data in a file"
-        )));
+        return Err((
+            "process.args".into(),
+            format!("arguments and environment take {total} bytes; execve takes at most {room} (a quarter of RLIMIT_STACK {stack}): pass large data in a file"),
+        ));
     }
     Ok(())
 }
@@ -210,24 +208,24 @@ pub const MIN_CPU_QUOTA: i64 = 1000;
 fn check_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), (String, String)> {
     if let Some(l) = r.pids().as_ref().map(|p| p.limit()) {
         if l > MAX_PIDS {
-            return Err(("linux.resources.pids.limit".into(), format!(
-                "{l} is above the kernel's maximum {MAX_PIDS} (PID_MAX_LIMIT): give at most {MAX_PIDS}, or 0 for no limit"
-            )));
+            return Err((
+                "linux.resources.pids.limit".into(),
+                format!("{l} is above the kernel's maximum {MAX_PIDS} (PID_MAX_LIMIT): give at most {MAX_PIDS}, or 0 for no limit"),
+            ));
         }
     }
     if let Some(cpu) = r.cpu() {
         if let Some(q) = cpu.quota() {
             if q > 0 && q < MIN_CPU_QUOTA {
-                return Err(("linux.resources.cpu.quota".into(), format!(
-                    "{q} µs is below the kernel's minimum {MIN_CPU_QUOTA} µs per period: give at least {MIN_CPU_QUOTA} (0 or -1: no limit)"
-                )));
+                return Err((
+                    "linux.resources.cpu.quota".into(),
+                    format!("{q} µs is below the kernel's minimum {MIN_CPU_QUOTA} µs per period: give at least {MIN_CPU_QUOTA} (0 or -1: no limit)"),
+                ));
             }
         }
         if let Some(period) = cpu.period() {
             if period != 0 && !(1000..=1_000_000).contains(&period) {
-                return Err(("linux.resources.cpu.period".into(), format!(
-                    "{period} µs is outside the kernel's 1000..=1000000"
-                )));
+                return Err(("linux.resources.cpu.period".into(), format!("{period} µs is outside the kernel's 1000..=1000000")));
             }
         }
     }
@@ -237,8 +235,7 @@ fn check_resources(r: &oci_spec::runtime::LinuxResources) -> Result<(), (String,
 fn has_proc_mount(spec: &Spec) -> bool {
     spec.mounts().iter().flatten().any(|m| {
         let dest = m.destination().components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect::<PathBuf>();
-        dest == Path::new("/proc")
-            && (m.typ().as_deref() == Some("proc") || m.source().as_deref() == Some(Path::new("/proc")))
+        dest == Path::new("/proc") && (m.typ().as_deref() == Some("proc") || m.source().as_deref() == Some(Path::new("/proc")))
     })
 }
 
@@ -250,13 +247,25 @@ fn check_shared_mount_ns(p: &Path, spec: &Spec) -> Result<(), ConfigError> {
     let linux = spec.linux().as_ref();
     if linux.is_some_and(|l| l.masked_paths().as_ref().is_some_and(|v| !v.is_empty()) || l.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())) {
         // runc's own words for the same refusal.
-        return Err(invalid(p, "linux.maskedPaths", &format!("unable to restrict sys entries without a private MNT namespace: {ADD}, or empty linux.maskedPaths and linux.readonlyPaths")));
+        return Err(invalid(
+            p,
+            "linux.maskedPaths",
+            &format!("unable to restrict sys entries without a private MNT namespace: {ADD}, or empty linux.maskedPaths and linux.readonlyPaths"),
+        ));
     }
     if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
-        return Err(invalid(p, "root.readonly", &format!("without a private mount namespace this would make the host's mount holding the rootfs read-only: {ADD}, or set it to false")));
+        return Err(invalid(
+            p,
+            "root.readonly",
+            &format!("without a private mount namespace this would make the host's mount holding the rootfs read-only: {ADD}, or set it to false"),
+        ));
     }
     if linux.and_then(|l| l.rootfs_propagation().as_ref()).is_some_and(|r| !r.is_empty()) {
-        return Err(invalid(p, "linux.rootfsPropagation", &format!("without a private mount namespace this would change the propagation of the host's root: {ADD}, or remove it")));
+        return Err(invalid(
+            p,
+            "linux.rootfsPropagation",
+            &format!("without a private mount namespace this would change the propagation of the host's root: {ADD}, or remove it"),
+        ));
     }
     Ok(())
 }
@@ -303,9 +312,7 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
             }
         }
     }
-    let stack = process.rlimits().iter().flatten()
-        .find(|r| matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitStack))
-        .map(|r| r.soft());
+    let stack = process.rlimits().iter().flatten().find(|r| matches!(r.typ(), oci_spec::runtime::PosixRlimitType::RlimitStack)).map(|r| r.soft());
     check_exec_size(process.args().as_deref().unwrap_or(&[]), process.env().as_deref().unwrap_or(&[]), stack)
         .map_err(|(field, msg)| invalid(p, &field, &msg))?;
     if let Some(rl) = process.rlimits() {
@@ -370,13 +377,19 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
         // The runtime masks, makes read-only and writes sysctls through /proc inside the
         // container (by fd, /proc/self/fd/N): without a /proc mount that fails much later with
         // an error about /dev/null or a missing file.
-        let needs_proc = [("linux.maskedPaths", linux.masked_paths().as_ref().is_some_and(|v| !v.is_empty())),
+        let needs_proc = [
+            ("linux.maskedPaths", linux.masked_paths().as_ref().is_some_and(|v| !v.is_empty())),
             ("linux.readonlyPaths", linux.readonly_paths().as_ref().is_some_and(|v| !v.is_empty())),
-            ("linux.sysctl", linux.sysctl().as_ref().is_some_and(|v| !v.is_empty()))];
+            ("linux.sysctl", linux.sysctl().as_ref().is_some_and(|v| !v.is_empty())),
+        ];
         if let Some((field, _)) = needs_proc.iter().find(|(_, used)| *used) {
             if !has_proc_mount(spec) {
-                return Err(invalid(p, field, "needs /proc inside the container, and `mounts` has no /proc: add \
-                    {\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"} to mounts (or remove this field)"));
+                return Err(invalid(
+                    p,
+                    field,
+                    "needs /proc inside the container, and `mounts` has no /proc: add \
+                    {\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\"} to mounts (or remove this field)",
+                ));
             }
         }
         for (i, path) in linux.masked_paths().iter().flatten().enumerate() {
@@ -392,7 +405,11 @@ pub fn validate(cfg: &Config) -> Result<(), ConfigError> {
         for (i, d) in linux.devices().iter().flatten().enumerate() {
             let plain = d.path().components().all(|c| matches!(c, std::path::Component::RootDir | std::path::Component::Normal(_)));
             if !d.path().is_absolute() || !plain || !d.path().starts_with("/dev") || d.path() == Path::new("/dev") {
-                return Err(invalid(p, &format!("linux.devices[{i}].path"), &format!("{:?} must be a plain absolute path under /dev (no \".\" or \"..\")", d.path())));
+                return Err(invalid(
+                    p,
+                    &format!("linux.devices[{i}].path"),
+                    &format!("{:?} must be a plain absolute path under /dev (no \".\" or \"..\")", d.path()),
+                ));
             }
         }
         if let Some(cp) = linux.cgroups_path() {
@@ -472,7 +489,10 @@ mod tests {
     fn type_errors_name_the_field() {
         let e = parse_str(r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":"zero","gid":0}}}"#).err().unwrap().to_string();
         assert!(e.contains("process.user.uid"), "{e}");
-        let e = parse_str(r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_FOO"]}}}"#).err().unwrap().to_string();
+        let e = parse_str(r#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"capabilities":{"bounding":["CAP_FOO"]}}}"#)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("process.capabilities.bounding[0]") && e.contains("CAP_FOO"), "{e}");
         let e = parse_str(r#"{"ociVersion":"1.2.0","linux":{"namespaces":[{"type":"bogus"}]}}"#).err().unwrap().to_string();
         assert!(e.contains("linux.namespaces[0].type"), "{e}");

@@ -666,11 +666,7 @@ impl Ctx {
 
     /// Cgroup directories with our prefix, in every hierarchy.
     pub fn cgroup_residue(&self) -> Vec<PathBuf> {
-        cgroup_hierarchies()
-            .into_iter()
-            .map(|h| h.join(self.cg_prefix.trim_start_matches('/')))
-            .filter(|p| p.exists())
-            .collect()
+        cgroup_hierarchies().into_iter().map(|h| h.join(self.cg_prefix.trim_start_matches('/'))).filter(|p| p.exists()).collect()
     }
 
     /// Mount points under the test dir, in our mount namespace (deepest last).
@@ -680,12 +676,7 @@ impl Ctx {
 
     /// Entries left in the state dir.
     pub fn state_residue(&self) -> Vec<String> {
-        fs::read_dir(&self.root)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect()
+        fs::read_dir(&self.root).into_iter().flatten().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
     }
 
     /// Container pids still alive.
@@ -875,11 +866,7 @@ fn remove_cgroup_tree(p: &Path) {
 pub fn mounts_under(dir: &Path) -> Vec<String> {
     let d = dir.to_string_lossy().into_owned();
     let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    text.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(unescape_mountinfo)
-        .filter(|m| m == &d || m.starts_with(&format!("{d}/")))
-        .collect()
+    text.lines().filter_map(|l| l.split(' ').nth(4)).map(unescape_mountinfo).filter(|m| m == &d || m.starts_with(&format!("{d}/"))).collect()
 }
 
 fn unescape_mountinfo(s: &str) -> String {
@@ -963,7 +950,12 @@ mod tests {
     use super::*;
 
     fn bundle() -> Bundle {
-        Bundle { dir: PathBuf::from("/nonexistent"), rootfs: PathBuf::from("/nonexistent/rootfs"), config: json!({"a": {"b": [1, {"c": 2}]}}), raw_config: None }
+        Bundle {
+            dir: PathBuf::from("/nonexistent"),
+            rootfs: PathBuf::from("/nonexistent/rootfs"),
+            config: json!({"a": {"b": [1, {"c": 2}]}}),
+            raw_config: None,
+        }
     }
 
     #[test]

@@ -142,9 +142,7 @@ fn delete_never_kills_processes_that_are_not_the_containers() {
         let _ = bystander.wait();
     }
     // Give the kernel a moment to empty the cgroup before the residue check rmdirs it.
-    wait_until(T, "bystander gone from the cgroup", || {
-        fs::read_to_string(dir.join("cgroup.procs")).map(|s| s.trim().is_empty()).unwrap_or(true).then_some(())
-    });
+    wait_until(T, "bystander gone from the cgroup", || fs::read_to_string(dir.join("cgroup.procs")).map(|s| s.trim().is_empty()).unwrap_or(true).then_some(()));
     let _ = fs::remove_dir(&dir);
     let _ = fs::remove_dir(dir.parent().unwrap()); // the test prefix, made by create_dir_all
 }

@@ -14,11 +14,7 @@ fn expect_config_error(name: &str, field: &str, edit: impl FnOnce(&mut Bundle)) 
     edit(&mut b);
     for verb in ["create", "run"] {
         let id = ctx.next_id();
-        let o = if verb == "create" {
-            ctx.create(&b, &id, &[])
-        } else {
-            ctx.run(&b, &id, &[])
-        };
+        let o = if verb == "create" { ctx.create(&b, &id, &[]) } else { ctx.run(&b, &id, &[]) };
         let line = o.expect_error(&format!("{name}: {verb} with a bad config"));
         assert!(line.contains("config.json"), "{name}: {verb}: the error does not name config.json: {line}");
         assert!(line.contains(field), "{name}: {verb}: the error does not name the field {field:?}: {line}");

@@ -227,7 +227,9 @@ fn events_stats_and_oom() {
     wait_until(Duration::from_secs(10), "two stats events", || (stats_lines(&stream.stdout_now()) >= 2).then_some(()));
     assert!(!stream.stdout_now().contains("\"oom\""), "an oom event before any OOM: {}", stream.stdout_now());
     ctx.rt(&["exec", "e", "/probe", "alloc", "200"]).expect_code(137, "exec alloc 200 MB under 32 MB");
-    wait_until(Duration::from_secs(10), "the oom event", || stream.stdout_now().lines().any(|l| l == r#"{"id":"e","type":"oom"}"# || l == r#"{"type":"oom","id":"e"}"#).then_some(()));
+    wait_until(Duration::from_secs(10), "the oom event", || {
+        stream.stdout_now().lines().any(|l| l == r#"{"id":"e","type":"oom"}"# || l == r#"{"type":"oom","id":"e"}"#).then_some(())
+    });
     // The stream ends by itself when the container does.
     ctx.kill("e", "KILL").expect_ok("kill");
     let o = stream.wait(Duration::from_secs(10));

@@ -32,20 +32,11 @@ use integration::*;
 /// Container path of the rw bind mount of a host directory.
 const DATA: &str = "/data";
 
-const LL_KEYS: [&str; 6] = [
-    LL_FS_EXEC,
-    LL_FS_WRITE,
-    LL_NET_BIND,
-    LL_NET_CONNECT,
-    LL_SCOPE,
-    LL_COMPAT,
-];
+const LL_KEYS: [&str; 6] = [LL_FS_EXEC, LL_FS_WRITE, LL_NET_BIND, LL_NET_CONNECT, LL_SCOPE, LL_COMPAT];
 
 /// Ports used when a test does not exercise the network (the policy must name some).
 const UNUSED_BIND: u16 = 8080;
 const UNUSED_CONNECT: u16 = 5432;
-
-
 
 /// A bundle configured like a spec-gen service, and the host side of its /data bind.
 struct Svc {
@@ -63,10 +54,7 @@ fn hardened(ctx: &Ctx, name: &str, bind: u16, connect: u16) -> Svc {
     b.set("process/noNewPrivileges", json!(true));
     set_caps(&mut b, &[]);
     b.set("root", json!({"path": "rootfs", "readonly": true}));
-    b.set(
-        "linux/namespaces",
-        json!([{"type": "mount"}, {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}]),
-    );
+    b.set("linux/namespaces", json!([{"type": "mount"}, {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}]));
     b.set(
         "linux/maskedPaths",
         json!([
@@ -83,31 +71,12 @@ fn hardened(ctx: &Ctx, name: &str, bind: u16, connect: u16) -> Svc {
             "/sys/devices/virtual/powercap"
         ]),
     );
-    b.set(
-        "linux/readonlyPaths",
-        json!([
-            "/proc/bus",
-            "/proc/fs",
-            "/proc/irq",
-            "/proc/sys",
-            "/proc/sysrq-trigger"
-        ]),
-    );
+    b.set("linux/readonlyPaths", json!(["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]));
     b.set("linux/seccomp", profile("default"));
     // spec-gen's mount options: nosuid everywhere, nodev but on /dev, noexec on writables.
     b.unmount("/tmp");
-    b.mount(
-        "/tmp",
-        "tmpfs",
-        "tmpfs",
-        &["nosuid", "nodev", "noexec", "mode=1777", "size=16m"],
-    );
-    b.mount(
-        DATA,
-        "bind",
-        data.to_str().unwrap(),
-        &["bind", "rw", "nosuid", "nodev", "noexec"],
-    );
+    b.mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "noexec", "mode=1777", "size=16m"]);
+    b.mount(DATA, "bind", data.to_str().unwrap(), &["bind", "rw", "nosuid", "nodev", "noexec"]);
     fs::create_dir_all(b.host_path(DATA)).unwrap();
     b.set(
         "annotations",
@@ -125,10 +94,7 @@ fn hardened(ctx: &Ctx, name: &str, bind: u16, connect: u16) -> Svc {
 /// Sets all five capability sets to `caps`.
 fn set_caps(b: &mut Bundle, caps: &[&str]) {
     let v = json!(caps);
-    b.set(
-        "process/capabilities",
-        json!({"bounding": v, "effective": v, "inheritable": v, "permitted": v, "ambient": v}),
-    );
+    b.set("process/capabilities", json!({"bounding": v, "effective": v, "inheritable": v, "permitted": v, "ambient": v}));
 }
 
 fn no_seccomp(b: &mut Bundle) {
@@ -140,7 +106,6 @@ fn no_landlock(b: &mut Bundle) {
         b.remove(&format!("annotations/{k}"));
     }
 }
-
 
 /// Removes one namespace type from linux.namespaces.
 fn drop_namespace(b: &mut Bundle, typ: &str) {
@@ -159,9 +124,6 @@ fn set_opts(b: &mut Bundle, dest: &str, opts: &[&str]) {
 
 // ------------------------------------------------------------------ assertions
 
-
-
-
 /// Runs a shell script; returns the output.
 #[track_caller]
 fn sh(ctx: &Ctx, b: &mut Bundle, script: &str) -> Output {
@@ -175,12 +137,7 @@ struct HostChild(Child);
 
 impl HostChild {
     fn sleep() -> HostChild {
-        let c = Command::new(probe_host_path())
-            .args(["sleep", "60"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn host sleeper");
+        let c = Command::new(probe_host_path()).args(["sleep", "60"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn host sleeper");
         HostChild(c)
     }
     fn pid(&self) -> i32 {
@@ -197,7 +154,6 @@ impl Drop for HostChild {
         let _ = self.0.wait();
     }
 }
-
 
 /// Runs `runtime run` for `b` with `fd` passed as the container's fd 3 (--preserve-fds 1).
 #[track_caller]
@@ -217,10 +173,8 @@ fn run_with_fd3(ctx: &Ctx, b: &Bundle, fd: i32) -> Output {
             Ok(())
         });
     }
-    ctx.spawn(c, "runtime run --preserve-fds 1")
-        .wait(CMD_TIMEOUT)
+    ctx.spawn(c, "runtime run --preserve-fds 1").wait(CMD_TIMEOUT)
 }
-
 
 /// One probe command in its own container.
 #[track_caller]
@@ -236,10 +190,7 @@ fn probe1(ctx: &Ctx, b: &mut Bundle, args: &[&str]) -> Output {
 fn hardened_baseline_is_in_force_and_usable() {
     let ctx = Ctx::new("esc_baseline");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    let host_net = fs::read_link("/proc/self/ns/net")
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let host_net = fs::read_link("/proc/self/ns/net").unwrap().to_string_lossy().into_owned();
     let r = probes(
         &ctx,
         &mut s.b,
@@ -260,62 +211,31 @@ fn hardened_baseline_is_in_force_and_usable() {
     );
     let caps = worked(&r[0], "caps");
     for k in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
-        assert!(
-            caps.contains(&format!("{k}:\t0000000000000000")),
-            "{k} not empty:\n{caps}"
-        );
+        assert!(caps.contains(&format!("{k}:\t0000000000000000")), "{k} not empty:\n{caps}");
     }
     assert!(caps.contains("NoNewPrivs:\t1"), "{caps}");
-    assert!(
-        caps.contains("Seccomp:\t2"),
-        "seccomp filter mode expected:\n{caps}"
-    );
-    assert!(
-        worked(&r[1], "id").starts_with("uid=0 euid=0"),
-        "root inside: {}",
-        r[1].stdout
-    );
+    assert!(caps.contains("Seccomp:\t2"), "seccomp filter mode expected:\n{caps}");
+    assert!(worked(&r[1], "id").starts_with("uid=0 euid=0"), "root inside: {}", r[1].stdout);
     // Host networking: the same network namespace as the test.
-    assert!(
-        worked(&r[2], "ns").contains(&host_net),
-        "expected the host network namespace {host_net}:\n{}",
-        r[2].stdout
-    );
+    assert!(worked(&r[2], "ns").contains(&host_net), "expected the host network namespace {host_net}:\n{}", r[2].stdout);
     // Writable: the bind target (seen on the host), /tmp, /dev/null.
     worked(&r[3], "write /data");
-    assert_eq!(
-        fs::read_to_string(s.data.join("from-container")).unwrap(),
-        "hello"
-    );
+    assert_eq!(fs::read_to_string(s.data.join("from-container")).unwrap(), "hello");
     worked(&r[4], "write /tmp");
     worked(&r[5], "write /dev/null");
     // Not writable: the read-only root.
     denied(&r[6], "EROFS", "write /etc/new on the read-only root");
-    assert!(
-        r[7].code == 1,
-        "the probe binary must not be writable: {:?}",
-        r[7]
-    );
+    assert!(r[7].code == 1, "the probe binary must not be writable: {:?}", r[7]);
     // Readable: the rootfs (Landlock fs.exec ["/"] grants read).
     assert!(worked(&r[8], "read /etc/passwd").contains("root:x:0:0"));
     // Masked: /proc/keys reads empty, /sys/firmware is an empty directory.
     assert_eq!(worked(&r[9], "read /proc/keys"), "");
     // /sys/firmware: covered by an empty, read-only, mode 000 tmpfs (EACCES without
     // CAP_DAC_OVERRIDE, empty with it).
-    assert!(
-        r[10].code == 1 && r[10].out() == "EACCES" || r[10].code == 0 && r[10].out().is_empty(),
-        "/sys/firmware not masked: {:?}",
-        r[10]
-    );
+    assert!(r[10].code == 1 && r[10].out() == "EACCES" || r[10].code == 0 && r[10].out().is_empty(), "/sys/firmware not masked: {:?}", r[10]);
     let mi = worked(&r[11], "mounts");
-    assert!(
-        mount_opts(mi, "/").contains(&"ro".to_string()),
-        "/ must be read-only:\n{mi}"
-    );
-    assert!(
-        mount_opts(mi, "/proc/sys").contains(&"ro".to_string()),
-        "/proc/sys must be read-only:\n{mi}"
-    );
+    assert!(mount_opts(mi, "/").contains(&"ro".to_string()), "/ must be read-only:\n{mi}");
+    assert!(mount_opts(mi, "/proc/sys").contains(&"ro".to_string()), "/proc/sys must be read-only:\n{mi}");
     for mp in ["/tmp", DATA] {
         let o = mount_opts(mi, mp);
         for f in ["nosuid", "nodev", "noexec"] {
@@ -339,43 +259,25 @@ fn chroot_escape_is_contained() {
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     assert!(!s.b.host_path(m).exists());
 
-    denied(
-        &probe1(&ctx, &mut s.b, &["chroot-escape", m]),
-        "EPERM",
-        "chroot without CAP_SYS_CHROOT",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["chroot-escape", m]), "EPERM", "chroot without CAP_SYS_CHROOT");
 
     // With CAP_SYS_CHROOT (and no Landlock/seccomp) chroot works, and the walk up stays
     // inside: a different outcome, so the capability really is what refused it above.
     set_caps(&mut s.b, &["CAP_SYS_CHROOT"]);
     no_seccomp(&mut s.b);
     no_landlock(&mut s.b);
-    negative(
-        &probe1(&ctx, &mut s.b, &["chroot-escape", m]),
-        "chroot-escape with CAP_SYS_CHROOT after pivot_root",
-    );
+    negative(&probe1(&ctx, &mut s.b, &["chroot-escape", m]), "chroot-escape with CAP_SYS_CHROOT after pivot_root");
     // --no-pivot (MS_MOVE + chroot): the old root lies under the rootfs mount; `..` at the
     // top crosses back down into the mount stacked on it, so this walk stays inside too.
     s.b.probe(&["chroot-escape", m]);
     let id = ctx.next_id();
-    negative(
-        &ctx.run(&s.b, &id, &["--no-pivot"]),
-        "chroot-escape with CAP_SYS_CHROOT under --no-pivot",
-    );
+    negative(&ctx.run(&s.b, &id, &["--no-pivot"]), "chroot-escape with CAP_SYS_CHROOT under --no-pivot");
 
     // The probe does detect an escape where there is one: run on the host, chrooted into
     // a subdirectory of the test dir, it walks up to the real root and sees the marker.
     let work = ctx.dir("host-chroot-work");
-    let o = Command::new(probe_host_path())
-        .args(["chroot-escape", m, work.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "host control: the probe must report an escape: {}",
-        String::from_utf8_lossy(&o.stdout)
-    );
+    let o = Command::new(probe_host_path()).args(["chroot-escape", m, work.to_str().unwrap()]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "host control: the probe must report an escape: {}", String::from_utf8_lossy(&o.stdout));
 }
 
 /// /proc/1/root and /proc/<host pid>/root: the pid namespace hides host processes; without
@@ -391,69 +293,28 @@ fn proc_pid_root_does_not_reach_the_host() {
     // The host child runs in the host's / with its cwd irrelevant; its root is the host's.
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
 
-    let r = probes(
-        &ctx,
-        &mut s.b,
-        &[&["open-root", "1"], &["open-root", &hp], &["ls", "/proc"]],
-    );
+    let r = probes(&ctx, &mut s.b, &[&["open-root", "1"], &["open-root", &hp], &["ls", "/proc"]]);
     // /proc/1 is the container's own init: its root is the container's root.
     let own = worked(&r[0], "open-root 1");
-    assert!(
-        own.lines().any(|l| l == "probe") && !own.lines().any(|l| l == "work"),
-        "/proc/1/root must be the container root:\n{own}"
-    );
-    denied(
-        &r[1],
-        "ENOENT",
-        "open-root of a host pid inside a pid namespace",
-    );
-    assert!(
-        !worked(&r[2], "ls /proc").lines().any(|l| l == hp),
-        "host pid {hp} visible in the container's /proc"
-    );
+    assert!(own.lines().any(|l| l == "probe") && !own.lines().any(|l| l == "work"), "/proc/1/root must be the container root:\n{own}");
+    denied(&r[1], "ENOENT", "open-root of a host pid inside a pid namespace");
+    assert!(!worked(&r[2], "ls /proc").lines().any(|l| l == hp), "host pid {hp} visible in the container's /proc");
 
     // Without the pid namespace the host process is visible; Landlock refuses its root.
     drop_namespace(&mut s.b, "pid");
     set_caps(&mut s.b, &["CAP_SYS_PTRACE"]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["open-root", &hp]),
-        "EACCES",
-        "open-root of a host pid with Landlock",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["open-root", &hp]), "EACCES", "open-root of a host pid with Landlock");
     // ... and so does the capability check when Landlock is off.
     no_landlock(&mut s.b);
     set_caps(&mut s.b, &[]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["open-root", &hp]),
-        "EACCES",
-        "open-root of a host pid without CAP_SYS_PTRACE",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["open-root", &hp]), "EACCES", "open-root of a host pid without CAP_SYS_PTRACE");
     // Control: with CAP_SYS_PTRACE, no Landlock, no pid namespace, the host's root is
     // listed (the marker's parent, the host's /tmp, is under it).
     set_caps(&mut s.b, &["CAP_SYS_PTRACE"]);
     let tmp_listing = format!("tmp/{}", ctx.base.file_name().unwrap().to_str().unwrap());
-    let r = probes(
-        &ctx,
-        &mut s.b,
-        &[
-            &["open-root", &hp],
-            &["ls", &format!("/proc/{hp}/root/{tmp_listing}")],
-        ],
-    );
-    assert!(
-        worked(&r[0], "control: open-root of a host pid")
-            .lines()
-            .any(|l| l == "tmp"),
-        "{}",
-        r[0].stdout
-    );
-    assert!(
-        worked(&r[1], "control: list the host's test dir")
-            .lines()
-            .any(|l| l == marker_name),
-        "{}",
-        r[1].stdout
-    );
+    let r = probes(&ctx, &mut s.b, &[&["open-root", &hp], &["ls", &format!("/proc/{hp}/root/{tmp_listing}")]]);
+    assert!(worked(&r[0], "control: open-root of a host pid").lines().any(|l| l == "tmp"), "{}", r[0].stdout);
+    assert!(worked(&r[1], "control: list the host's test dir").lines().any(|l| l == marker_name), "{}", r[1].stdout);
     assert!(host.alive());
 }
 
@@ -470,53 +331,29 @@ fn ptrace_is_refused() {
 
     // A sibling in the same container.
     let o = sh(&ctx, &mut s.b, sibling);
-    assert!(
-        o.stdout.contains("EPERM\n@@rc=1"),
-        "ptrace of a sibling must fail with EPERM: {o:?}"
-    );
+    assert!(o.stdout.contains("EPERM\n@@rc=1"), "ptrace of a sibling must fail with EPERM: {o:?}");
     // Control: without seccomp the same attach works (same uid, same Landlock domain).
     let mut c = hardened(&ctx, "c", UNUSED_BIND, UNUSED_CONNECT);
     no_seccomp(&mut c.b);
     let o = sh(&ctx, &mut c.b, sibling);
-    assert!(
-        o.stdout.contains("attached\n@@rc=0"),
-        "control: ptrace of a sibling without seccomp must work: {o:?}"
-    );
+    assert!(o.stdout.contains("attached\n@@rc=0"), "control: ptrace of a sibling without seccomp must work: {o:?}");
 
     // A host process, with the pid namespace removed so that its pid is reachable.
     drop_namespace(&mut s.b, "pid");
     set_caps(&mut s.b, &["CAP_SYS_PTRACE"]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["ptrace", &hp]),
-        "EPERM",
-        "ptrace of a host process (seccomp + Landlock)",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["ptrace", &hp]), "EPERM", "ptrace of a host process (seccomp + Landlock)");
     no_seccomp(&mut s.b);
-    denied(
-        &probe1(&ctx, &mut s.b, &["ptrace", &hp]),
-        "EPERM",
-        "ptrace of a host process (Landlock alone)",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["ptrace", &hp]), "EPERM", "ptrace of a host process (Landlock alone)");
     // Control: no seccomp, no Landlock, CAP_SYS_PTRACE: attached to the host process.
     no_landlock(&mut s.b);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["ptrace", &hp]),
-            "control: ptrace of a host process"
-        ),
-        "attached"
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["ptrace", &hp]), "control: ptrace of a host process"), "attached");
     assert!(host.alive());
 }
 
 /// The major:minor of the device holding the host's root filesystem.
 fn host_root_dev() -> (String, String) {
     let mi = fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let l = mountinfo_entries(&mi, "/")
-        .last()
-        .copied()
-        .expect("no / in mountinfo")
-        .to_string();
+    let l = mountinfo_entries(&mi, "/").last().copied().expect("no / in mountinfo").to_string();
     let mm = l.split(' ').nth(2).unwrap().to_string();
     let (a, b) = mm.split_once(':').unwrap();
     (a.to_string(), b.to_string())
@@ -535,60 +372,33 @@ fn host_disk_device_node_is_refused() {
     let ctx = Ctx::new("esc_mknod");
     let (maj, min) = host_root_dev();
     // `head` reports the open error on stderr; "@@open" marks a successful open.
-    let attempt = |path: &str, maj: &str, min: &str| {
-        format!("/probe mknod {path} {maj} {min} b; echo \"@@rc=$?\"; head -c 16 {path} >/dev/null && echo @@open; ")
-    };
+    let attempt =
+        |path: &str, maj: &str, min: &str| format!("/probe mknod {path} {maj} {min} b; echo \"@@rc=$?\"; head -c 16 {path} >/dev/null && echo @@open; ");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    let script = format!(
-        "{}{}mkfifo /tmp/fifo && echo fifo-ok",
-        attempt("/tmp/disk", &maj, &min),
-        attempt("/dev/disk", &maj, &min)
-    );
+    let script = format!("{}{}mkfifo /tmp/fifo && echo fifo-ok", attempt("/tmp/disk", &maj, &min), attempt("/dev/disk", &maj, &min));
     let o = sh(&ctx, &mut s.b, &script);
-    assert!(
-        o.stdout.starts_with("EPERM\n@@rc=1\nEPERM\n@@rc=1\n"),
-        "mknod of the host disk must fail with EPERM: {o:?}"
-    );
+    assert!(o.stdout.starts_with("EPERM\n@@rc=1\nEPERM\n@@rc=1\n"), "mknod of the host disk must fail with EPERM: {o:?}");
     assert!(!o.stdout.contains("@@open"), "{o:?}");
     // Positive control: non-device nodes (FIFOs) are allowed by the profile.
     assert!(o.stdout.contains("fifo-ok"), "mkfifo must work: {o:?}");
     // CAP_MKNOD alone does not help: seccomp still refuses.
     set_caps(&mut s.b, &["CAP_MKNOD"]);
     let o = sh(&ctx, &mut s.b, &attempt("/dev/disk", &maj, &min));
-    assert!(
-        o.stdout.starts_with("EPERM\n@@rc=1\n"),
-        "mknod with CAP_MKNOD under seccomp: {o:?}"
-    );
+    assert!(o.stdout.starts_with("EPERM\n@@rc=1\n"), "mknod with CAP_MKNOD under seccomp: {o:?}");
 
     // With seccomp off, CAP_MKNOD granted and Landlock still on (it allows making block
     // devices beneath /tmp and /dev), the nodes are made but cannot be opened.
     no_seccomp(&mut s.b);
-    let script = format!(
-        "{}{}",
-        attempt("/tmp/loop", "7", "0"),
-        attempt("/dev/loop", "7", "0")
-    );
+    let script = format!("{}{}", attempt("/tmp/loop", "7", "0"), attempt("/dev/loop", "7", "0"));
     let o = sh(&ctx, &mut s.b, &script);
     assert_eq!(o.stdout, "created\n@@rc=0\ncreated\n@@rc=0\n", "{o:?}");
-    assert!(
-        o.stderr.contains("/tmp/loop: Permission denied"),
-        "nodev on /tmp must refuse the open (EACCES): {o:?}"
-    );
-    assert!(
-        o.stderr.contains("/dev/loop: Operation not permitted"),
-        "the devices cgroup must refuse the open (EPERM): {o:?}"
-    );
+    assert!(o.stderr.contains("/tmp/loop: Permission denied"), "nodev on /tmp must refuse the open (EACCES): {o:?}");
+    assert!(o.stderr.contains("/dev/loop: Operation not permitted"), "the devices cgroup must refuse the open (EPERM): {o:?}");
     // Control: with the device allowed in the devices cgroup, the node on /dev (not
     // nodev) opens.
-    s.b.push(
-        "linux/resources/devices",
-        json!({"allow": true, "type": "b", "major": 7, "minor": 0, "access": "r"}),
-    );
+    s.b.push("linux/resources/devices", json!({"allow": true, "type": "b", "major": 7, "minor": 0, "access": "r"}));
     let o = sh(&ctx, &mut s.b, &attempt("/dev/loop", "7", "0"));
-    assert_eq!(
-        o.stdout, "created\n@@rc=0\n@@open\n",
-        "control: the node must open when every layer is off: {o:?}"
-    );
+    assert_eq!(o.stdout, "created\n@@rc=0\n@@open\n", "control: the node must open when every layer is off: {o:?}");
 }
 
 /// open_by_handle_at ("shocker"): seccomp denies name_to_handle_at/open_by_handle_at;
@@ -597,31 +407,13 @@ fn host_disk_device_node_is_refused() {
 fn open_by_handle_at_is_refused() {
     let ctx = Ctx::new("esc_handle");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    denied(
-        &probe1(&ctx, &mut s.b, &["open-by-handle", "/"]),
-        "EPERM",
-        "open-by-handle",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["open-by-handle", "/"]), "EPERM", "open-by-handle");
     set_caps(&mut s.b, &["CAP_DAC_READ_SEARCH"]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["open-by-handle", "/"]),
-        "EPERM",
-        "open-by-handle with CAP_DAC_READ_SEARCH (seccomp alone)",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["open-by-handle", "/"]), "EPERM", "open-by-handle with CAP_DAC_READ_SEARCH (seccomp alone)");
     no_seccomp(&mut s.b);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["open-by-handle", "/"]),
-            "control: open-by-handle without seccomp, with CAP_DAC_READ_SEARCH"
-        ),
-        "opened"
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["open-by-handle", "/"]), "control: open-by-handle without seccomp, with CAP_DAC_READ_SEARCH"), "opened");
     set_caps(&mut s.b, &[]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["open-by-handle", "/"]),
-        "EPERM",
-        "open-by-handle without seccomp and without CAP_DAC_READ_SEARCH",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["open-by-handle", "/"]), "EPERM", "open-by-handle without seccomp and without CAP_DAC_READ_SEARCH");
 }
 
 /// init_module/finit_module: seccomp answers EPERM. This kernel has no module support,
@@ -638,10 +430,7 @@ fn kernel_modules_are_refused() {
     let r = probes(&ctx, &mut s.b, &[&["init-module"], &["finit-module"]]);
     // Machine fact: CONFIG_MODULES=n here. On a modular kernel CAP_SYS_MODULE would be
     // the remaining barrier (the hardened config has no capabilities).
-    assert!(
-        r[0].out() != "EPERM" && r[1].out() != "EPERM",
-        "control: without seccomp the kernel answers (ENOSYS here): {r:?}"
-    );
+    assert!(r[0].out() != "EPERM" && r[1].out() != "EPERM", "control: without seccomp the kernel answers (ENOSYS here): {r:?}");
 }
 
 /// Writes to /proc/sys, /proc/sysrq-trigger and /sys: read-only mounts (readonlyPaths,
@@ -676,34 +465,18 @@ fn proc_sys_and_sysfs_are_not_writable() {
     denied(&r[3], "EROFS", "/sys/kernel/profiling");
     denied(&r[4], "EROFS", "own cgroup's pids.max");
     assert!(["EROFS", "ENOENT"].contains(&r[5].out()), "{:?}", r[5]);
-    denied(
-        &r[6],
-        "EROFS",
-        "net/ipv4/ip_forward of the host's network namespace",
-    );
+    denied(&r[6], "EROFS", "net/ipv4/ip_forward of the host's network namespace");
     // Machine fact: no CONFIG_UEVENT_HELPER here; creating the file fails on the ro sysfs.
     assert!(["EROFS", "ENOENT"].contains(&r[7].out()), "{:?}", r[7]);
-    assert_eq!(
-        fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(),
-        core_before,
-        "the host's core_pattern changed"
-    );
+    assert_eq!(fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap(), core_before, "the host's core_pattern changed");
 
     // Landlock alone (read-only paths removed, /sys and /sys/fs/cgroup mounted rw).
     s.b.set("linux/readonlyPaths", json!([]));
     set_opts(&mut s.b, "/sys", &["nosuid", "noexec", "nodev"]);
-    set_opts(
-        &mut s.b,
-        "/sys/fs/cgroup",
-        &["nosuid", "noexec", "nodev", "relatime"],
-    );
+    set_opts(&mut s.b, "/sys/fs/cgroup", &["nosuid", "noexec", "nodev", "relatime"]);
     let ra = "/sys/fs/cgroup/systemd/release_agent";
     let ra_before = fs::read_to_string(ra).ok();
-    let safe: [&[&str]; 3] = [
-        &["write", "/proc/sys/kernel/hostname", "changed"],
-        &["write", "/sys/fs/cgroup/pids/pids.max", "100"],
-        &["write", ra, "/data/x"],
-    ];
+    let safe: [&[&str]; 3] = [&["write", "/proc/sys/kernel/hostname", "changed"], &["write", "/sys/fs/cgroup/pids/pids.max", "100"], &["write", ra, "/data/x"]];
     let r = probes(&ctx, &mut s.b, &safe);
     denied(&r[0], "EACCES", "kernel/hostname with Landlock alone");
     denied(&r[1], "EACCES", "own pids.max with Landlock alone");
@@ -750,11 +523,7 @@ fn keyring_is_refused() {
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     denied(&probe1(&ctx, &mut s.b, &["keyctl"]), "EPERM", "add_key");
     no_seccomp(&mut s.b);
-    assert!(worked(
-        &probe1(&ctx, &mut s.b, &["keyctl"]),
-        "control: add_key without seccomp"
-    )
-    .starts_with("key "));
+    assert!(worked(&probe1(&ctx, &mut s.b, &["keyctl"]), "control: add_key without seccomp").starts_with("key "));
 }
 
 /// User namespaces (the usual first step of kernel exploits: they hand out "root" over
@@ -763,12 +532,7 @@ fn keyring_is_refused() {
 fn user_namespaces_are_refused() {
     let ctx = Ctx::new("esc_userns");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    let verbs: [&[&str]; 4] = [
-        &["unshare-user"],
-        &["clone-user"],
-        &["unshare", "net"],
-        &["clone", "mnt"],
-    ];
+    let verbs: [&[&str]; 4] = [&["unshare-user"], &["clone-user"], &["unshare", "net"], &["clone", "mnt"]];
     let r = probes(&ctx, &mut s.b, &verbs);
     for (o, v) in r.iter().zip(verbs) {
         denied(o, "EPERM", &format!("{v:?}"));
@@ -795,10 +559,7 @@ fn setuid_binary_does_not_grant_root() {
     s.b.args(&["/suid-probe", "id"]);
     let id = ctx.next_id();
     let o = ctx.run(&s.b, &id, &[]);
-    assert!(
-        worked(&o, "setuid binary").starts_with("uid=1000 euid=1000 suid=1000"),
-        "{o:?}"
-    );
+    assert!(worked(&o, "setuid binary").starts_with("uid=1000 euid=1000 suid=1000"), "{o:?}");
     let r = probes(&ctx, &mut s.b, &[&["setuid", "0"]]);
     denied(&r[0], "EPERM", "setuid(0) as uid 1000");
     // Control: the same container with noNewPrivileges false: euid 0.
@@ -806,10 +567,7 @@ fn setuid_binary_does_not_grant_root() {
     s.b.args(&["/suid-probe", "id"]);
     let id = ctx.next_id();
     let o = ctx.run(&s.b, &id, &[]);
-    assert!(
-        worked(&o, "control: setuid binary without no_new_privs").starts_with("uid=1000 euid=0"),
-        "{o:?}"
-    );
+    assert!(worked(&o, "control: setuid binary without no_new_privs").starts_with("uid=1000 euid=0"), "{o:?}");
 }
 
 // ================================================================== network
@@ -824,9 +582,7 @@ fn tcp_connect_only_to_the_allowed_port() {
     let ap = allowed.local_addr().unwrap().port().to_string();
     let op = other.local_addr().unwrap().port().to_string();
     let other6 = TcpListener::bind("[::1]:0").ok();
-    let op6 = other6
-        .as_ref()
-        .map(|l| l.local_addr().unwrap().port().to_string());
+    let op6 = other6.as_ref().map(|l| l.local_addr().unwrap().port().to_string());
     let mut s = hardened(&ctx, "b", UNUSED_BIND, allowed.local_addr().unwrap().port());
     let (c1, c2) = (["connect", "127.0.0.1", &ap], ["connect", "127.0.0.1", &op]);
     let mut cmds: Vec<&[&str]> = vec![&c1, &c2];
@@ -843,13 +599,7 @@ fn tcp_connect_only_to_the_allowed_port() {
     }
     // Control: without Landlock the host service on the other port is reachable.
     no_landlock(&mut s.b);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["connect", "127.0.0.1", &op]),
-            "control: connect without Landlock"
-        ),
-        "connected"
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["connect", "127.0.0.1", &op]), "control: connect without Landlock"), "connected");
 }
 
 /// Landlock's TCP bind rule: the service may listen on its port only.
@@ -859,25 +609,12 @@ fn tcp_bind_only_to_the_allowed_port() {
     let (bp, other) = (free_port(), free_port());
     let mut s = hardened(&ctx, "b", bp, UNUSED_CONNECT);
     let (bps, os) = (bp.to_string(), other.to_string());
-    let r = probes(
-        &ctx,
-        &mut s.b,
-        &[&["bind", &bps], &["bind", &os], &["bind", &os, "::1"]],
-    );
-    assert_eq!(
-        worked(&r[0], "bind the allowed port"),
-        format!("bound {bp}")
-    );
+    let r = probes(&ctx, &mut s.b, &[&["bind", &bps], &["bind", &os], &["bind", &os, "::1"]]);
+    assert_eq!(worked(&r[0], "bind the allowed port"), format!("bound {bp}"));
     denied(&r[1], "EACCES", "bind another port");
     denied(&r[2], "EACCES", "bind another port on ::1");
     no_landlock(&mut s.b);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["bind", &os]),
-            "control: bind without Landlock"
-        ),
-        format!("bound {other}")
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["bind", &os]), "control: bind without Landlock"), format!("bound {other}"));
 }
 
 /// Abstract unix sockets live in the network namespace, which is the host's: Landlock's
@@ -889,8 +626,7 @@ fn abstract_unix_socket_of_the_host_is_refused() {
     use std::os::unix::net::{SocketAddr, UnixListener};
     let ctx = Ctx::new("esc_abstract");
     let name = format!("ocirt-esc-{}-abstract", std::process::id());
-    let _l =
-        UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
+    let _l = UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap()).unwrap();
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     // Positive control: a listener inside the container (same domain) is reachable.
     let o = sh(
@@ -901,18 +637,9 @@ fn abstract_unix_socket_of_the_host_is_refused() {
              /probe abstract-connect inner; /probe abstract-connect {name}; wait"
         ),
     );
-    assert!(
-        o.stdout.starts_with("connected\nEPERM\n"),
-        "inner connect must work, the host's must be refused: {o:?}"
-    );
+    assert!(o.stdout.starts_with("connected\nEPERM\n"), "inner connect must work, the host's must be refused: {o:?}");
     no_landlock(&mut s.b);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["abstract-connect", &name]),
-            "control: without Landlock scoping"
-        ),
-        "connected"
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["abstract-connect", &name]), "control: without Landlock scoping"), "connected");
 }
 
 /// UDP: Landlock (ABI < 10) cannot filter UDP, so the default profile refuses UDP sockets;
@@ -924,32 +651,16 @@ fn udp_is_refused_by_default_and_allowed_by_the_udp_profile() {
     host.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let port = host.local_addr().unwrap().port().to_string();
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    let r = probes(
-        &ctx,
-        &mut s.b,
-        &[
-            &["udp-send", "127.0.0.1", &port],
-            &["socket", "inet", "dgram"],
-            &["socket", "inet6", "dgram"],
-        ],
-    );
+    let r = probes(&ctx, &mut s.b, &[&["udp-send", "127.0.0.1", &port], &["socket", "inet", "dgram"], &["socket", "inet6", "dgram"]]);
     denied(&r[0], "EPERM", "udp-send under the default profile");
     denied(&r[1], "EPERM", "socket(AF_INET, SOCK_DGRAM)");
     denied(&r[2], "EPERM", "socket(AF_INET6, SOCK_DGRAM)");
     s.b.set("linux/seccomp", profile("udp"));
     // The network guard refuses UDP sockets unless a UDP list is declared (escapes_net.rs).
     annotate(&mut s.b, "org.ocirt.net.udp.connect", &format!("[{port}]"));
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["udp-send", "127.0.0.1", &port]),
-            "udp-send under the udp profile"
-        ),
-        "sent 6"
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["udp-send", "127.0.0.1", &port]), "udp-send under the udp profile"), "sent 6");
     let mut buf = [0u8; 64];
-    let n = host
-        .recv(&mut buf)
-        .expect("the host socket must receive the datagram");
+    let n = host.recv(&mut buf).expect("the host socket must receive the datagram");
     assert_eq!(&buf[..n], b"probe\n");
 }
 
@@ -970,11 +681,7 @@ fn raw_and_packet_sockets_are_refused() {
     ];
     let r = probes(&ctx, &mut s.b, &cmds);
     for i in 0..4 {
-        denied(
-            &r[i],
-            "EPERM",
-            &format!("{:?} with CAP_NET_RAW under seccomp", cmds[i]),
-        );
+        denied(&r[i], "EPERM", &format!("{:?} with CAP_NET_RAW under seccomp", cmds[i]));
     }
     // Positive controls: TCP and netlink-route sockets are allowed.
     worked(&r[4], "TCP socket");
@@ -992,10 +699,7 @@ fn raw_and_packet_sockets_are_refused() {
     no_landlock(&mut s.b);
     let r = probes(&ctx, &mut s.b, &cmds[..3]);
     for (i, o) in r.iter().enumerate() {
-        worked(
-            o,
-            &format!("control: {:?} with CAP_NET_RAW, no seccomp", cmds[i]),
-        );
+        worked(o, &format!("control: {:?} with CAP_NET_RAW, no seccomp", cmds[i]));
     }
 }
 
@@ -1005,31 +709,19 @@ fn raw_and_packet_sockets_are_refused() {
 #[test]
 fn host_network_configuration_is_refused() {
     let ctx = Ctx::new("esc_netadmin");
-    let mtu = fs::read_to_string("/sys/class/net/lo/mtu")
-        .unwrap()
-        .trim()
-        .to_string();
+    let mtu = fs::read_to_string("/sys/class/net/lo/mtu").unwrap().trim().to_string();
     let script = format!("ip link set dev lo mtu {mtu}; echo \"@@rc=$?\"");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     let o = sh(&ctx, &mut s.b, &script);
-    assert!(
-        o.stdout.contains("@@rc=1") || o.stdout.contains("@@rc=2"),
-        "ip link set must fail: {o:?}"
-    );
+    assert!(o.stdout.contains("@@rc=1") || o.stdout.contains("@@rc=2"), "ip link set must fail: {o:?}");
     assert!(o.stderr.contains("Operation not permitted"), "{o:?}");
     // Control: with CAP_NET_ADMIN (and no seccomp, no Landlock) the same request is accepted.
     set_caps(&mut s.b, &["CAP_NET_ADMIN"]);
     no_seccomp(&mut s.b);
     no_landlock(&mut s.b);
     let o = sh(&ctx, &mut s.b, &script);
-    assert!(
-        o.stdout.contains("@@rc=0"),
-        "control: ip link set with CAP_NET_ADMIN: {o:?}"
-    );
-    assert_eq!(
-        fs::read_to_string("/sys/class/net/lo/mtu").unwrap().trim(),
-        mtu
-    );
+    assert!(o.stdout.contains("@@rc=0"), "control: ip link set with CAP_NET_ADMIN: {o:?}");
+    assert_eq!(fs::read_to_string("/sys/class/net/lo/mtu").unwrap().trim(), mtu);
 }
 
 // ================================================================== kernel interfaces
@@ -1041,41 +733,19 @@ fn host_network_configuration_is_refused() {
 fn mount_is_refused_by_each_layer() {
     let ctx = Ctx::new("esc_mount");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    denied(
-        &probe1(&ctx, &mut s.b, &["mount", "/tmp"]),
-        "EPERM",
-        "mount (all layers)",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["mount", "/tmp"]), "EPERM", "mount (all layers)");
     set_caps(&mut s.b, &["CAP_SYS_ADMIN"]);
     let mut seccomp_only = hardened(&ctx, "c", UNUSED_BIND, UNUSED_CONNECT);
     set_caps(&mut seccomp_only.b, &["CAP_SYS_ADMIN"]);
     no_landlock(&mut seccomp_only.b);
-    denied(
-        &probe1(&ctx, &mut seccomp_only.b, &["mount", "/tmp"]),
-        "EPERM",
-        "mount with CAP_SYS_ADMIN, seccomp alone",
-    );
+    denied(&probe1(&ctx, &mut seccomp_only.b, &["mount", "/tmp"]), "EPERM", "mount with CAP_SYS_ADMIN, seccomp alone");
     no_seccomp(&mut s.b);
-    denied(
-        &probe1(&ctx, &mut s.b, &["mount", "/tmp"]),
-        "EPERM",
-        "mount with CAP_SYS_ADMIN, Landlock alone",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["mount", "/tmp"]), "EPERM", "mount with CAP_SYS_ADMIN, Landlock alone");
     no_landlock(&mut s.b);
     set_caps(&mut s.b, &[]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["mount", "/tmp"]),
-        "EPERM",
-        "mount without CAP_SYS_ADMIN, no seccomp, no Landlock",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["mount", "/tmp"]), "EPERM", "mount without CAP_SYS_ADMIN, no seccomp, no Landlock");
     set_caps(&mut s.b, &["CAP_SYS_ADMIN"]);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["mount", "/tmp"]),
-            "control: mount with every layer off"
-        ),
-        "mounted"
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["mount", "/tmp"]), "control: mount with every layer off"), "mounted");
 }
 
 /// bpf(2): seccomp denies it. Machine fact: kernel.unprivileged_bpf_disabled is 2 here, so
@@ -1086,17 +756,9 @@ fn bpf_is_refused() {
     let ctx = Ctx::new("esc_bpf");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     set_caps(&mut s.b, &["CAP_BPF"]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["bpf"]),
-        "EPERM",
-        "bpf with CAP_BPF under seccomp",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["bpf"]), "EPERM", "bpf with CAP_BPF under seccomp");
     no_seccomp(&mut s.b);
-    assert!(worked(
-        &probe1(&ctx, &mut s.b, &["bpf"]),
-        "control: bpf with CAP_BPF, no seccomp"
-    )
-    .starts_with("map fd"));
+    assert!(worked(&probe1(&ctx, &mut s.b, &["bpf"]), "control: bpf with CAP_BPF, no seccomp").starts_with("map fd"));
 }
 
 /// perf_event_open (kernel info leaks, a long record of exploitable bugs): seccomp denies
@@ -1105,17 +767,9 @@ fn bpf_is_refused() {
 fn perf_event_open_is_refused() {
     let ctx = Ctx::new("esc_perf");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    denied(
-        &probe1(&ctx, &mut s.b, &["perf-event-open"]),
-        "EPERM",
-        "perf_event_open",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["perf-event-open"]), "EPERM", "perf_event_open");
     no_seccomp(&mut s.b);
-    assert!(worked(
-        &probe1(&ctx, &mut s.b, &["perf-event-open"]),
-        "control: perf_event_open without seccomp"
-    )
-    .starts_with("fd "));
+    assert!(worked(&probe1(&ctx, &mut s.b, &["perf-event-open"]), "control: perf_event_open without seccomp").starts_with("fd "));
 }
 
 /// userfaultfd (used to win kernel races): seccomp denies it, also in user-mode-only form.
@@ -1123,17 +777,9 @@ fn perf_event_open_is_refused() {
 fn userfaultfd_is_refused() {
     let ctx = Ctx::new("esc_uffd");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    denied(
-        &probe1(&ctx, &mut s.b, &["userfaultfd", "user"]),
-        "EPERM",
-        "userfaultfd",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["userfaultfd", "user"]), "EPERM", "userfaultfd");
     no_seccomp(&mut s.b);
-    assert!(worked(
-        &probe1(&ctx, &mut s.b, &["userfaultfd", "user"]),
-        "control: userfaultfd without seccomp"
-    )
-    .starts_with("fd "));
+    assert!(worked(&probe1(&ctx, &mut s.b, &["userfaultfd", "user"]), "control: userfaultfd without seccomp").starts_with("fd "));
 }
 
 /// io_uring: seccomp answers ENOSYS so programs fall back to other I/O.
@@ -1141,17 +787,9 @@ fn userfaultfd_is_refused() {
 fn io_uring_gets_enosys() {
     let ctx = Ctx::new("esc_iouring");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    denied(
-        &probe1(&ctx, &mut s.b, &["io-uring-setup"]),
-        "ENOSYS",
-        "io_uring_setup",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["io-uring-setup"]), "ENOSYS", "io_uring_setup");
     no_seccomp(&mut s.b);
-    assert!(worked(
-        &probe1(&ctx, &mut s.b, &["io-uring-setup"]),
-        "control: io_uring_setup without seccomp"
-    )
-    .starts_with("fd "));
+    assert!(worked(&probe1(&ctx, &mut s.b, &["io-uring-setup"]), "control: io_uring_setup without seccomp").starts_with("fd "));
 }
 
 /// personality(2): only PER_LINUX, PER_LINUX32 and the query are allowed; flags such as
@@ -1160,23 +798,13 @@ fn io_uring_gets_enosys() {
 fn personality_flags_are_refused() {
     let ctx = Ctx::new("esc_persona");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    let cmds: [&[&str]; 3] = [
-        &["personality", "0x0040000"],
-        &["personality", "query"],
-        &["personality", "linux"],
-    ];
+    let cmds: [&[&str]; 3] = [&["personality", "0x0040000"], &["personality", "query"], &["personality", "linux"]];
     let r = probes(&ctx, &mut s.b, &cmds);
     denied(&r[0], "EPERM", "personality(ADDR_NO_RANDOMIZE)");
     worked(&r[1], "personality query");
     worked(&r[2], "personality(PER_LINUX)");
     no_seccomp(&mut s.b);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["personality", "0x0040000"]),
-            "control: personality without seccomp"
-        ),
-        "previous 0x0"
-    );
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["personality", "0x0040000"]), "control: personality without seccomp"), "previous 0x0");
 }
 
 // ================================================================== processes
@@ -1191,60 +819,26 @@ fn signals_to_host_processes_are_refused() {
     let mut host = HostChild::sleep();
     let hp = host.pid().to_string();
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    denied(
-        &probe1(&ctx, &mut s.b, &["kill", &hp, "TERM"]),
-        "ESRCH",
-        "kill of a host pid from a pid namespace",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["kill", &hp, "TERM"]), "ESRCH", "kill of a host pid from a pid namespace");
     // A pidfd for the host process, handed in as fd 3: pidfd_send_signal(3, SIGTERM).
     // SAFETY: pidfd_open on our own child.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, host.pid(), 0) } as i32;
-    assert!(
-        pidfd >= 0,
-        "pidfd_open: {}",
-        std::io::Error::last_os_error()
-    );
-    s.b.probe(&[
-        "syscall",
-        &libc::SYS_pidfd_send_signal.to_string(),
-        "3",
-        "15",
-        "0",
-        "0",
-    ]);
+    assert!(pidfd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    s.b.probe(&["syscall", &libc::SYS_pidfd_send_signal.to_string(), "3", "15", "0", "0"]);
     let o = run_with_fd3(&ctx, &s.b, pidfd);
     // EINVAL: the pidfd's process is outside the caller's pid namespace.
-    denied(
-        &o,
-        "EINVAL",
-        "pidfd_send_signal to a host process from a pid namespace",
-    );
-    assert!(
-        host.alive(),
-        "the host process was killed through the pidfd"
-    );
+    denied(&o, "EINVAL", "pidfd_send_signal to a host process from a pid namespace");
+    assert!(host.alive(), "the host process was killed through the pidfd");
     // SAFETY: our own fd.
     unsafe { libc::close(pidfd) };
 
     drop_namespace(&mut s.b, "pid");
-    denied(
-        &probe1(&ctx, &mut s.b, &["kill", &hp, "TERM"]),
-        "EPERM",
-        "kill of a host pid with Landlock signal scope",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["kill", &hp, "TERM"]), "EPERM", "kill of a host pid with Landlock signal scope");
     assert!(host.alive());
     // Control: no pid namespace, no Landlock: the host process dies.
     no_landlock(&mut s.b);
-    assert_eq!(
-        worked(
-            &probe1(&ctx, &mut s.b, &["kill", &hp, "TERM"]),
-            "control: kill without Landlock"
-        ),
-        "sent"
-    );
-    wait_until(Duration::from_secs(5), "the host process to die", || {
-        (!host.alive()).then_some(())
-    });
+    assert_eq!(worked(&probe1(&ctx, &mut s.b, &["kill", &hp, "TERM"]), "control: kill without Landlock"), "sent");
+    wait_until(Duration::from_secs(5), "the host process to die", || (!host.alive()).then_some(()));
 }
 
 // ================================================================== the runtime binary
@@ -1259,16 +853,12 @@ fn runtime_binary_is_not_reachable() {
     let ctx = Ctx::new("esc_selfexe");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     s.b.args(&["/proc/self/exe", "--help"]);
-    let line = ctx
-        .create(&s.b, "direct", &[])
-        .expect_error("exec /proc/self/exe");
+    let line = ctx.create(&s.b, "direct", &[]).expect_error("exec /proc/self/exe");
     assert!(line.contains("runtime binary"), "{line}");
     ctx.assert_no_residue("after refusing /proc/self/exe");
     s.b.put_file("/evil.sh", "#!/proc/self/exe\n", 0o755);
     s.b.args(&["/evil.sh"]);
-    let line = ctx
-        .create(&s.b, "script", &[])
-        .expect_error("a #!/proc/self/exe script");
+    let line = ctx.create(&s.b, "script", &[]).expect_error("a #!/proc/self/exe script");
     assert!(line.contains("runtime binary"), "{line}");
     ctx.assert_no_residue("after refusing #!/proc/self/exe");
 
@@ -1277,72 +867,32 @@ fn runtime_binary_is_not_reachable() {
     a.b.probe(&["sigwait"]);
     let apid = ctx.create_ok(&a.b, "a");
     let rt_exe = fs::read_link(format!("/proc/{apid}/exe")).unwrap();
-    assert_eq!(
-        fs::canonicalize(&rt_exe).unwrap(),
-        fs::canonicalize(runtime_bin()).unwrap(),
-        "A's init must still be the runtime"
-    );
+    assert_eq!(fs::canonicalize(&rt_exe).unwrap(), fs::canonicalize(runtime_bin()).unwrap(), "A's init must still be the runtime");
     // Container B joins A's pid namespace; without Landlock, so that only the init's
     // non-dumpable flag stands between B and the runtime binary.
     let mut b = hardened(&ctx, "b2", UNUSED_BIND, UNUSED_CONNECT);
     no_landlock(&mut b.b);
     let pidns = format!("/proc/{apid}/ns/pid");
     b.b.set("linux/namespaces", json!([{"type": "mount"}, {"type": "pid", "path": pidns}, {"type": "ipc"}, {"type": "uts"}]));
-    let cmds: [&[&str]; 3] = [
-        &["read", "/proc/1/comm"],
-        &["read", "/proc/1/exe"],
-        &["append", "/proc/1/exe", "x"],
-    ];
+    let cmds: [&[&str]; 3] = [&["read", "/proc/1/comm"], &["read", "/proc/1/exe"], &["append", "/proc/1/exe", "x"]];
     let r = probes(&ctx, &mut b.b, &cmds);
     // comm: the runtime binary's file name, cut to 15 bytes by the kernel.
-    let comm: String = runtime_bin()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .chars()
-        .take(15)
-        .collect();
-    assert_eq!(
-        worked(&r[0], "B sees A's init"),
-        comm,
-        "B must share A's pid namespace"
-    );
-    denied(
-        &r[1],
-        "EACCES",
-        "B reading the runtime binary through /proc/1/exe",
-    );
-    denied(
-        &r[2],
-        "EACCES",
-        "B opening the runtime binary for writing through /proc/1/exe",
-    );
+    let comm: String = runtime_bin().file_name().unwrap().to_string_lossy().chars().take(15).collect();
+    assert_eq!(worked(&r[0], "B sees A's init"), comm, "B must share A's pid namespace");
+    denied(&r[1], "EACCES", "B reading the runtime binary through /proc/1/exe");
+    denied(&r[2], "EACCES", "B opening the runtime binary for writing through /proc/1/exe");
     // Control: once A runs the probe (dumpable), B can read /proc/1/exe (and still not
     // write it: the file is being executed and A's root is read-only).
     ctx.start("a").expect_ok("start a");
     wait_until(Duration::from_secs(5), "A's init to exec the probe", || {
-        fs::read_link(format!("/proc/{apid}/exe"))
-            .ok()
-            .filter(|p| p.ends_with("probe"))
-            .map(|_| ())
+        fs::read_link(format!("/proc/{apid}/exe")).ok().filter(|p| p.ends_with("probe")).map(|_| ())
     });
     // (The binary is not valid UTF-8: show its ELF magic through head/tail.)
     let o = sh(&ctx, &mut b.b, "/probe read /proc/1/comm; head -c 4 /proc/1/exe | tail -c 3; echo; /probe append /proc/1/exe x; echo \"@@rc=$?\"");
-    assert!(
-        o.stdout.starts_with("probe\nELF\n"),
-        "control: B must read the dumpable process's binary: {o:?}"
-    );
-    assert!(
-        o.stdout.ends_with("@@rc=1\n"),
-        "writing a running binary must fail: {o:?}"
-    );
+    assert!(o.stdout.starts_with("probe\nELF\n"), "control: B must read the dumpable process's binary: {o:?}");
+    assert!(o.stdout.ends_with("@@rc=1\n"), "writing a running binary must fail: {o:?}");
     // The runtime binary on the host is untouched.
-    assert_eq!(
-        fs::read_link(format!("/proc/{apid}/exe"))
-            .ok()
-            .map(|p| p.ends_with("probe")),
-        Some(true)
-    );
+    assert_eq!(fs::read_link(format!("/proc/{apid}/exe")).ok().map(|p| p.ends_with("probe")), Some(true));
 }
 
 // ================================================================== seccomp translation
@@ -1359,43 +909,18 @@ fn seccomp_profile_translation_end_to_end() {
     // Remove mkdir/mkdirat (allowed group), getxattrat (464, allowed) and everything
     // numbered above 467 (file_getattr 468, file_setattr 469, listns 470), so that 467 is
     // the highest number the profile names.
-    let gone = [
-        "mkdir",
-        "mkdirat",
-        "getxattrat",
-        "file_getattr",
-        "file_setattr",
-        "listns",
-    ];
+    let gone = ["mkdir", "mkdirat", "getxattrat", "file_getattr", "file_setattr", "listns"];
     for sc in p["syscalls"].as_array_mut().unwrap() {
-        sc["names"]
-            .as_array_mut()
-            .unwrap()
-            .retain(|n| !gone.contains(&n.as_str().unwrap()));
+        sc["names"].as_array_mut().unwrap().retain(|n| !gone.contains(&n.as_str().unwrap()));
     }
-    p["syscalls"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|sc| !sc["names"].as_array().unwrap().is_empty());
+    p["syscalls"].as_array_mut().unwrap().retain(|sc| !sc["names"].as_array().unwrap().is_empty());
     // mkdir/mkdirat: ERRNO with errnoRet ENAMETOOLONG (36).
-    p["syscalls"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 36}));
+    p["syscalls"].as_array_mut().unwrap().push(json!({"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 36}));
     // An unknown name, with a known one in the same entry.
-    p["syscalls"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"names": ["ocirt_no_such_syscall", "getpid"], "action": "SCMP_ACT_ALLOW"}));
+    p["syscalls"].as_array_mut().unwrap().push(json!({"names": ["ocirt_no_such_syscall", "getpid"], "action": "SCMP_ACT_ALLOW"}));
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     s.b.set("linux/seccomp", p);
-    let cmds: [&[&str]; 5] = [
-        &["mkdir", "/tmp/d"],
-        &["syscall", "464"],
-        &["syscall", "469"],
-        &["syscall", "1000"],
-        &["write", "/tmp/ok", "x"],
-    ];
+    let cmds: [&[&str]; 5] = [&["mkdir", "/tmp/d"], &["syscall", "464"], &["syscall", "469"], &["syscall", "1000"], &["write", "/tmp/ok", "x"]];
     let mut script = String::new();
     for c in cmds {
         script.push_str(&format!("/probe {}; echo \"@@rc=$?\"\n", c.join(" ")));
@@ -1404,53 +929,20 @@ fn seccomp_profile_translation_end_to_end() {
     let id = ctx.next_id();
     let o = ctx.run(&s.b, &id, &["--debug"]);
     assert_eq!(o.code, 0, "{o:?}");
-    assert!(
-        o.stderr.contains("ocirt_no_such_syscall"),
-        "the skipped name must be reported with --debug: {}",
-        o.stderr
-    );
+    assert!(o.stderr.contains("ocirt_no_such_syscall"), "the skipped name must be reported with --debug: {}", o.stderr);
     let res: Vec<&str> = o.stdout.split("@@rc=").collect();
-    assert!(
-        res[0].starts_with("ENAMETOOLONG\n"),
-        "ERRNO rule errnoRet: {o:?}"
-    );
-    assert!(
-        res[1].contains("EXDEV\n"),
-        "unlisted older syscall (getxattrat) gets defaultErrnoRet: {o:?}"
-    );
-    assert!(
-        res[2].contains("ENOSYS\n"),
-        "syscall newer than the profile (file_setattr) gets ENOSYS: {o:?}"
-    );
-    assert!(
-        res[3].contains("ENOSYS\n"),
-        "syscall 1000 gets ENOSYS: {o:?}"
-    );
+    assert!(res[0].starts_with("ENAMETOOLONG\n"), "ERRNO rule errnoRet: {o:?}");
+    assert!(res[1].contains("EXDEV\n"), "unlisted older syscall (getxattrat) gets defaultErrnoRet: {o:?}");
+    assert!(res[2].contains("ENOSYS\n"), "syscall newer than the profile (file_setattr) gets ENOSYS: {o:?}");
+    assert!(res[3].contains("ENOSYS\n"), "syscall 1000 gets ENOSYS: {o:?}");
     assert!(res[4].contains("wrote 1\n"), "allowed syscalls work: {o:?}");
 
     // Controls: the shipped profile allows 464 and 469 (the kernel answers EINVAL for the
     // zero arguments), and without seccomp mkdir works.
     s.b.set("linux/seccomp", profile("default"));
-    let r = probes(
-        &ctx,
-        &mut s.b,
-        &[
-            &["syscall", "464"],
-            &["syscall", "469"],
-            &["syscall", "470"],
-            &["mkdir", "/tmp/d"],
-        ],
-    );
-    denied(
-        &r[0],
-        "EINVAL",
-        "getxattrat under the default profile reaches the kernel",
-    );
-    denied(
-        &r[1],
-        "EINVAL",
-        "file_setattr under the default profile reaches the kernel",
-    );
+    let r = probes(&ctx, &mut s.b, &[&["syscall", "464"], &["syscall", "469"], &["syscall", "470"], &["mkdir", "/tmp/d"]]);
+    denied(&r[0], "EINVAL", "getxattrat under the default profile reaches the kernel");
+    denied(&r[1], "EINVAL", "file_setattr under the default profile reaches the kernel");
     denied(&r[2], "EPERM", "listns is denied by the default profile");
     worked(&r[3], "mkdir under the default profile");
 }
@@ -1461,31 +953,15 @@ fn seccomp_notify_and_listener_path_are_refused() {
     let ctx = Ctx::new("esc_notify");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     s.b.probe(&["id"]);
-    s.b.push(
-        "linux/seccomp/syscalls",
-        json!({"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}),
-    );
-    let line = ctx
-        .create(&s.b, "notify", &[])
-        .expect_error("SCMP_ACT_NOTIFY");
-    assert!(
-        line.contains("SCMP_ACT_NOTIFY") && line.contains("not supported"),
-        "{line}"
-    );
+    s.b.push("linux/seccomp/syscalls", json!({"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}));
+    let line = ctx.create(&s.b, "notify", &[]).expect_error("SCMP_ACT_NOTIFY");
+    assert!(line.contains("SCMP_ACT_NOTIFY") && line.contains("not supported"), "{line}");
     ctx.assert_no_residue("after refusing SCMP_ACT_NOTIFY");
 
     s.b.set("linux/seccomp", profile("default"));
-    s.b.set(
-        "linux/seccomp/listenerPath",
-        json!("/run/seccomp-agent.sock"),
-    );
-    let line = ctx
-        .create(&s.b, "listener", &[])
-        .expect_error("listenerPath");
-    assert!(
-        line.contains("listenerPath") && line.contains("not supported"),
-        "{line}"
-    );
+    s.b.set("linux/seccomp/listenerPath", json!("/run/seccomp-agent.sock"));
+    let line = ctx.create(&s.b, "listener", &[]).expect_error("listenerPath");
+    assert!(line.contains("listenerPath") && line.contains("not supported"), "{line}");
     ctx.assert_no_residue("after refusing listenerPath");
 }
 
@@ -1498,53 +974,25 @@ fn seccomp_notify_and_listener_path_are_refused() {
 fn landlock_required_refuses_to_start_when_a_rule_cannot_be_enforced() {
     let ctx = Ctx::new("esc_llcompat");
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
-    annotate(
-        &mut s.b,
-        LL_FS_WRITE,
-        r#"["/tmp", "/dev", "/data", "/srv/missing"]"#,
-    );
+    annotate(&mut s.b, LL_FS_WRITE, r#"["/tmp", "/dev", "/data", "/srv/missing"]"#);
     s.b.probe(&["id"]);
-    let line = ctx
-        .create(&s.b, "required", &[])
-        .expect_error("required + missing path");
-    assert!(
-        line.contains(LL_FS_WRITE) && line.contains("/srv/missing"),
-        "{line}"
-    );
+    let line = ctx.create(&s.b, "required", &[]).expect_error("required + missing path");
+    assert!(line.contains(LL_FS_WRITE) && line.contains("/srv/missing"), "{line}");
     ctx.assert_no_residue("after the Landlock failure");
 
     annotate(&mut s.b, LL_COMPAT, "best-effort");
-    let r = probes(
-        &ctx,
-        &mut s.b,
-        &[
-            &["write", "/data/x", "1"],
-            &["write", "/etc/x", "1"],
-            &["caps"],
-        ],
-    );
+    let r = probes(&ctx, &mut s.b, &[&["write", "/data/x", "1"], &["write", "/etc/x", "1"], &["caps"]]);
     worked(&r[0], "best-effort: the granted bind target is writable");
     assert!(r[1].code == 1, "best-effort: / stays read-only: {:?}", r[1]);
     // The root is read-only anyway; show Landlock itself in force: with a writable root,
     // a write outside the grants is refused by Landlock (EACCES), not by the mount.
     s.b.set("root/readonly", json!(false));
-    let r = probes(
-        &ctx,
-        &mut s.b,
-        &[&["write", "/etc/x", "1"], &["write", "/tmp/x", "1"]],
-    );
-    denied(
-        &r[0],
-        "EACCES",
-        "best-effort Landlock refuses writes outside the grants",
-    );
+    let r = probes(&ctx, &mut s.b, &[&["write", "/etc/x", "1"], &["write", "/tmp/x", "1"]]);
+    denied(&r[0], "EACCES", "best-effort Landlock refuses writes outside the grants");
     worked(&r[1], "best-effort Landlock allows /tmp");
     // Control: without Landlock the writable root accepts the write.
     no_landlock(&mut s.b);
-    worked(
-        &probe1(&ctx, &mut s.b, &["write", "/etc/x", "1"]),
-        "control: writable root without Landlock",
-    );
+    worked(&probe1(&ctx, &mut s.b, &["write", "/etc/x", "1"]), "control: writable root without Landlock");
 }
 
 // ================================================================== capabilities
@@ -1555,30 +1003,18 @@ fn landlock_required_refuses_to_start_when_a_rule_cannot_be_enforced() {
 fn capability_sets_read_back_exactly() {
     let ctx = Ctx::new("esc_caps");
     // A free privileged port on the host network.
-    let low = (600u16..1000)
-        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
-        .expect("a free port below 1000");
+    let low = (600u16..1000).find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok()).expect("a free port below 1000");
     let mut s = hardened(&ctx, "b", low, UNUSED_CONNECT);
     set_caps(&mut s.b, &["CAP_NET_BIND_SERVICE"]);
     let lows = low.to_string();
     let r = probes(&ctx, &mut s.b, &[&["caps"], &["bind", &lows]]);
     let caps = worked(&r[0], "caps");
     for k in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
-        assert!(
-            caps.contains(&format!("{k}:\t0000000000000400")),
-            "{k} must be CAP_NET_BIND_SERVICE only:\n{caps}"
-        );
+        assert!(caps.contains(&format!("{k}:\t0000000000000400")), "{k} must be CAP_NET_BIND_SERVICE only:\n{caps}");
     }
-    assert_eq!(
-        worked(&r[1], "bind a low port with CAP_NET_BIND_SERVICE"),
-        format!("bound {low}")
-    );
+    assert_eq!(worked(&r[1], "bind a low port with CAP_NET_BIND_SERVICE"), format!("bound {low}"));
     set_caps(&mut s.b, &[]);
-    denied(
-        &probe1(&ctx, &mut s.b, &["bind", &lows]),
-        "EACCES",
-        "control: bind a low port without the capability",
-    );
+    denied(&probe1(&ctx, &mut s.b, &["bind", &lows]), "EACCES", "control: bind a low port without the capability");
 }
 
 // ================================================================== terminals
@@ -1598,15 +1034,8 @@ fn tiocsti_into_an_inherited_host_tty_is_refused() {
         assert_eq!(libc::unlockpt(m), 0);
         let mut name = [0 as libc::c_char; 128];
         assert_eq!(libc::ptsname_r(m, name.as_mut_ptr(), name.len()), 0);
-        let s = libc::open(
-            name.as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        assert!(
-            s >= 0,
-            "open pty slave: {}",
-            std::io::Error::last_os_error()
-        );
+        let s = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        assert!(s >= 0, "open pty slave: {}", std::io::Error::last_os_error());
         (m, s)
     };
     let run = |b: &Bundle| {
@@ -1617,18 +1046,14 @@ fn tiocsti_into_an_inherited_host_tty_is_refused() {
         let mut c = ctx.cmd(&["run", "--bundle", &bundle, &id]);
         // SAFETY: a close-on-exec dup of our own open fd (other tests spawn concurrently).
         c.stdin(unsafe { Stdio::from_raw_fd(libc::fcntl(slave, libc::F_DUPFD_CLOEXEC, 0)) });
-        ctx.spawn(c, "runtime run with a host tty on stdin")
-            .wait(CMD_TIMEOUT)
+        ctx.spawn(c, "runtime run with a host tty on stdin").wait(CMD_TIMEOUT)
     };
     let mut s = hardened(&ctx, "b", UNUSED_BIND, UNUSED_CONNECT);
     s.b.probe(&["tiocsti"]);
     denied(&run(&s.b), "EPERM", "TIOCSTI into the inherited host tty");
     // Control: with CAP_SYS_ADMIN the same ioctl injects (into our own pty: harmless).
     set_caps(&mut s.b, &["CAP_SYS_ADMIN"]);
-    assert_eq!(
-        worked(&run(&s.b), "control: TIOCSTI with CAP_SYS_ADMIN"),
-        "injected"
-    );
+    assert_eq!(worked(&run(&s.b), "control: TIOCSTI with CAP_SYS_ADMIN"), "injected");
     // SAFETY: our own fds.
     unsafe {
         libc::close(slave);
@@ -1648,35 +1073,13 @@ fn mount_destination_symlinks_stay_inside_the_rootfs() {
     let mnt = s.b.host_path("/mnt");
     std::os::unix::fs::symlink("../../../../../../../../../../etc", mnt.join("climb")).unwrap();
     std::os::unix::fs::symlink("/var", mnt.join("abs")).unwrap();
-    s.b.mount(
-        "/mnt/climb",
-        "tmpfs",
-        "tmpfs",
-        &["nosuid", "nodev", "noexec", "size=1m"],
-    );
-    s.b.mount(
-        "/mnt/abs",
-        "tmpfs",
-        "tmpfs",
-        &["nosuid", "nodev", "noexec", "size=1m"],
-    );
+    s.b.mount("/mnt/climb", "tmpfs", "tmpfs", &["nosuid", "nodev", "noexec", "size=1m"]);
+    s.b.mount("/mnt/abs", "tmpfs", "tmpfs", &["nosuid", "nodev", "noexec", "size=1m"]);
     let r = probes(&ctx, &mut s.b, &[&["mounts"], &["read", "/etc/passwd"]]);
     let mi = worked(&r[0], "mounts");
-    assert_eq!(
-        mount_fstype(mi, "/etc").as_deref(),
-        Some("tmpfs"),
-        "the climbing symlink must resolve to the container's /etc:\n{mi}"
-    );
-    assert_eq!(
-        mount_fstype(mi, "/var").as_deref(),
-        Some("tmpfs"),
-        "the absolute symlink must resolve to the container's /var:\n{mi}"
-    );
-    denied(
-        &r[1],
-        "ENOENT",
-        "the container's /etc is covered by the tmpfs",
-    );
+    assert_eq!(mount_fstype(mi, "/etc").as_deref(), Some("tmpfs"), "the climbing symlink must resolve to the container's /etc:\n{mi}");
+    assert_eq!(mount_fstype(mi, "/var").as_deref(), Some("tmpfs"), "the absolute symlink must resolve to the container's /var:\n{mi}");
+    denied(&r[1], "ENOENT", "the container's /etc is covered by the tmpfs");
     // The host's /etc is untouched (and the container never saw it).
     assert!(Path::new("/etc/passwd").exists());
 }
@@ -1693,28 +1096,14 @@ fn leaked_fd_cwd_is_refused() {
         s.b.set("process/cwd", json!(format!("/proc/self/fd/{n}")));
         let id = format!("fd{n}");
         let o = ctx.run(&s.b, &id, &[]);
-        eprintln!(
-            "cwd /proc/self/fd/{n}: exit {} {} {}",
-            o.code,
-            o.out(),
-            o.stderr.trim()
-        );
+        eprintln!("cwd /proc/self/fd/{n}: exit {} {} {}", o.code, o.out(), o.stderr.trim());
         if o.code == 0 {
             let cwd = o.out();
-            assert!(
-                cwd.starts_with('/') && !cwd.contains("unreachable"),
-                "cwd /proc/self/fd/{n} left the container: {o:?}"
-            );
-            assert!(
-                !cwd.starts_with(ctx.base.to_str().unwrap()),
-                "cwd /proc/self/fd/{n} is a host path: {cwd}"
-            );
+            assert!(cwd.starts_with('/') && !cwd.contains("unreachable"), "cwd /proc/self/fd/{n} left the container: {o:?}");
+            assert!(!cwd.starts_with(ctx.base.to_str().unwrap()), "cwd /proc/self/fd/{n} is a host path: {cwd}");
         } else {
             let line = o.expect_error(&format!("cwd /proc/self/fd/{n}"));
-            assert!(
-                line.contains("process.cwd"),
-                "the error must name process.cwd: {line}"
-            );
+            assert!(line.contains("process.cwd"), "the error must name process.cwd: {line}");
         }
         ctx.delete(&id, true);
     }
@@ -1734,20 +1123,10 @@ fn masking_refuses_a_fake_dev_null() {
     s.b.unmount("/dev/shm");
     s.b.unmount("/dev/mqueue");
     s.b.unmount("/dev");
-    s.b.mount(
-        "/dev",
-        "bind",
-        dev.to_str().unwrap(),
-        &["bind", "rw", "nosuid", "noexec"],
-    );
+    s.b.mount("/dev", "bind", dev.to_str().unwrap(), &["bind", "rw", "nosuid", "noexec"]);
     s.b.probe(&["id"]);
-    let line = ctx
-        .create(&s.b, "fake", &[])
-        .expect_error("a symlinked /dev/null");
-    assert!(
-        line.contains("/dev/null") && line.contains("null device"),
-        "{line}"
-    );
+    let line = ctx.create(&s.b, "fake", &[]).expect_error("a symlinked /dev/null");
+    assert!(line.contains("/dev/null") && line.contains("null device"), "{line}");
     ctx.assert_no_residue("after refusing the fake /dev/null");
     // Control: the same /dev with a real null device works.
     fs::remove_file(dev.join("null")).unwrap();
@@ -1755,8 +1134,5 @@ fn masking_refuses_a_fake_dev_null() {
     // SAFETY: mknod of a char device in our own test dir.
     let r = unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) };
     assert_eq!(r, 0);
-    worked(
-        &probe1(&ctx, &mut s.b, &["read", "/proc/keys"]),
-        "control: masking with a real /dev/null",
-    );
+    worked(&probe1(&ctx, &mut s.b, &["read", "/proc/keys"]), "control: masking with a real /dev/null");
 }

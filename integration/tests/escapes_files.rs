@@ -109,10 +109,13 @@ fn exec_keeps_the_restrictions_accepted_at_create() {
     let caps = json!(["CAP_NET_BIND_SERVICE"]);
     b.set("process/capabilities", json!({"bounding": caps, "effective": caps, "permitted": caps}));
     b.set("process/noNewPrivileges", json!(true));
-    b.set("linux/seccomp", json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 36}]
-    }));
+    b.set(
+        "linux/seccomp",
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 36}]
+        }),
+    );
     let id = running(&ctx, &mut b);
     let caps_before = ctx.rt(&["exec", &id, "/probe", "caps"]).expect_ok("caps before").out().to_string();
     assert!(caps_before.contains("Seccomp:\t2") && caps_before.contains("NoNewPrivs:\t1"), "{caps_before}");
@@ -231,7 +234,13 @@ fn detached_exec_is_a_child_of_the_container_init() {
     let ppid = status.lines().find_map(|l| l.strip_prefix("PPid:")).unwrap().trim().to_string();
     assert_eq!(ppid, init_pid.to_string(), "exec -d process is not a child of the container init");
     // Seen from inside: parent is pid 1.
-    let o = ctx.rt(&["exec", &id, "/bin/sh", "-c", "for p in /proc/[0-9]*; do grep -q '^Name:.*probe' $p/status && grep -q 'sleep.1' $p/cmdline 2>/dev/null && grep PPid $p/status; done; true"]);
+    let o = ctx.rt(&[
+        "exec",
+        &id,
+        "/bin/sh",
+        "-c",
+        "for p in /proc/[0-9]*; do grep -q '^Name:.*probe' $p/status && grep -q 'sleep.1' $p/cmdline 2>/dev/null && grep PPid $p/status; done; true",
+    ]);
     assert!(o.expect_ok("ppid inside").out().contains("PPid:\t1"), "{}", o.out());
 
     // The init reaps it and the foreground run returns when the main process ends.

@@ -115,7 +115,8 @@ fn setid_bits_cannot_be_planted_in_a_rw_bind() {
 fn mptcp_gets_eprotonosupport_and_tcp_still_works() {
     let ctx = Ctx::new("mptcp");
     let (mut b, _) = hardened(&ctx, "hard");
-    let script = "for f in inet inet6; do echo \"mptcp-$f $(/probe socket $f stream 262 2>/dev/null)\"; echo \"tcp-$f $(/probe socket $f stream 6 2>/dev/null)\"; done";
+    let script =
+        "for f in inet inet6; do echo \"mptcp-$f $(/probe socket $f stream 262 2>/dev/null)\"; echo \"tcp-$f $(/probe socket $f stream 6 2>/dev/null)\"; done";
     let got = run_lines(&ctx, &mut b, script);
     for f in ["inet", "inet6"] {
         assert_eq!(got[&format!("mptcp-{f}")], "EPROTONOSUPPORT", "{got:?}");
@@ -270,7 +271,11 @@ fn mptcp_is_refused_by_each_layer_alone() {
 #[test]
 fn tcp_fast_open_sends_are_refused_and_plain_sends_work() {
     let ctx = Ctx::new("tfo");
-    assert_ne!(fs::read_to_string("/proc/sys/net/ipv4/tcp_fastopen").unwrap_or_default().trim(), "0", "the control needs client TFO (net.ipv4.tcp_fastopen & 1)");
+    assert_ne!(
+        fs::read_to_string("/proc/sys/net/ipv4/tcp_fastopen").unwrap_or_default().trim(),
+        "0",
+        "the control needs client TFO (net.ipv4.tcp_fastopen & 1)"
+    );
     let (secret, open) = (token("forbidden"), token("declared"));
     let forbidden = TokenListener::new(&secret);
     let declared = TokenListener::new(&open);
@@ -348,7 +353,11 @@ fn memfd_noexec_sysctl_stops_running_code_from_memory() {
 fn spec_gen_bin() -> PathBuf {
     let p = runtime_bin().with_file_name("spec-gen");
     if !p.is_file() {
-        let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(["build", "-p", "spec-gen"]).current_dir(workspace()).status().unwrap();
+        let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "-p", "spec-gen"])
+            .current_dir(workspace())
+            .status()
+            .unwrap();
         assert!(st.success());
     }
     p

@@ -43,10 +43,7 @@ fn guarded(ctx: &Ctx, name: &str, bind: &[u16], connect: &[u16]) -> Svc {
     b.set("process/user", json!({"uid": 0, "gid": 0}));
     b.set("process/noNewPrivileges", json!(true));
     let none: [&str; 0] = [];
-    b.set(
-        "process/capabilities",
-        json!({"bounding": none, "effective": none, "inheritable": none, "permitted": none, "ambient": none}),
-    );
+    b.set("process/capabilities", json!({"bounding": none, "effective": none, "inheritable": none, "permitted": none, "ambient": none}));
     b.set("root", json!({"path": "rootfs", "readonly": true}));
     b.set("linux/namespaces", json!([{"type": "mount"}, {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}]));
     b.remove("linux/seccomp");
@@ -69,10 +66,6 @@ fn unguarded(b: &mut Bundle) {
     b.remove(&format!("annotations/{LL_NET_BIND}"));
     b.remove(&format!("annotations/{LL_NET_CONNECT}"));
 }
-
-
-
-
 
 fn token(tag: &str) -> String {
     let mut b = [0u8; 8];
@@ -300,11 +293,7 @@ fn abstract_unix_binds_are_declared_or_refused() {
     let mut s = guarded(&ctx, "g", &[], &[]);
     annotate(&mut s.b, NET_UNIX_BIND, r#"["ocirt-declared"]"#);
     if lsm_layer() {
-        let r = probes(
-            &ctx,
-            &mut s.b,
-            &[&["abstract-bind", &name], &["abstract-bind", "-"], &["abstract-bind", "ocirt-declared"], &["unix-bind", "/tmp/s"]],
-        );
+        let r = probes(&ctx, &mut s.b, &[&["abstract-bind", &name], &["abstract-bind", "-"], &["abstract-bind", "ocirt-declared"], &["unix-bind", "/tmp/s"]]);
         denied(&r[0], "EPERM", "undeclared abstract name");
         denied(&r[1], "EPERM", "autobind form");
         assert_eq!(worked(&r[2], "declared abstract name"), "bound");

@@ -21,10 +21,13 @@ fn exec_joins_the_container_and_keeps_its_restrictions() {
     let caps = json!(["CAP_NET_BIND_SERVICE"]);
     // A non-root user keeps capabilities across execve only through the ambient set.
     b.set("process/capabilities", json!({"bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps, "ambient": caps}));
-    b.set("linux/seccomp", json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 36}]
-    }));
+    b.set(
+        "linux/seccomp",
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 36}]
+        }),
+    );
     let id = running(&ctx, &mut b);
 
     // Same uts namespace, same pid namespace (its init is pid 1), same cgroup.

@@ -248,8 +248,7 @@ fn concurrent_create_of_one_id() {
     ctx.write_config(&b, "same");
     ctx.track("same");
     let bundle = b.dir.to_string_lossy().into_owned();
-    let running: Vec<Running> =
-        (0..4).map(|_| ctx.spawn(ctx.cmd(&["create", "--bundle", &bundle, "same"]), "concurrent create")).collect();
+    let running: Vec<Running> = (0..4).map(|_| ctx.spawn(ctx.cmd(&["create", "--bundle", &bundle, "same"]), "concurrent create")).collect();
     let outs: Vec<Output> = running.into_iter().map(|r| r.wait(CMD_TIMEOUT)).collect();
     let ok = outs.iter().filter(|o| o.ok()).count();
     assert_eq!(ok, 1, "exactly one concurrent create must win: {outs:#?}");
@@ -272,14 +271,8 @@ fn concurrent_start_and_delete() {
     for round in 0..3 {
         let id = format!("r{round}");
         ctx.create_ok(&b, &id);
-        let cmds: Vec<Vec<&str>> = vec![
-            vec!["start", &id],
-            vec!["delete", "--force", &id],
-            vec!["state", &id],
-            vec!["kill", &id, "KILL"],
-            vec!["state", &id],
-            vec!["delete", &id],
-        ];
+        let cmds: Vec<Vec<&str>> =
+            vec![vec!["start", &id], vec!["delete", "--force", &id], vec!["state", &id], vec!["kill", &id, "KILL"], vec!["state", &id], vec!["delete", &id]];
         let running: Vec<Running> = cmds.iter().map(|a| ctx.spawn(ctx.cmd(a), &a.join(" "))).collect();
         for (a, r) in cmds.iter().zip(running) {
             let o = r.wait(CMD_TIMEOUT);
@@ -543,11 +536,8 @@ fn concurrent_creates_and_deletes_share_a_cgroup_parent() {
             ctx.track(id);
             bundles.push(bi);
         }
-        let creates: Vec<Running> = ids
-            .iter()
-            .zip(&bundles)
-            .map(|(id, bi)| ctx.spawn(ctx.cmd(&["create", "--bundle", bi.dir.to_str().unwrap(), id]), "create"))
-            .collect();
+        let creates: Vec<Running> =
+            ids.iter().zip(&bundles).map(|(id, bi)| ctx.spawn(ctx.cmd(&["create", "--bundle", bi.dir.to_str().unwrap(), id]), "create")).collect();
         for (id, r) in ids.iter().zip(creates) {
             r.wait(CMD_TIMEOUT).expect_ok(&format!("concurrent create {id}"));
             ctx.track_pid(ctx.state(id)["pid"].as_i64().unwrap_or(0) as i32);
@@ -567,7 +557,8 @@ fn concurrent_creates_and_deletes_share_a_cgroup_parent() {
             ctx.track(id);
             more_bundles.push(bi);
         }
-        let mut running: Vec<(String, Running)> = ids.iter().map(|id| (format!("delete {id}"), ctx.spawn(ctx.cmd(&["delete", "--force", id]), "delete"))).collect();
+        let mut running: Vec<(String, Running)> =
+            ids.iter().map(|id| (format!("delete {id}"), ctx.spawn(ctx.cmd(&["delete", "--force", id]), "delete"))).collect();
         for (id, bi) in more.iter().zip(&more_bundles) {
             running.push((format!("create {id}"), ctx.spawn(ctx.cmd(&["create", "--bundle", bi.dir.to_str().unwrap(), id]), "create")));
         }

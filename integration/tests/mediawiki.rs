@@ -104,10 +104,7 @@ fn enabled(test: &str, service: &Path, build_hint: &str) -> bool {
             "{test}: OCIRT_REQUIRE_ALL is set but the rootfs of {} is not cached and OCIRT_E2E is not 1",
             service.display()
         );
-        eprintln!(
-            "{test}: skipped: the rootfs of {} is not cached; run `{build_hint}` once, or set OCIRT_E2E=1 to build it here",
-            service.display()
-        );
+        eprintln!("{test}: skipped: the rootfs of {} is not cached; run `{build_hint}` once, or set OCIRT_E2E=1 to build it here", service.display());
     }
     cached
 }
@@ -207,11 +204,7 @@ fn uid_and_capeff(pid: i32) -> Option<(u32, u64)> {
 }
 
 fn children(pid: i32) -> Vec<i32> {
-    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|p| p.parse().ok())
-        .collect()
+    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default().split_whitespace().filter_map(|p| p.parse().ok()).collect()
 }
 
 /// Cgroup directories named `/ocirt/ID` in any hierarchy (the runtime's default cgroup for
@@ -325,7 +318,13 @@ fn mediawiki_end_to_end() {
     // Create a page through the API (anonymous edit: the token is "+\") and read it back.
     let title = "Ocirt integration test";
     let text = format!("Written by the '''ocirt''' integration test through the API, port {port}.");
-    let r = http(port, "POST", "/mediawiki/api.php", Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", &text), ("summary", "integration test"), ("token", "+\\")]))).unwrap();
+    let r = http(
+        port,
+        "POST",
+        "/mediawiki/api.php",
+        Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", &text), ("summary", "integration test"), ("token", "+\\")])),
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "API edit: {}", r.body);
     let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("API edit answered no JSON ({e}): {}", r.body));
     assert_eq!(v["edit"]["result"], json!("Success"), "API edit: {}", r.body);
@@ -503,7 +502,13 @@ fn mediawiki_with_mariadb() {
     // A page created through the API, read back over HTTP, and found in MariaDB's tables.
     let title = "Ocirt MariaDB test";
     let text = format!("Stored in '''MariaDB''' by the ocirt integration test, database port {db_port}.");
-    let r = http(port, "POST", "/mediawiki/api.php", Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", &text), ("summary", "integration test"), ("token", "+\\")]))).unwrap();
+    let r = http(
+        port,
+        "POST",
+        "/mediawiki/api.php",
+        Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", &text), ("summary", "integration test"), ("token", "+\\")])),
+    )
+    .unwrap();
     assert_eq!(r.status, 200, "API edit: {}", r.body);
     let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("API edit answered no JSON ({e}): {}", r.body));
     assert_eq!(v["edit"]["result"], json!("Success"), "API edit: {}", r.body);
@@ -530,7 +535,11 @@ fn mediawiki_with_mariadb() {
     probe.expect_ok("php in the wiki's container");
     let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
     let line = |p: u16| probe.stdout.lines().find(|l| l.starts_with(&format!("{p} "))).unwrap_or_default().to_string();
-    assert!(line(db_port).starts_with(&format!("{db_port} connected ")) && line(db_port).contains(&hex("MariaDB")), "the wiki could not reach its database:\n{}", probe.stdout);
+    assert!(
+        line(db_port).starts_with(&format!("{db_port} connected ")) && line(db_port).contains(&hex("MariaDB")),
+        "the wiki could not reach its database:\n{}",
+        probe.stdout
+    );
     assert_eq!(line(other), format!("{other} refused 13 Permission denied"), "Landlock let the wiki connect to another port:\n{}", probe.stdout);
     assert!(!probe.stdout.contains(&hex(&token)), "the token was read");
     match listener.accept() {
@@ -565,7 +574,12 @@ fn mediawiki_with_mariadb() {
     // The database's own container may connect to no TCP port at all, its own included
     // (Landlock: errno 13); the wiki reaching that port above is the control.
     let out = exec(&ctx, &db_id, &[], &["mariadb", "-h", "127.0.0.1", "-P", &db_port.to_string(), "-e", "select 1"]);
-    assert!(!out.ok() && out.stderr.contains("Can't connect to server on '127.0.0.1' (13)"), "the database's container connected over TCP:\n{}{}", out.stdout, out.stderr);
+    assert!(
+        !out.ok() && out.stderr.contains("Can't connect to server on '127.0.0.1' (13)"),
+        "the database's container connected over TCP:\n{}{}",
+        out.stdout,
+        out.stderr
+    );
 
     // Stop: the wiki first, then the database (InnoDB flushes and exits on SIGTERM).
     let mut pids: Vec<(i32, u64)> = children(init).into_iter().filter_map(|p| proc_start(p).map(|s| (p, s.0))).collect();
@@ -712,7 +726,11 @@ fn nginx_instances() {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         fs::write(&committed, &unit.stdout).unwrap();
     }
-    assert_eq!(fs::read_to_string(&committed).unwrap_or_default(), unit.stdout, "bundles/nginx/nginx-static@.service is stale: regenerate it (UPDATE_GOLDEN=1)");
+    assert_eq!(
+        fs::read_to_string(&committed).unwrap_or_default(),
+        unit.stdout,
+        "bundles/nginx/nginx-static@.service is stale: regenerate it (UPDATE_GOLDEN=1)"
+    );
     assert!(unit.stdout.contains("ExecStart=/usr/local/bin/runtime run --bundle /var/lib/ocirt/bundles/nginx-static@%i nginx-static@%i"));
 
     let rootfs = {

@@ -174,7 +174,9 @@ fn proc_sysfs_devpts_mqueue_cgroup() {
     let ctx = Ctx::new("fstypes");
     let mut b = ctx.bundle("b");
     let mi = mountinfo(&ctx, &mut b);
-    for (mp, fs) in [("/proc", "proc"), ("/sys", "sysfs"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/tmp", "tmpfs")] {
+    for (mp, fs) in
+        [("/proc", "proc"), ("/sys", "sysfs"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/tmp", "tmpfs")]
+    {
         assert_eq!(mount_fstype(&mi, mp).as_deref(), Some(fs), "{mp} in:\n{mi}");
     }
     let proc_opts = mount_opts(&mi, "/proc");

@@ -47,7 +47,19 @@ fn debian_package_installs_runs_and_removes_cleanly() {
     assert!(deb.is_file(), "no package at {}", deb.display());
     let (_, files, _) = sh(&format!("dpkg-deb -c {} | awk '{{print $NF}}' | sed 's|^\\./|/|'", deb.display()));
     let files: Vec<String> = files.lines().filter(|l| !l.ends_with('/')).map(str::to_string).collect();
-    for want in ["/usr/bin/runtime", "/usr/bin/spec-gen", "/usr/share/man/man8/runtime.8.gz", "/usr/share/man/man8/runtime-run.8.gz", "/usr/share/man/man1/spec-gen.1.gz", "/usr/share/bash-completion/completions/runtime", "/usr/share/zsh/vendor-completions/_runtime", "/usr/share/fish/vendor_completions.d/runtime.fish", "/usr/lib/systemd/system/ocirt@.service", "/usr/share/ocirt/seccomp-profiles/default.json", "/usr/share/doc/ocirt/docs/security.md"] {
+    for want in [
+        "/usr/bin/runtime",
+        "/usr/bin/spec-gen",
+        "/usr/share/man/man8/runtime.8.gz",
+        "/usr/share/man/man8/runtime-run.8.gz",
+        "/usr/share/man/man1/spec-gen.1.gz",
+        "/usr/share/bash-completion/completions/runtime",
+        "/usr/share/zsh/vendor-completions/_runtime",
+        "/usr/share/fish/vendor_completions.d/runtime.fish",
+        "/usr/lib/systemd/system/ocirt@.service",
+        "/usr/share/ocirt/seccomp-profiles/default.json",
+        "/usr/share/doc/ocirt/docs/security.md",
+    ] {
         assert!(files.iter().any(|f| f == want), "{want} is not in the package: {files:?}");
     }
 

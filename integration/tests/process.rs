@@ -15,11 +15,14 @@ fn rlimits() {
     let mut b = ctx.bundle("b");
     let o = ctx.probe(&mut b, &["ulimit", "nofile"]);
     assert_eq!(o.out(), "1024 1024", "template RLIMIT_NOFILE");
-    b.set("process/rlimits", json!([
-        {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 800},
-        {"type": "RLIMIT_CORE", "soft": 0, "hard": 4096},
-        {"type": "RLIMIT_NPROC", "soft": 321, "hard": 654}
-    ]));
+    b.set(
+        "process/rlimits",
+        json!([
+            {"type": "RLIMIT_NOFILE", "soft": 512, "hard": 800},
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 4096},
+            {"type": "RLIMIT_NPROC", "soft": 321, "hard": 654}
+        ]),
+    );
     assert_eq!(ctx.probe(&mut b, &["ulimit", "nofile"]).out(), "512 800");
     assert_eq!(ctx.probe(&mut b, &["ulimit", "core"]).out(), "0 4096");
     assert_eq!(ctx.probe(&mut b, &["ulimit", "nproc"]).out(), "321 654");

@@ -13,11 +13,7 @@ fn spec_gen_bin() -> PathBuf {
     let p = runtime_bin().with_file_name("spec-gen");
     if !p.is_file() {
         let ws = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "-p", "spec-gen"])
-            .current_dir(ws)
-            .status()
-            .unwrap();
+        let st = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())).args(["build", "-p", "spec-gen"]).current_dir(ws).status().unwrap();
         assert!(st.success());
     }
     assert!(p.is_file(), "spec-gen binary not found beside {}", runtime_bin().display());

@@ -25,7 +25,10 @@ fn enabled() -> bool {
             let cache = std::env::var_os("OCIRT_CACHE").map(PathBuf::from).unwrap_or_else(|| "/var/cache/ocirt".into());
             let cached = std::fs::read_dir(cache.join("systemd-host")).into_iter().flatten().flatten().any(|e| e.path().join(".complete").exists());
             if !cached {
-                assert!(std::env::var_os("OCIRT_REQUIRE_ALL").is_none(), "systemd: OCIRT_REQUIRE_ALL is set but no systemd rootfs is cached and OCIRT_E2E is not 1");
+                assert!(
+                    std::env::var_os("OCIRT_REQUIRE_ALL").is_none(),
+                    "systemd: OCIRT_REQUIRE_ALL is set but no systemd rootfs is cached and OCIRT_E2E is not 1"
+                );
                 eprintln!("systemd: skipped: no cached systemd rootfs; set OCIRT_E2E=1 to build it");
             }
             cached

@@ -28,12 +28,7 @@ pub enum CapsError {
     #[error("capabilities: cannot read /proc/sys/kernel/cap_last_cap ({0}); refusing to start without knowing which capabilities to drop")]
     LastCap(String),
     #[error("process.capabilities.{set}: {call} failed: {source}{hint}")]
-    Call {
-        set: &'static str,
-        call: String,
-        source: io::Error,
-        hint: &'static str,
-    },
+    Call { set: &'static str, call: String, source: io::Error, hint: &'static str },
     #[error("process.capabilities.{set}: read back after applying it, the {set} set {detail}; refusing to start")]
     Mismatch { set: &'static str, detail: String },
 }
@@ -189,7 +184,11 @@ impl CapPlan {
     pub fn drop_bounding(&self) -> Result<(), CapsError> {
         for cap in (0..=self.last_cap).filter(|c| self.bounding & bit(*c) == 0) {
             // Every number up to cap_last_cap is valid, so even EINVAL is a failure here.
-            prctl2(libc::PR_CAPBSET_DROP, cap.into(), 0).map_err(call_err("bounding", format!("PR_CAPBSET_DROP({})", cap_name(cap)), " (dropping needs CAP_SETPCAP)"))?;
+            prctl2(libc::PR_CAPBSET_DROP, cap.into(), 0).map_err(call_err(
+                "bounding",
+                format!("PR_CAPBSET_DROP({})", cap_name(cap)),
+                " (dropping needs CAP_SETPCAP)",
+            ))?;
         }
         let mut have = 0u64;
         for cap in 0..=self.last_cap {
@@ -216,7 +215,11 @@ impl CapPlan {
         let amb = libc::PR_CAP_AMBIENT;
         prctl2(amb, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0).map_err(call_err("ambient", "PR_CAP_AMBIENT_CLEAR_ALL".into(), ""))?;
         for cap in (0..=self.last_cap).filter(|c| ambient & bit(*c) != 0) {
-            prctl2(amb, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, cap.into()).map_err(call_err("ambient", format!("PR_CAP_AMBIENT_RAISE({})", cap_name(cap)), ""))?;
+            prctl2(amb, libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong, cap.into()).map_err(call_err(
+                "ambient",
+                format!("PR_CAP_AMBIENT_RAISE({})", cap_name(cap)),
+                "",
+            ))?;
         }
 
         let (e, p, i) = capget().map_err(call_err("effective", "capget".into(), ""))?;
@@ -225,7 +228,11 @@ impl CapPlan {
         check("inheritable", i, self.inheritable)?;
         let mut have = 0u64;
         for cap in 0..=self.last_cap {
-            let r = prctl2(amb, libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong, cap.into()).map_err(call_err("ambient", format!("PR_CAP_AMBIENT_IS_SET({})", cap_name(cap)), ""))?;
+            let r = prctl2(amb, libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong, cap.into()).map_err(call_err(
+                "ambient",
+                format!("PR_CAP_AMBIENT_IS_SET({})", cap_name(cap)),
+                "",
+            ))?;
             if r != 0 {
                 have |= bit(cap);
             }
@@ -249,7 +256,8 @@ mod tests {
 
     #[test]
     fn plan_is_limited_to_the_kernels_capabilities() {
-        let c: LinuxCapabilities = serde_json::from_str(r#"{"bounding":["CAP_CHOWN","CAP_CHECKPOINT_RESTORE"],"effective":[],"permitted":[],"inheritable":[],"ambient":[]}"#).unwrap();
+        let c: LinuxCapabilities =
+            serde_json::from_str(r#"{"bounding":["CAP_CHOWN","CAP_CHECKPOINT_RESTORE"],"effective":[],"permitted":[],"inheritable":[],"ambient":[]}"#).unwrap();
         let p = CapPlan::from_config(Some(&c)).unwrap();
         assert!(p.bounding & bit(0) != 0);
         assert_eq!(p.bounding >> (p.last_cap + 1), 0);

@@ -172,7 +172,8 @@ pub fn make_room(path: &Path, wants_limits: bool) -> Result<(), PlacementError> 
 /// pause/resume through cgroup2's `cgroup.freeze` (in the hybrid host's unified tree too):
 /// used where the v1 freezer is read-only. Waits until `cgroup.events` says it is done.
 pub fn freeze_v2(path: &Path, frozen: bool) -> Result<(), PlacementError> {
-    let dir = cgroup2_dir(path).ok_or_else(|| PlacementError::Io { path: path.to_path_buf(), msg: "no cgroup2 tree to freeze in, and the v1 freezer is read-only".into() })?;
+    let dir = cgroup2_dir(path)
+        .ok_or_else(|| PlacementError::Io { path: path.to_path_buf(), msg: "no cgroup2 tree to freeze in, and the v1 freezer is read-only".into() })?;
     let fail = |e: std::io::Error| PlacementError::Io { path: dir.clone(), msg: e.to_string() };
     std::fs::write(dir.join("cgroup.freeze"), if frozen { "1" } else { "0" }).map_err(fail)?;
     let want = if frozen { "frozen 1" } else { "frozen 0" };

@@ -83,7 +83,8 @@ pub fn hierarchies() -> Result<Vec<PathBuf>, CgroupError> {
 
 /// The host's layout, or the error that mountinfo could not be read or lists no hierarchy.
 fn checked_layout() -> Result<&'static layout::Layout, CgroupError> {
-    let l = layout::checked().map_err(|msg| CgroupError::Manager { path: PathBuf::from(CGROUP_ROOT), msg: format!("cannot list the cgroup hierarchies: {msg}") })?;
+    let l = layout::checked()
+        .map_err(|msg| CgroupError::Manager { path: PathBuf::from(CGROUP_ROOT), msg: format!("cannot list the cgroup hierarchies: {msg}") })?;
     if l.hierarchies.is_empty() {
         return Err(CgroupError::Unsupported(format!("no cgroup hierarchy is mounted under {CGROUP_ROOT} (read from /proc/self/mountinfo): mount cgroups")));
     }
@@ -102,7 +103,9 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 /// (the claim writes this plan into the first state).
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
-    Ok(Ownership { dirs: crate::cgroup_placement::usable(hierarchies()?).into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect() })
+    Ok(Ownership {
+        dirs: crate::cgroup_placement::usable(hierarchies()?).into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect(),
+    })
 }
 
 /// Refuses a cgroup that is, contains or lies inside another stored container's cgroup (its
@@ -112,7 +115,13 @@ pub fn check_claims(path: &Path, claims: &[crate::state::CgroupClaim], root: &Pa
         let other = Path::new("/").join(c.cgroup_path.strip_prefix("/").unwrap_or(&c.cgroup_path));
         let mine = Path::new("/").join(path.strip_prefix("/").unwrap_or(path));
         if mine.starts_with(&other) || other.starts_with(&mine) {
-            let how = if mine == other { "is already" } else if mine.starts_with(&other) { "lies inside" } else { "contains" };
+            let how = if mine == other {
+                "is already"
+            } else if mine.starts_with(&other) {
+                "lies inside"
+            } else {
+                "contains"
+            };
             return Err(not_ours(
                 path,
                 format!(
@@ -146,11 +155,7 @@ impl ParentRegistry {
 
     /// True if another container is stored in this root (it may be under a busy parent).
     fn others_remain(&self) -> bool {
-        std::fs::read_dir(&self.root)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| e.file_name().to_str().is_some_and(|n| !n.starts_with('.') && n != self.me))
+        std::fs::read_dir(&self.root).into_iter().flatten().flatten().any(|e| e.file_name().to_str().is_some_and(|n| !n.starts_with('.') && n != self.me))
     }
 
     fn entry(&self, m: &std::fs::Metadata) -> PathBuf {
@@ -257,7 +262,12 @@ fn ino(p: &Path) -> std::io::Result<u64> {
 /// below it. Missing parents are recorded (`save` is called) before they are made, so a
 /// runtime killed half-way leaves nothing unrecorded. A new directory is empty by
 /// definition: only existing ones are walked.
-pub fn make_dirs(path: &Path, own: &mut Ownership, reg: &ParentRegistry, mut save: impl FnMut(&Ownership) -> Result<(), CgroupError>) -> Result<(), CgroupError> {
+pub fn make_dirs(
+    path: &Path,
+    own: &mut Ownership,
+    reg: &ParentRegistry,
+    mut save: impl FnMut(&Ownership) -> Result<(), CgroupError>,
+) -> Result<(), CgroupError> {
     let mut made = vec![];
     let r = make_leaves(path, own, reg, &mut save, &mut made);
     if r.is_err() {
@@ -269,7 +279,13 @@ pub fn make_dirs(path: &Path, own: &mut Ownership, reg: &ParentRegistry, mut sav
     r
 }
 
-fn make_leaves(path: &Path, own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
+fn make_leaves(
+    path: &Path,
+    own: &mut Ownership,
+    reg: &ParentRegistry,
+    save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>,
+    made: &mut Vec<PathBuf>,
+) -> Result<(), CgroupError> {
     let leaves: Vec<PathBuf> = own.dirs.iter().filter(|d| d.kind == DirKind::Leaf && d.ino.is_none()).map(|d| d.path.clone()).collect();
     let fail = |p: &Path, e: std::io::Error| CgroupError::Manager { path: p.to_path_buf(), msg: e.to_string() };
     let mkdir = |leaf: &Path| match std::fs::create_dir(leaf) {
@@ -329,7 +345,13 @@ fn record(own: &mut Ownership, dir: &Path, kind: DirKind) -> Result<(), CgroupEr
 /// Makes the missing parents of `leaves`. Each is first recorded in this container's state
 /// (so a runtime killed right after the mkdir still leaves it recorded), then made, then
 /// listed in the registry, where every later container under it finds it.
-fn make_parents(leaves: &[&PathBuf], own: &mut Ownership, reg: &ParentRegistry, save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>, made: &mut Vec<PathBuf>) -> Result<(), CgroupError> {
+fn make_parents(
+    leaves: &[&PathBuf],
+    own: &mut Ownership,
+    reg: &ParentRegistry,
+    save: &mut impl FnMut(&Ownership) -> Result<(), CgroupError>,
+    made: &mut Vec<PathBuf>,
+) -> Result<(), CgroupError> {
     let mut missing = vec![];
     for leaf in leaves {
         // The leaf's mkdir said ENOENT: its parent is missing (made meanwhile by someone
@@ -664,7 +686,6 @@ fn oom_killer_disabled(res: Option<&LinuxResources>) -> bool {
     res.and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer()).unwrap_or(false)
 }
 
-
 /// Adds `pid` to an existing container cgroup (for `exec`): into the directories its create
 /// recorded (no libcgroups manager, so no pathrs; see [`setup`]), or, for a state written
 /// before they were recorded, into the container's directory in every hierarchy.
@@ -744,7 +765,11 @@ pub fn freeze(path: &Path, id: &str, frozen: bool) -> Result<(), CgroupError> {
 pub fn pids(path: &Path, id: &str) -> Result<Vec<i32>, CgroupError> {
     if crate::cgroup_placement::v1_read_only() {
         let rel = path.strip_prefix("/").unwrap_or(path);
-        let dirs = crate::cgroup_placement::usable(hierarchies()?).into_iter().map(|h| OwnedDir { ino: ino(&h.join(rel)).ok(), path: h.join(rel), kind: DirKind::Leaf });
+        let dirs = crate::cgroup_placement::usable(hierarchies()?).into_iter().map(|h| OwnedDir {
+            ino: ino(&h.join(rel)).ok(),
+            path: h.join(rel),
+            kind: DirKind::Leaf,
+        });
         return Ok(owned_pids(&Ownership { dirs: dirs.collect() }));
     }
     let mgr = manager(path, id)?;

@@ -46,9 +46,7 @@ fn oom_kills(rel: &Path) -> u64 {
     candidates
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
-        .filter_map(|text| {
-            text.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse::<u64>().ok()))
-        })
+        .filter_map(|text| text.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse::<u64>().ok())))
         .max()
         .unwrap_or(0)
 }
@@ -60,9 +58,9 @@ pub fn explain_init_death(pid: i32, cgroup: &Path, memory_limit: Option<i64>) ->
     Some(match code {
         libc::CLD_EXITED => format!("the container's init exited with status {st} before it was ready"),
         libc::CLD_KILLED | libc::CLD_DUMPED if st == libc::SIGKILL && oom_kills(cgroup) > 0 => match memory_limit {
-            Some(l) => format!(
-                "the container's init was killed by the OOM killer during setup: linux.resources.memory.limit ({l} bytes) is too small; raise it"
-            ),
+            Some(l) => {
+                format!("the container's init was killed by the OOM killer during setup: linux.resources.memory.limit ({l} bytes) is too small; raise it")
+            }
             None => "the container's init was killed by the OOM killer during setup (its cgroup ran out of memory): raise linux.resources.memory.limit".into(),
         },
         _ => format!("the container's init was killed by {} before it was ready", crate::signals::name(st)),

@@ -65,12 +65,7 @@ fn run_one(kind: &'static str, hook: &Hook, state_json: &[u8]) -> Result<(), Hoo
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
-    Err(HookError::Failed {
-        kind,
-        path,
-        status: out.status.to_string(),
-        stderr: if stderr.is_empty() { String::new() } else { format!(": {stderr}") },
-    })
+    Err(HookError::Failed { kind, path, status: out.status.to_string(), stderr: if stderr.is_empty() { String::new() } else { format!(": {stderr}") } })
 }
 
 #[cfg(test)]

@@ -53,7 +53,6 @@ pub struct InitArgs {
     pub host_pid: u32,
 }
 
-
 /// Entry point in the child after clone. Never returns.
 pub fn run(args: InitArgs, chan: InitEnd) -> ! {
     let code = match sequence(args, &chan) {
@@ -270,9 +269,3 @@ fn hook_state_json(a: &InitArgs, status: &str) -> String {
     })
     .to_string()
 }
-
-
-
-
-
-

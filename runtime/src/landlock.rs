@@ -45,9 +45,8 @@ use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath,
-    RestrictSelfError, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetError, RulesetStatus,
-    Scope, ABI,
+    Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, PathBeneath, RestrictSelfError, Ruleset, RulesetAttr, RulesetCreatedAttr,
+    RulesetError, RulesetStatus, Scope, ABI,
 };
 
 /// Prefix shared by every annotation this module owns.
@@ -63,15 +62,7 @@ pub(crate) const KEY_NET_CONNECT: &str = keys::LANDLOCK_NET_CONNECT;
 pub(crate) const KEY_SCOPE: &str = keys::LANDLOCK_SCOPE;
 pub(crate) const KEY_COMPAT: &str = keys::LANDLOCK_COMPAT;
 
-const ALL_KEYS: [&str; 7] = [
-    KEY_FS_READ,
-    KEY_FS_EXEC,
-    KEY_FS_WRITE,
-    KEY_NET_BIND,
-    KEY_NET_CONNECT,
-    KEY_SCOPE,
-    KEY_COMPAT,
-];
+const ALL_KEYS: [&str; 7] = [KEY_FS_READ, KEY_FS_EXEC, KEY_FS_WRITE, KEY_NET_BIND, KEY_NET_CONNECT, KEY_SCOPE, KEY_COMPAT];
 
 const SCOPE_ABSTRACT_UNIX: &str = "abstract-unix-socket";
 const SCOPE_SIGNAL: &str = "signal";
@@ -106,9 +97,7 @@ pub enum LandlockError {
     InvalidValue { key: &'static str, reason: String },
 
     /// `compat` was given without anything to restrict.
-    #[error(
-        "annotation {KEY_COMPAT}: set without any landlock rule; add one of the org.ocirt.landlock.fs.*, net.* or scope annotations, or remove it"
-    )]
+    #[error("annotation {KEY_COMPAT}: set without any landlock rule; add one of the org.ocirt.landlock.fs.*, net.* or scope annotations, or remove it")]
     CompatWithoutRules,
 
     /// Required mode, and the running kernel cannot enforce a requested feature.
@@ -116,12 +105,7 @@ pub enum LandlockError {
         "annotation {key}: {feature} needs landlock ABI {needed} but {kernel}; run on a newer kernel or set {KEY_COMPAT} to \"best-effort\"",
         kernel = KernelAbiText(*.kernel_abi)
     )]
-    Unsupported {
-        key: &'static str,
-        feature: &'static str,
-        needed: u32,
-        kernel_abi: u32,
-    },
+    Unsupported { key: &'static str, feature: &'static str, needed: u32, kernel_abi: u32 },
 
     /// A granted path could not be opened inside the container.
     #[error(
@@ -151,13 +135,8 @@ pub enum LandlockError {
     },
 
     /// Required mode, and the library reports the ruleset as not fully enforced.
-    #[error(
-        "landlock: the ruleset is only {status} on this kernel (landlock ABI {kernel_abi}); set {KEY_COMPAT} to \"best-effort\" to accept that"
-    )]
-    NotFullyEnforced {
-        status: &'static str,
-        kernel_abi: u32,
-    },
+    #[error("landlock: the ruleset is only {status} on this kernel (landlock ABI {kernel_abi}); set {KEY_COMPAT} to \"best-effort\" to accept that")]
+    NotFullyEnforced { status: &'static str, kernel_abi: u32 },
 }
 
 /// Formats the kernel part of an [`LandlockError::Unsupported`] message.
@@ -166,16 +145,9 @@ struct KernelAbiText(u32);
 impl fmt::Display for KernelAbiText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 == 0 {
-            write!(
-                f,
-                "landlock is not available on the running kernel (not built in, or not enabled with the lsm= boot parameter)"
-            )
+            write!(f, "landlock is not available on the running kernel (not built in, or not enabled with the lsm= boot parameter)")
         } else {
-            write!(
-                f,
-                "the running kernel only supports landlock ABI {}",
-                self.0
-            )
+            write!(f, "the running kernel only supports landlock ABI {}", self.0)
         }
     }
 }
@@ -226,9 +198,7 @@ impl Resolved {
 /// Parses and validates the `org.ocirt.landlock.*` annotations.
 ///
 /// Returns `Ok(None)` when no such key is present.
-pub fn policy_from_annotations(
-    a: &HashMap<String, String>,
-) -> Result<Option<LandlockPolicy>, LandlockError> {
+pub fn policy_from_annotations(a: &HashMap<String, String>) -> Result<Option<LandlockPolicy>, LandlockError> {
     // Typo protection first, in a stable order so the error is deterministic.
     let mut ours: Vec<&String> = a.keys().filter(|k| is_landlock_key(k)).collect();
     if ours.is_empty() {
@@ -236,22 +206,14 @@ pub fn policy_from_annotations(
     }
     ours.sort();
     if let Some(bad) = ours.iter().find(|k| !ALL_KEYS.contains(&k.as_str())) {
-        return Err(LandlockError::UnknownKey {
-            key: (*bad).clone(),
-        });
+        return Err(LandlockError::UnknownKey { key: (*bad).clone() });
     }
 
     let get = |key: &str| a.get(key).map(String::as_str);
 
-    let read = get(KEY_FS_READ)
-        .map(|v| parse_paths(KEY_FS_READ, v))
-        .transpose()?;
-    let exec = get(KEY_FS_EXEC)
-        .map(|v| parse_paths(KEY_FS_EXEC, v))
-        .transpose()?;
-    let write = get(KEY_FS_WRITE)
-        .map(|v| parse_paths(KEY_FS_WRITE, v))
-        .transpose()?;
+    let read = get(KEY_FS_READ).map(|v| parse_paths(KEY_FS_READ, v)).transpose()?;
+    let exec = get(KEY_FS_EXEC).map(|v| parse_paths(KEY_FS_EXEC, v)).transpose()?;
+    let write = get(KEY_FS_WRITE).map(|v| parse_paths(KEY_FS_WRITE, v)).transpose()?;
     let fs = if read.is_some() || exec.is_some() || write.is_some() {
         let key = if exec.is_some() {
             KEY_FS_EXEC
@@ -260,22 +222,13 @@ pub fn policy_from_annotations(
         } else {
             KEY_FS_WRITE
         };
-        Some(FsPolicy {
-            key,
-            read: read.unwrap_or_default(),
-            exec: exec.unwrap_or_default(),
-            write: write.unwrap_or_default(),
-        })
+        Some(FsPolicy { key, read: read.unwrap_or_default(), exec: exec.unwrap_or_default(), write: write.unwrap_or_default() })
     } else {
         None
     };
 
-    let bind = get(KEY_NET_BIND)
-        .map(|v| parse_ports(KEY_NET_BIND, v))
-        .transpose()?;
-    let connect = get(KEY_NET_CONNECT)
-        .map(|v| parse_ports(KEY_NET_CONNECT, v))
-        .transpose()?;
+    let bind = get(KEY_NET_BIND).map(|v| parse_ports(KEY_NET_BIND, v)).transpose()?;
+    let connect = get(KEY_NET_CONNECT).map(|v| parse_ports(KEY_NET_CONNECT, v)).transpose()?;
 
     let (scope_abstract_unix, scope_signal) = match get(KEY_SCOPE) {
         Some(v) => parse_scope(v)?,
@@ -288,26 +241,13 @@ pub fn policy_from_annotations(
         Some(other) => {
             return Err(LandlockError::InvalidValue {
                 key: KEY_COMPAT,
-                reason: format!(
-                    "{other:?} is not a compatibility mode; use required or best-effort (plain text, not JSON-quoted)"
-                ),
+                reason: format!("{other:?} is not a compatibility mode; use required or best-effort (plain text, not JSON-quoted)"),
             })
         }
     };
 
-    let policy = LandlockPolicy {
-        fs,
-        bind,
-        connect,
-        scope_abstract_unix,
-        scope_signal,
-        required,
-    };
-    if policy.fs.is_none()
-        && policy.bind.is_none()
-        && policy.connect.is_none()
-        && get(KEY_SCOPE).is_none()
-    {
+    let policy = LandlockPolicy { fs, bind, connect, scope_abstract_unix, scope_signal, required };
+    if policy.fs.is_none() && policy.bind.is_none() && policy.connect.is_none() && get(KEY_SCOPE).is_none() {
         return Err(LandlockError::CompatWithoutRules);
     }
     Ok(Some(policy))
@@ -320,26 +260,11 @@ fn is_landlock_key(key: &str) -> bool {
 }
 
 /// Parses `value` as a JSON array; `example` shows the expected form.
-fn parse_array(
-    key: &'static str,
-    value: &str,
-    example: &str,
-) -> Result<Vec<serde_json::Value>, LandlockError> {
+fn parse_array(key: &'static str, value: &str, example: &str) -> Result<Vec<serde_json::Value>, LandlockError> {
     match serde_json::from_str::<serde_json::Value>(value) {
         Ok(serde_json::Value::Array(items)) => Ok(items),
-        Ok(other) => Err(LandlockError::InvalidValue {
-            key,
-            reason: format!(
-                "expected a JSON array such as {example}, got {}",
-                json_kind(&other)
-            ),
-        }),
-        Err(e) => Err(LandlockError::InvalidValue {
-            key,
-            reason: format!(
-                "value is not valid JSON ({e}); expected a JSON array such as {example}"
-            ),
-        }),
+        Ok(other) => Err(LandlockError::InvalidValue { key, reason: format!("expected a JSON array such as {example}, got {}", json_kind(&other)) }),
+        Err(e) => Err(LandlockError::InvalidValue { key, reason: format!("value is not valid JSON ({e}); expected a JSON array such as {example}") }),
     }
 }
 
@@ -359,21 +284,11 @@ fn parse_paths(key: &'static str, value: &str) -> Result<Vec<PathBuf>, LandlockE
     for item in parse_array(key, value, r#"["/data"]"#)? {
         let s = match item {
             serde_json::Value::String(s) => s,
-            other => {
-                return Err(LandlockError::InvalidValue {
-                    key,
-                    reason: format!("{other} is not a path; write paths as JSON strings"),
-                })
-            }
+            other => return Err(LandlockError::InvalidValue { key, reason: format!("{other} is not a path; write paths as JSON strings") }),
         };
-        let bad = |why: &str| LandlockError::InvalidValue {
-            key,
-            reason: format!("{s:?} {why}"),
-        };
+        let bad = |why: &str| LandlockError::InvalidValue { key, reason: format!("{s:?} {why}") };
         if s.is_empty() {
-            return Err(bad(
-                "is empty; use an absolute container path such as \"/data\"",
-            ));
+            return Err(bad("is empty; use an absolute container path such as \"/data\""));
         }
         if !s.starts_with('/') {
             return Err(bad("is not an absolute container path; start it with /"));
@@ -400,9 +315,7 @@ fn parse_ports(key: &'static str, value: &str) -> Result<Vec<u16>, LandlockError
             serde_json::Value::String(s) => {
                 return Err(LandlockError::InvalidValue {
                     key,
-                    reason: format!(
-                        "{s:?} is not a TCP port (0-65535); write ports as JSON numbers, e.g. [80, 443]"
-                    ),
+                    reason: format!("{s:?} is not a TCP port (0-65535); write ports as JSON numbers, e.g. [80, 443]"),
                 })
             }
             _ => None,
@@ -413,12 +326,7 @@ fn parse_ports(key: &'static str, value: &str) -> Result<Vec<u16>, LandlockError
                     out.push(p);
                 }
             }
-            None => {
-                return Err(LandlockError::InvalidValue {
-                    key,
-                    reason: format!("{item} is not a TCP port (0-65535)"),
-                })
-            }
+            None => return Err(LandlockError::InvalidValue { key, reason: format!("{item} is not a TCP port (0-65535)") }),
         }
     }
     Ok(out)
@@ -434,9 +342,7 @@ fn parse_scope(value: &str) -> Result<(bool, bool), LandlockError> {
             _ => {
                 return Err(LandlockError::InvalidValue {
                     key: KEY_SCOPE,
-                    reason: format!(
-                        "{item} is not a landlock scope; use \"{SCOPE_ABSTRACT_UNIX}\" and/or \"{SCOPE_SIGNAL}\""
-                    ),
+                    reason: format!("{item} is not a landlock scope; use \"{SCOPE_ABSTRACT_UNIX}\" and/or \"{SCOPE_SIGNAL}\""),
                 })
             }
         }
@@ -449,14 +355,7 @@ fn parse_scope(value: &str) -> Result<(bool, bool), LandlockError> {
 pub fn kernel_abi() -> u32 {
     // SAFETY: landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)
     // only queries the ABI version; it reads no memory and creates no fd.
-    let v = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0usize,
-            LANDLOCK_CREATE_RULESET_VERSION,
-        )
-    };
+    let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<libc::c_void>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION) };
     if v < 0 {
         0
     } else {
@@ -499,57 +398,16 @@ impl LandlockPolicy {
     /// Best-effort mode: such features are dropped.
     fn resolve(&self, kernel_abi: u32) -> Result<Resolved, LandlockError> {
         let abi = kernel_abi.min(ABI_CEILING);
-        let mut out = Resolved {
-            abi,
-            fs: false,
-            bind: false,
-            connect: false,
-            scope_abstract_unix: false,
-            scope_signal: false,
-        };
-        let fs_min = if self.required {
-            FS_MIN_ABI_REQUIRED
-        } else {
-            FS_MIN_ABI_BEST_EFFORT
-        };
+        let mut out = Resolved { abi, fs: false, bind: false, connect: false, scope_abstract_unix: false, scope_signal: false };
+        let fs_min = if self.required { FS_MIN_ABI_REQUIRED } else { FS_MIN_ABI_BEST_EFFORT };
         let fs_key = self.fs.as_ref().map_or(KEY_FS_READ, |fs| fs.key);
         // (requested, key, feature, needed ABI, where to record it)
         let wants: [(bool, &'static str, &'static str, u32, &mut bool); 5] = [
-            (
-                self.fs.is_some(),
-                fs_key,
-                "filesystem restriction (with truncate control)",
-                fs_min,
-                &mut out.fs,
-            ),
-            (
-                self.bind.is_some(),
-                KEY_NET_BIND,
-                "TCP bind restriction",
-                NET_MIN_ABI,
-                &mut out.bind,
-            ),
-            (
-                self.connect.is_some(),
-                KEY_NET_CONNECT,
-                "TCP connect restriction",
-                NET_MIN_ABI,
-                &mut out.connect,
-            ),
-            (
-                self.scope_abstract_unix,
-                KEY_SCOPE,
-                "abstract unix socket scoping",
-                SCOPE_MIN_ABI,
-                &mut out.scope_abstract_unix,
-            ),
-            (
-                self.scope_signal,
-                KEY_SCOPE,
-                "signal scoping",
-                SCOPE_MIN_ABI,
-                &mut out.scope_signal,
-            ),
+            (self.fs.is_some(), fs_key, "filesystem restriction (with truncate control)", fs_min, &mut out.fs),
+            (self.bind.is_some(), KEY_NET_BIND, "TCP bind restriction", NET_MIN_ABI, &mut out.bind),
+            (self.connect.is_some(), KEY_NET_CONNECT, "TCP connect restriction", NET_MIN_ABI, &mut out.connect),
+            (self.scope_abstract_unix, KEY_SCOPE, "abstract unix socket scoping", SCOPE_MIN_ABI, &mut out.scope_abstract_unix),
+            (self.scope_signal, KEY_SCOPE, "signal scoping", SCOPE_MIN_ABI, &mut out.scope_signal),
         ];
         for (requested, key, feature, needed, slot) in wants {
             if !requested {
@@ -558,12 +416,7 @@ impl LandlockPolicy {
             if kernel_abi >= needed {
                 *slot = true;
             } else if self.required {
-                return Err(LandlockError::Unsupported {
-                    key,
-                    feature,
-                    needed,
-                    kernel_abi,
-                });
+                return Err(LandlockError::Unsupported { key, feature, needed, kernel_abi });
             }
         }
         Ok(out)
@@ -587,47 +440,28 @@ impl LandlockPolicy {
         // kernel object is created.
         let mut path_rules: Vec<(OwnedFd, BitFlags<AccessFs>)> = Vec::new();
         if let (true, Some(fs)) = (plan.fs, &self.fs) {
-            let groups: [(&'static str, &Vec<PathBuf>, BitFlags<AccessFs>); 3] = [
-                (KEY_FS_READ, &fs.read, read_rights()),
-                (KEY_FS_EXEC, &fs.exec, exec_rights()),
-                (KEY_FS_WRITE, &fs.write, all_fs_rights(plan.abi)),
-            ];
+            let groups: [(&'static str, &Vec<PathBuf>, BitFlags<AccessFs>); 3] =
+                [(KEY_FS_READ, &fs.read, read_rights()), (KEY_FS_EXEC, &fs.exec, exec_rights()), (KEY_FS_WRITE, &fs.write, all_fs_rights(plan.abi))];
             for (key, paths, rights) in groups {
                 for path in paths {
                     match open_beneath(path, rights, plan.abi) {
                         Ok(rule) => path_rules.push(rule),
-                        Err(e)
-                            if !self.required
-                                && matches!(
-                                    e.raw_os_error(),
-                                    Some(libc::ENOENT | libc::ENOTDIR)
-                                ) =>
-                        {
+                        Err(e) if !self.required && matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {
                             // Best effort: a missing hierarchy just gets no access.
                         }
-                        Err(source) => {
-                            return Err(LandlockError::Path {
-                                key,
-                                path: path.clone(),
-                                source,
-                            })
-                        }
+                        Err(source) => return Err(LandlockError::Path { key, path: path.clone(), source }),
                     }
                 }
             }
         }
 
-        let rs = |step: &'static str| {
-            move |source: RulesetError| LandlockError::Ruleset { step, source }
-        };
+        let rs = |step: &'static str| move |source: RulesetError| LandlockError::Ruleset { step, source };
 
         // Everything passed below is supported by the kernel (resolve()
         // checked), so the library must not silently drop anything.
         let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::HardRequirement);
         if plan.fs {
-            ruleset = ruleset
-                .handle_access(all_fs_rights(plan.abi))
-                .map_err(rs("handling filesystem access"))?;
+            ruleset = ruleset.handle_access(all_fs_rights(plan.abi)).map_err(rs("handling filesystem access"))?;
         }
         let mut net: BitFlags<AccessNet> = BitFlags::EMPTY;
         if plan.bind {
@@ -637,9 +471,7 @@ impl LandlockPolicy {
             net |= AccessNet::ConnectTcp;
         }
         if !net.is_empty() {
-            ruleset = ruleset
-                .handle_access(net)
-                .map_err(rs("handling network access"))?;
+            ruleset = ruleset.handle_access(net).map_err(rs("handling network access"))?;
         }
         let mut scopes: BitFlags<Scope> = BitFlags::EMPTY;
         if plan.scope_abstract_unix {
@@ -654,46 +486,30 @@ impl LandlockPolicy {
 
         let mut created = ruleset.create().map_err(rs("creating the ruleset"))?;
         for (fd, rights) in path_rules {
-            created = created
-                .add_rule(PathBeneath::new(fd, rights))
-                .map_err(rs("adding a filesystem rule"))?;
+            created = created.add_rule(PathBeneath::new(fd, rights)).map_err(rs("adding a filesystem rule"))?;
         }
         if let (true, Some(ports)) = (plan.bind, &self.bind) {
             for &port in ports {
-                created = created
-                    .add_rule(NetPort::new(port, AccessNet::BindTcp))
-                    .map_err(rs("adding a TCP bind rule"))?;
+                created = created.add_rule(NetPort::new(port, AccessNet::BindTcp)).map_err(rs("adding a TCP bind rule"))?;
             }
         }
         if let (true, Some(ports)) = (plan.connect, &self.connect) {
             for &port in ports {
-                created = created
-                    .add_rule(NetPort::new(port, AccessNet::ConnectTcp))
-                    .map_err(rs("adding a TCP connect rule"))?;
+                created = created.add_rule(NetPort::new(port, AccessNet::ConnectTcp)).map_err(rs("adding a TCP connect rule"))?;
             }
         }
 
         let status = match created.no_new_privs(false).restrict_self() {
             Ok(status) => status,
-            Err(RulesetError::RestrictSelf(RestrictSelfError::RestrictSelfCall {
-                source, ..
-            })) if source.raw_os_error() == Some(libc::EPERM) => {
+            Err(RulesetError::RestrictSelf(RestrictSelfError::RestrictSelfCall { source, .. })) if source.raw_os_error() == Some(libc::EPERM) => {
                 return Err(LandlockError::NeedNoNewPrivs)
             }
             Err(e) => return Err(rs("restricting the process")(e)),
         };
         match status.ruleset {
             RulesetStatus::FullyEnforced => Ok(()),
-            RulesetStatus::PartiallyEnforced if self.required => {
-                Err(LandlockError::NotFullyEnforced {
-                    status: "partially enforced",
-                    kernel_abi: kernel,
-                })
-            }
-            RulesetStatus::NotEnforced if self.required => Err(LandlockError::NotFullyEnforced {
-                status: "not enforced",
-                kernel_abi: kernel,
-            }),
+            RulesetStatus::PartiallyEnforced if self.required => Err(LandlockError::NotFullyEnforced { status: "partially enforced", kernel_abi: kernel }),
+            RulesetStatus::NotEnforced if self.required => Err(LandlockError::NotFullyEnforced { status: "not enforced", kernel_abi: kernel }),
             _ => Ok(()),
         }
     }
@@ -701,21 +517,13 @@ impl LandlockPolicy {
 
 /// Opens `path` with `O_PATH` and trims `rights` to what the kernel
 /// accepts for that inode type (directory rights are invalid on files).
-fn open_beneath(
-    path: &Path,
-    rights: BitFlags<AccessFs>,
-    abi: u32,
-) -> Result<(OwnedFd, BitFlags<AccessFs>), std::io::Error> {
+fn open_beneath(path: &Path, rights: BitFlags<AccessFs>, abi: u32) -> Result<(OwnedFd, BitFlags<AccessFs>), std::io::Error> {
     use nix::fcntl::OFlag;
     use nix::sys::stat::{Mode, SFlag};
     let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())?;
     let st = nix::sys::stat::fstat(&fd)?;
     let is_dir = SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == SFlag::S_IFDIR;
-    let rights = if is_dir {
-        rights
-    } else {
-        rights & AccessFs::from_file(abi_enum(abi))
-    };
+    let rights = if is_dir { rights } else { rights & AccessFs::from_file(abi_enum(abi)) };
     Ok((fd, rights))
 }
 
@@ -727,10 +535,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn ann(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Option<LandlockPolicy>, LandlockError> {
@@ -738,9 +543,7 @@ mod tests {
     }
 
     fn parse_ok(pairs: &[(&str, &str)]) -> LandlockPolicy {
-        parse(pairs)
-            .unwrap_or_else(|e| panic!("{pairs:?} should parse: {e}"))
-            .expect("policy expected")
+        parse(pairs).unwrap_or_else(|e| panic!("{pairs:?} should parse: {e}")).expect("policy expected")
     }
 
     fn parse_err(pairs: &[(&str, &str)]) -> String {
@@ -757,12 +560,7 @@ mod tests {
     #[test]
     fn no_landlock_keys_gives_none() {
         assert!(parse(&[]).unwrap().is_none());
-        assert!(parse(&[
-            ("org.opencontainers.image.ref.name", "x"),
-            ("org.ocirt.other", "1")
-        ])
-        .unwrap()
-        .is_none());
+        assert!(parse(&[("org.opencontainers.image.ref.name", "x"), ("org.ocirt.other", "1")]).unwrap().is_none());
     }
 
     #[test]
@@ -778,15 +576,9 @@ mod tests {
             ("unrelated.key", "whatever"),
         ]);
         let fs = p.fs.as_ref().unwrap();
-        assert_eq!(
-            fs.read,
-            vec![PathBuf::from("/etc"), PathBuf::from("/usr/share")]
-        );
+        assert_eq!(fs.read, vec![PathBuf::from("/etc"), PathBuf::from("/usr/share")]);
         assert_eq!(fs.exec, vec![PathBuf::from("/usr/bin")]);
-        assert_eq!(
-            fs.write,
-            vec![PathBuf::from("/tmp"), PathBuf::from("/var/lib/app")]
-        );
+        assert_eq!(fs.write, vec![PathBuf::from("/tmp"), PathBuf::from("/var/lib/app")]);
         assert_eq!(p.bind, Some(vec![8080, 0]));
         assert_eq!(p.connect, Some(vec![443, 65535]));
         assert!(p.scope_abstract_unix && p.scope_signal);
@@ -796,15 +588,7 @@ mod tests {
     #[test]
     fn single_fs_key_handles_fs_and_defaults_to_required() {
         let p = parse_ok(&[(KEY_FS_EXEC, "[]")]);
-        assert_eq!(
-            p.fs,
-            Some(FsPolicy {
-                key: KEY_FS_EXEC,
-                read: vec![],
-                exec: vec![],
-                write: vec![]
-            })
-        );
+        assert_eq!(p.fs, Some(FsPolicy { key: KEY_FS_EXEC, read: vec![], exec: vec![], write: vec![] }));
         assert_eq!(p.bind, None);
         assert_eq!(p.connect, None);
         assert!(p.is_required());
@@ -827,10 +611,7 @@ mod tests {
     fn scope_subsets() {
         let p = parse_ok(&[(KEY_SCOPE, r#"["signal"]"#)]);
         assert!(p.scope_signal && !p.scope_abstract_unix);
-        let p = parse_ok(&[(
-            KEY_SCOPE,
-            r#"["abstract-unix-socket","abstract-unix-socket"]"#,
-        )]);
+        let p = parse_ok(&[(KEY_SCOPE, r#"["abstract-unix-socket","abstract-unix-socket"]"#)]);
         assert!(!p.scope_signal && p.scope_abstract_unix);
         // An empty scope list is a (useless but valid) explicit policy.
         let p = parse_ok(&[(KEY_SCOPE, "[]")]);
@@ -849,10 +630,7 @@ mod tests {
             "ORG.OCIRT.LANDLOCK.SCOPE",
         ] {
             let e = parse_err(&[(key, "[]")]);
-            assert!(
-                e.starts_with(&format!("annotation {key}: unknown landlock annotation")),
-                "{e}"
-            );
+            assert!(e.starts_with(&format!("annotation {key}: unknown landlock annotation")), "{e}");
             assert!(e.contains(KEY_FS_READ), "{e}");
         }
         // Even next to valid keys.
@@ -882,10 +660,7 @@ mod tests {
             ];
             for (value, want) in cases {
                 let e = parse_err(&[(key, value)]);
-                assert!(
-                    e.starts_with(&format!("annotation {key}: ")),
-                    "{value}: {e}"
-                );
+                assert!(e.starts_with(&format!("annotation {key}: ")), "{value}: {e}");
                 assert!(e.contains(want), "{value}: {e}");
             }
         }
@@ -895,10 +670,7 @@ mod tests {
     fn bad_port_values_rejected() {
         for key in [KEY_NET_BIND, KEY_NET_CONNECT] {
             let e = parse_err(&[(key, "[70000]")]);
-            assert_eq!(
-                e,
-                format!("annotation {key}: 70000 is not a TCP port (0-65535)")
-            );
+            assert_eq!(e, format!("annotation {key}: 70000 is not a TCP port (0-65535)"));
             let cases: &[(&str, &str)] = &[
                 ("[-1]", "-1 is not a TCP port"),
                 ("[65536]", "65536 is not a TCP port"),
@@ -907,19 +679,13 @@ mod tests {
                 ("[\"80\"]", "write ports as JSON numbers"),
                 ("[true]", "true is not a TCP port"),
                 ("[null]", "null is not a TCP port"),
-                (
-                    "80",
-                    "expected a JSON array such as [80, 443], got a number",
-                ),
+                ("80", "expected a JSON array such as [80, 443], got a number"),
                 ("[80,", "not valid JSON"),
                 ("", "not valid JSON"),
             ];
             for (value, want) in cases {
                 let e = parse_err(&[(key, value)]);
-                assert!(
-                    e.starts_with(&format!("annotation {key}: ")),
-                    "{value}: {e}"
-                );
+                assert!(e.starts_with(&format!("annotation {key}: ")), "{value}: {e}");
                 assert!(e.contains(want), "{value}: {e}");
             }
         }
@@ -937,10 +703,7 @@ mod tests {
         ];
         for (value, want) in cases {
             let e = parse_err(&[(KEY_SCOPE, value)]);
-            assert!(
-                e.starts_with(&format!("annotation {KEY_SCOPE}: ")),
-                "{value}: {e}"
-            );
+            assert!(e.starts_with(&format!("annotation {KEY_SCOPE}: ")), "{value}: {e}");
             assert!(e.contains(want), "{value}: {e}");
         }
     }
@@ -949,10 +712,7 @@ mod tests {
     fn bad_compat_values_rejected() {
         for value in ["", "Required", "besteffort", "\"required\"", "soft", "hard"] {
             let e = parse_err(&[(KEY_FS_READ, "[]"), (KEY_COMPAT, value)]);
-            assert!(
-                e.starts_with(&format!("annotation {KEY_COMPAT}: ")),
-                "{value}: {e}"
-            );
+            assert!(e.starts_with(&format!("annotation {KEY_COMPAT}: ")), "{value}: {e}");
             assert!(e.contains("use required or best-effort"), "{value}: {e}");
         }
         // compat alone restricts nothing: reject it.
@@ -967,10 +727,7 @@ mod tests {
             parse_err(&[(KEY_NET_BIND, "[70000]")]),
             parse_err(&[(KEY_COMPAT, "x"), (KEY_FS_READ, "[]")]),
             LandlockError::NeedNoNewPrivs.to_string(),
-            parse_ok(&[(KEY_SCOPE, r#"["signal"]"#)])
-                .resolve(0)
-                .unwrap_err()
-                .to_string(),
+            parse_ok(&[(KEY_SCOPE, r#"["signal"]"#)]).resolve(0).unwrap_err().to_string(),
         ];
         for e in errors {
             let first = e.chars().next().unwrap();
@@ -987,10 +744,7 @@ mod tests {
         let fs = parse_ok(&[(KEY_FS_READ, r#"["/"]"#)]);
         for k in 0..FS_MIN_ABI_REQUIRED {
             let e = fs.resolve(k).unwrap_err();
-            assert!(
-                matches!(e, LandlockError::Unsupported { needed: 3, key, .. } if key == KEY_FS_READ),
-                "{e}"
-            );
+            assert!(matches!(e, LandlockError::Unsupported { needed: 3, key, .. } if key == KEY_FS_READ), "{e}");
         }
         for k in FS_MIN_ABI_REQUIRED..=12 {
             let r = fs.resolve(k).unwrap();
@@ -1001,10 +755,7 @@ mod tests {
         let net = parse_ok(&[(KEY_NET_CONNECT, "[443]")]);
         for k in 0..NET_MIN_ABI {
             let e = net.resolve(k).unwrap_err().to_string();
-            assert!(
-                e.starts_with("annotation org.ocirt.landlock.net.connect: TCP connect"),
-                "{e}"
-            );
+            assert!(e.starts_with("annotation org.ocirt.landlock.net.connect: TCP connect"), "{e}");
             assert!(e.contains("needs landlock ABI 4"), "{e}");
             assert!(e.contains("best-effort"), "{e}");
         }
@@ -1017,10 +768,7 @@ mod tests {
 
         // No landlock at all.
         let e = scope.resolve(0).unwrap_err().to_string();
-        assert!(
-            e.contains("landlock is not available on the running kernel"),
-            "{e}"
-        );
+        assert!(e.contains("landlock is not available on the running kernel"), "{e}");
         // Older kernel: names the version.
         let e = scope.resolve(5).unwrap_err().to_string();
         assert!(e.contains("only supports landlock ABI 5"), "{e}");
@@ -1128,12 +876,7 @@ mod tests {
         fn new(tag: &str) -> Self {
             use std::sync::atomic::{AtomicUsize, Ordering};
             static N: AtomicUsize = AtomicUsize::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "ll-test-{}-{}-{}",
-                std::process::id(),
-                tag,
-                N.fetch_add(1, Ordering::SeqCst)
-            ));
+            let p = std::env::temp_dir().join(format!("ll-test-{}-{}-{}", std::process::id(), tag, N.fetch_add(1, Ordering::SeqCst)));
             std::fs::create_dir_all(&p).unwrap();
             TempDir(p)
         }
@@ -1145,13 +888,7 @@ mod tests {
     }
 
     fn js(paths: &[&Path]) -> String {
-        serde_json::to_string(
-            &paths
-                .iter()
-                .map(|p| p.to_str().unwrap())
-                .collect::<Vec<_>>(),
-        )
-        .unwrap()
+        serde_json::to_string(&paths.iter().map(|p| p.to_str().unwrap()).collect::<Vec<_>>()).unwrap()
     }
 
     /// A test that cannot run here says so, and fails instead when OCIRT_REQUIRE_ALL is set
@@ -1178,9 +915,7 @@ mod tests {
         let k = kernel_abi();
         // This machine runs ABI 7; anywhere else, at least be consistent
         // with the crate's own probe.
-        let st = Ruleset::default()
-            .handle_access(AccessFs::ReadFile)
-            .and_then(|r| r.create());
+        let st = Ruleset::default().handle_access(AccessFs::ReadFile).and_then(|r| r.create());
         if k == 0 {
             assert!(st.is_ok()); // best-effort dummy ruleset
         } else {
@@ -1212,17 +947,9 @@ mod tests {
         }
         // Exec needs the dynamic loader and libc: grant the system dirs.
         let mut exec: Vec<&Path> = vec![&bin];
-        let sys: Vec<PathBuf> = ["/usr", "/bin", "/lib", "/lib64", "/etc"]
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| p.exists())
-            .collect();
+        let sys: Vec<PathBuf> = ["/usr", "/bin", "/lib", "/lib64", "/etc"].iter().map(PathBuf::from).filter(|p| p.exists()).collect();
         exec.extend(sys.iter().map(PathBuf::as_path));
-        let policy = parse_ok(&[
-            (KEY_FS_WRITE, &js(&[&rw])),
-            (KEY_FS_READ, &js(&[&ro, &ro.join("file")])),
-            (KEY_FS_EXEC, &js(&exec)),
-        ]);
+        let policy = parse_ok(&[(KEY_FS_WRITE, &js(&[&rw])), (KEY_FS_READ, &js(&[&ro, &ro.join("file")])), (KEY_FS_EXEC, &js(&exec))]);
 
         let code = in_child(|| {
             // Positive controls before restriction.
@@ -1235,72 +962,26 @@ mod tests {
             check!(11, std::fs::create_dir(rw.join("sub")).is_ok());
             check!(12, std::fs::write(rw.join("sub/f"), "y").is_ok());
             check!(13, std::fs::remove_file(rw.join("new")).is_ok());
-            check!(
-                14,
-                std::fs::read(rw.join("sub/f"))
-                    .map(|v| v == b"y")
-                    .unwrap_or(false)
-            );
+            check!(14, std::fs::read(rw.join("sub/f")).map(|v| v == b"y").unwrap_or(false));
             // Outside: everything denied.
-            check!(
-                20,
-                errno_of(std::fs::write(outside.join("x"), "x")) == Some(libc::EACCES)
-            );
-            check!(
-                21,
-                errno_of(std::fs::read(outside.join("secret"))) == Some(libc::EACCES)
-            );
-            check!(
-                22,
-                errno_of(std::fs::read_dir(&outside)) == Some(libc::EACCES)
-            );
-            check!(
-                23,
-                errno_of(std::fs::write(base.0.join("top"), "x")) == Some(libc::EACCES)
-            );
+            check!(20, errno_of(std::fs::write(outside.join("x"), "x")) == Some(libc::EACCES));
+            check!(21, errno_of(std::fs::read(outside.join("secret"))) == Some(libc::EACCES));
+            check!(22, errno_of(std::fs::read_dir(&outside)) == Some(libc::EACCES));
+            check!(23, errno_of(std::fs::write(base.0.join("top"), "x")) == Some(libc::EACCES));
             // Read-only dir: read yes, write/create/truncate no.
             let mut s = String::new();
-            check!(
-                30,
-                std::fs::File::open(ro.join("file"))
-                    .and_then(|mut f| f.read_to_string(&mut s))
-                    .is_ok()
-            );
+            check!(30, std::fs::File::open(ro.join("file")).and_then(|mut f| f.read_to_string(&mut s)).is_ok());
             check!(31, s == "ro-data");
             check!(32, std::fs::read_dir(&ro).is_ok());
-            check!(
-                33,
-                errno_of(
-                    std::fs::OpenOptions::new()
-                        .append(true)
-                        .open(ro.join("file"))
-                ) == Some(libc::EACCES)
-            );
-            check!(
-                34,
-                errno_of(std::fs::write(ro.join("new"), "x")) == Some(libc::EACCES)
-            );
-            let c = std::ffi::CString::new(ro.join("file").into_os_string().into_encoded_bytes())
-                .unwrap();
+            check!(33, errno_of(std::fs::OpenOptions::new().append(true).open(ro.join("file"))) == Some(libc::EACCES));
+            check!(34, errno_of(std::fs::write(ro.join("new"), "x")) == Some(libc::EACCES));
+            let c = std::ffi::CString::new(ro.join("file").into_os_string().into_encoded_bytes()).unwrap();
             // SAFETY: c is a valid NUL-terminated path.
             let r = unsafe { libc::truncate(c.as_ptr(), 0) };
-            check!(
-                35,
-                r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EACCES)
-            );
+            check!(35, r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EACCES));
             // Exec: allowed in the exec dir, denied in the read-only dir.
-            check!(
-                40,
-                std::process::Command::new(bin.join("true"))
-                    .status()
-                    .map(|s| s.success())
-                    .unwrap_or(false)
-            );
-            check!(
-                41,
-                errno_of(std::process::Command::new(ro.join("true")).status())
-                    == Some(libc::EACCES)
-            );
+            check!(40, std::process::Command::new(bin.join("true")).status().map(|s| s.success()).unwrap_or(false));
+            check!(41, errno_of(std::process::Command::new(ro.join("true")).status()) == Some(libc::EACCES));
             0
         });
         assert_eq!(code, 0, "child failed check {code}");
@@ -1318,39 +999,19 @@ mod tests {
         let pa = allowed.local_addr().unwrap();
         let pd = denied.local_addr().unwrap();
         // Two ports that were free a moment ago, for bind.
-        let free = |_: ()| {
-            TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
+        let free = |_: ()| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let (bind_ok, bind_no) = (free(()), free(()));
-        let policy = parse_ok(&[
-            (KEY_NET_CONNECT, &format!("[{}]", pa.port())),
-            (KEY_NET_BIND, &format!("[{bind_ok}]")),
-        ]);
+        let policy = parse_ok(&[(KEY_NET_CONNECT, &format!("[{}]", pa.port())), (KEY_NET_BIND, &format!("[{bind_ok}]"))]);
         let code = in_child(|| {
             // Control: both reachable before restriction.
             check!(2, TcpStream::connect(pd).is_ok());
             check!(3, policy.apply().is_ok());
-            check!(
-                10,
-                TcpStream::connect(pa)
-                    .and_then(|mut s| s.write_all(b"hi"))
-                    .is_ok()
-            );
+            check!(10, TcpStream::connect(pa).and_then(|mut s| s.write_all(b"hi")).is_ok());
             check!(11, errno_of(TcpStream::connect(pd)) == Some(libc::EACCES));
             check!(20, TcpListener::bind(("127.0.0.1", bind_ok)).is_ok());
-            check!(
-                21,
-                errno_of(TcpListener::bind(("127.0.0.1", bind_no))) == Some(libc::EACCES)
-            );
+            check!(21, errno_of(TcpListener::bind(("127.0.0.1", bind_no))) == Some(libc::EACCES));
             // Port 0 (ephemeral) was not granted either.
-            check!(
-                22,
-                errno_of(TcpListener::bind("127.0.0.1:0")) == Some(libc::EACCES)
-            );
+            check!(22, errno_of(TcpListener::bind("127.0.0.1:0")) == Some(libc::EACCES));
             // The filesystem is not handled by this policy.
             check!(30, std::fs::read("/proc/self/status").is_ok());
             0
@@ -1377,16 +1038,10 @@ mod tests {
             // SAFETY: signal 0 only checks permission.
             check!(3, unsafe { libc::kill(parent, 0) } == 0);
             check!(4, policy.apply().is_ok());
-            check!(
-                10,
-                errno_of(UnixStream::connect_addr(&addr)) == Some(libc::EPERM)
-            );
+            check!(10, errno_of(UnixStream::connect_addr(&addr)) == Some(libc::EPERM));
             // SAFETY: signal 0 only checks permission.
             let r = unsafe { libc::kill(parent, 0) };
-            check!(
-                11,
-                r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-            );
+            check!(11, r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM));
             // Signals to itself are still allowed.
             // SAFETY: signal 0 to ourselves.
             check!(12, unsafe { libc::kill(libc::getpid(), 0) } == 0);
@@ -1416,10 +1071,7 @@ mod tests {
             // SAFETY: as above.
             check!(4, unsafe { libc::setresuid(65534, 65534, 65534) } == 0);
             // Best-effort does not hide this refusal.
-            check!(
-                5,
-                matches!(policy.apply(), Err(LandlockError::NeedNoNewPrivs))
-            );
+            check!(5, matches!(policy.apply(), Err(LandlockError::NeedNoNewPrivs)));
             check!(6, get_nnp() == 0);
             // Once the caller sets NNP it works.
             set_nnp();
@@ -1441,10 +1093,7 @@ mod tests {
         let rw = base.0.join("rw");
         std::fs::create_dir(&rw).unwrap();
         let required = parse_ok(&[(KEY_FS_WRITE, &js(&[&rw, &missing]))]);
-        let best = parse_ok(&[
-            (KEY_FS_WRITE, &js(&[&missing, &rw])),
-            (KEY_COMPAT, "best-effort"),
-        ]);
+        let best = parse_ok(&[(KEY_FS_WRITE, &js(&[&missing, &rw])), (KEY_COMPAT, "best-effort")]);
         let code = in_child(|| {
             match required.apply() {
                 Err(LandlockError::Path { key, path, source }) => {
@@ -1461,10 +1110,7 @@ mod tests {
             check!(6, std::fs::write(base.0.join("still-free"), "x").is_ok());
             check!(7, best.apply().is_ok());
             check!(8, std::fs::write(rw.join("ok"), "x").is_ok());
-            check!(
-                9,
-                errno_of(std::fs::write(base.0.join("denied"), "x")) == Some(libc::EACCES)
-            );
+            check!(9, errno_of(std::fs::write(base.0.join("denied"), "x")) == Some(libc::EACCES));
             0
         });
         assert_eq!(code, 0, "child failed check {code}");
@@ -1481,12 +1127,7 @@ mod tests {
         let ld_w_abs = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
         let jeq = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
         let ret = (libc::BPF_RET | libc::BPF_K) as u16;
-        let stmt = |code: u16, k: u32| libc::sock_filter {
-            code,
-            jt: 0,
-            jf: 0,
-            k,
-        };
+        let stmt = |code: u16, k: u32| libc::sock_filter { code, jt: 0, jf: 0, k };
         let jump = |code: u16, k: u32, jt: u8, jf: u8| libc::sock_filter { code, jt, jf, k };
         // seccomp_data: nr at offset 0, arch at offset 4.
         let prog = [
@@ -1498,21 +1139,11 @@ mod tests {
             stmt(ret, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
             stmt(ret, libc::SECCOMP_RET_ALLOW),
         ];
-        let fprog = libc::sock_fprog {
-            len: prog.len() as u16,
-            filter: prog.as_ptr() as *mut libc::sock_filter,
-        };
+        let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut libc::sock_filter };
         // SAFETY: fprog points at `prog`, which outlives the call; the
         // kernel copies the program.  Root has CAP_SYS_ADMIN, so no NNP is
         // needed (and we must not set it: the test checks it stays off).
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                0,
-                &fprog as *const libc::sock_fprog,
-            )
-        };
+        let r = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &fprog as *const libc::sock_fprog) };
         r == 0
     }
 
@@ -1525,18 +1156,12 @@ mod tests {
         }
         let base = TempDir::new("nolandlock");
         let required = parse_ok(&[(KEY_FS_WRITE, &js(&[&base.0]))]);
-        let best = parse_ok(&[
-            (KEY_FS_WRITE, &js(&[&base.0])),
-            (KEY_NET_CONNECT, "[1]"),
-            (KEY_COMPAT, "best-effort"),
-        ]);
+        let best = parse_ok(&[(KEY_FS_WRITE, &js(&[&base.0])), (KEY_NET_CONNECT, "[1]"), (KEY_COMPAT, "best-effort")]);
         let code = in_child(|| {
             check!(2, hide_landlock());
             check!(3, kernel_abi() == 0);
             match required.apply() {
-                Err(LandlockError::Unsupported {
-                    kernel_abi: 0, key, ..
-                }) => {
+                Err(LandlockError::Unsupported { kernel_abi: 0, key, .. }) => {
                     check!(4, key == KEY_FS_WRITE)
                 }
                 other => {
@@ -1571,16 +1196,9 @@ mod tests {
             check!(3, policy.apply().is_ok());
             check!(4, get_nnp() == 0);
             check!(5, std::fs::read("/proc/self/status").is_ok());
-            check!(
-                6,
-                errno_of(std::fs::write(base.0.with_extension("outside"), "x"))
-                    == Some(libc::EACCES)
-            );
+            check!(6, errno_of(std::fs::write(base.0.with_extension("outside"), "x")) == Some(libc::EACCES));
             check!(7, std::fs::write(base.0.join("ok"), "x").is_ok());
-            check!(
-                8,
-                errno_of(TcpListener::bind("127.0.0.1:0")) == Some(libc::EACCES)
-            );
+            check!(8, errno_of(TcpListener::bind("127.0.0.1:0")) == Some(libc::EACCES));
             // Stacking a second policy works too (layers).
             check!(9, policy.apply().is_ok());
             0

@@ -120,9 +120,9 @@ pub fn main() -> ! {
     let cli = Cli::parse();
     log::init(cli.log.as_deref(), &cli.log_format, cli.debug);
     let result = match &cli.command {
-        Command::Create(_) | Command::Run(_) => signals::open_setup_fd()
-            .map_err(|e| anyhow::anyhow!("signalfd for the signals that may stop create: {e}"))
-            .and_then(|()| commands::dispatch(&cli)),
+        Command::Create(_) | Command::Run(_) => {
+            signals::open_setup_fd().map_err(|e| anyhow::anyhow!("signalfd for the signals that may stop create: {e}")).and_then(|()| commands::dispatch(&cli))
+        }
         // exec keeps them blocked: its forwarder passes them on to the process it starts.
         Command::Exec(_) => commands::dispatch(&cli),
         _ => {

@@ -16,9 +16,7 @@ struct Sink {
 static SINK: OnceLock<Sink> = OnceLock::new();
 
 pub fn init(path: Option<&Path>, format: &str, debug: bool) {
-    let file = path.and_then(|p| {
-        std::fs::OpenOptions::new().create(true).append(true).open(p).ok()
-    });
+    let file = path.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
     let _ = SINK.set(Sink { file, json: format == "json", debug });
 }
 
@@ -47,12 +45,7 @@ pub fn write(level: &str, msg: &str) {
     };
     if let Some(mut f) = sink.file.as_ref() {
         let line = if sink.json {
-            format!(
-                "{{\"level\":{},\"msg\":{},\"time\":\"{}\"}}\n",
-                serde_json::Value::from(level),
-                serde_json::Value::from(msg),
-                rfc3339_now()
-            )
+            format!("{{\"level\":{},\"msg\":{},\"time\":\"{}\"}}\n", serde_json::Value::from(level), serde_json::Value::from(msg), rfc3339_now())
         } else {
             format!("time=\"{}\" level={} msg={:?}\n", rfc3339_now(), level, msg)
         };

@@ -62,11 +62,7 @@ impl Plan {
 pub fn open_all(plan: &Plan) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>, NamespaceError> {
     plan.join
         .iter()
-        .map(|(t, p)| {
-            std::fs::File::open(p)
-                .map(|f| (*t, OwnedFd::from(f)))
-                .map_err(|source| NamespaceError::Open { path: p.clone(), source })
-        })
+        .map(|(t, p)| std::fs::File::open(p).map(|f| (*t, OwnedFd::from(f))).map_err(|source| NamespaceError::Open { path: p.clone(), source }))
         .collect()
 }
 
@@ -78,8 +74,7 @@ pub fn join(t: LinuxNamespaceType, fd: &OwnedFd) -> Result<(), NamespaceError> {
 pub fn enter_pid_for_children(path: &PathBuf) -> Result<OwnedFd, NamespaceError> {
     let own = std::fs::File::open("/proc/self/ns/pid").map_err(|source| NamespaceError::Open { path: "/proc/self/ns/pid".into(), source })?;
     let target = std::fs::File::open(path).map_err(|source| NamespaceError::Open { path: path.clone(), source })?;
-    nix::sched::setns(target.as_fd(), CloneFlags::CLONE_NEWPID)
-        .map_err(|source| NamespaceError::Join { typ: "pid".into(), path: path.clone(), source })?;
+    nix::sched::setns(target.as_fd(), CloneFlags::CLONE_NEWPID).map_err(|source| NamespaceError::Join { typ: "pid".into(), path: path.clone(), source })?;
     Ok(OwnedFd::from(own))
 }
 

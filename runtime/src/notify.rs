@@ -27,18 +27,8 @@ pub enum NotifyError {
 }
 
 /// The keys forwarded to the service manager.
-const FORWARDED: &[&str] = &[
-    "READY",
-    "RELOADING",
-    "STOPPING",
-    "STATUS",
-    "ERRNO",
-    "BUSERROR",
-    "WATCHDOG",
-    "WATCHDOG_USEC",
-    "EXTEND_TIMEOUT_USEC",
-    "MONOTONIC_USEC",
-];
+const FORWARDED: &[&str] =
+    &["READY", "RELOADING", "STOPPING", "STATUS", "ERRNO", "BUSERROR", "WATCHDOG", "WATCHDOG_USEC", "EXTEND_TIMEOUT_USEC", "MONOTONIC_USEC"];
 
 enum Target {
     Path(PathBuf),
@@ -154,10 +144,7 @@ pub fn watchdog_env() -> Option<String> {
 /// The lines of a notification that are forwarded, or None if none is.
 fn filter(msg: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(msg).ok()?;
-    let kept: Vec<&str> = text
-        .split('\n')
-        .filter(|l| l.split_once('=').is_some_and(|(k, _)| FORWARDED.contains(&k)))
-        .collect();
+    let kept: Vec<&str> = text.split('\n').filter(|l| l.split_once('=').is_some_and(|(k, _)| FORWARDED.contains(&k))).collect();
     (!kept.is_empty()).then(|| kept.join("\n"))
 }
 

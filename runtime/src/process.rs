@@ -62,7 +62,6 @@ pub struct ExecPlan<'a> {
     pub report: Option<&'a dyn Fn(&str)>,
 }
 
-
 pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> Result<ExecPlan<'a>, SetupError> {
     // The signal mask survives execve: whatever the runtime had blocked (for forwarding)
     // must not stay blocked in the container's program.
@@ -143,15 +142,7 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
             step!("landlock", l.apply())?;
         }
     }
-    Ok(ExecPlan {
-        prog,
-        exe: exe.display().to_string(),
-        argv,
-        env: env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?,
-        nnp,
-        reaper: false,
-        report: None,
-    })
+    Ok(ExecPlan { prog, exe: exe.display().to_string(), argv, env: env.iter().map(|s| cstr(s)).collect::<Result<_, _>>()?, nnp, reaper: false, report: None })
 }
 
 /// seccomp (with no_new_privs) and execve. Never returns: on failure the error goes to the
@@ -203,7 +194,11 @@ fn set_io_priority(io: &oci_spec::runtime::LinuxIOPriority) -> Result<(), String
     // IOPRIO_PRIO_VALUE(class, data) = class << 13 | data; IOPRIO_WHO_PROCESS = 1, pid 0 = us.
     // SAFETY: ioprio_set with plain integers.
     let r = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, (class << 13) | io.priority()) };
-    if r < 0 { Err(std::io::Error::last_os_error().to_string()) } else { Ok(()) }
+    if r < 0 {
+        Err(std::io::Error::last_os_error().to_string())
+    } else {
+        Ok(())
+    }
 }
 
 /// struct sched_attr (include/uapi/linux/sched/types.h), without the util-clamp fields.
@@ -254,7 +249,11 @@ fn set_scheduler(s: &oci_spec::runtime::Scheduler) -> Result<(), String> {
     };
     // SAFETY: `attr` is a valid sched_attr of the size it declares; pid 0 = this thread.
     let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
-    if r < 0 { Err(std::io::Error::last_os_error().to_string()) } else { Ok(()) }
+    if r < 0 {
+        Err(std::io::Error::last_os_error().to_string())
+    } else {
+        Ok(())
+    }
 }
 
 /// "0-3,7" → sched_setaffinity.

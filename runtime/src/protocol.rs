@@ -49,9 +49,7 @@ use std::io::{IoSlice, IoSliceMut};
 use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
-};
+use nix::sys::socket::{recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +122,7 @@ pub type RuntimeEnd = Channel<ToInit, FromInit>;
 pub type InitEnd = Channel<FromInit, ToInit>;
 
 pub fn pair() -> Result<(RuntimeEnd, InitEnd), ProtocolError> {
-    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .map_err(ProtocolError::Socket)?;
+    let (a, b) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC).map_err(ProtocolError::Socket)?;
     Ok((Channel { fd: a, dir: PhantomData }, Channel { fd: b, dir: PhantomData }))
 }
 
@@ -213,7 +210,6 @@ impl InitEnd {
         Ok(fd)
     }
 }
-
 
 #[cfg(test)]
 mod tests {

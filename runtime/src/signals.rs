@@ -28,7 +28,9 @@ pub struct Interrupted(pub i32);
 /// and it would abort setup or reach the container.
 pub fn forwarded_set() -> SigSet {
     let mut set = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU, Signal::SIGPIPE] {
+    for s in
+        [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE, Signal::SIGTTIN, Signal::SIGTTOU, Signal::SIGPIPE]
+    {
         set.remove(s);
     }
     set

@@ -102,11 +102,12 @@ pub struct ContainerState {
 }
 
 pub fn validate_id(id: &str) -> Result<(), StateError> {
-    let ok = !id.is_empty()
-        && id.len() <= 1024
-        && !id.starts_with('.')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.@".contains(c));
-    if ok { Ok(()) } else { Err(StateError::BadId(id.to_string())) }
+    let ok = !id.is_empty() && id.len() <= 1024 && !id.starts_with('.') && id.chars().all(|c| c.is_ascii_alphanumeric() || "_+-.@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(StateError::BadId(id.to_string()))
+    }
 }
 
 /// An open, locked container directory.
@@ -152,9 +153,7 @@ impl ContainerDir {
         let dir = root.join(id);
         let lock = match File::open(&dir) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(StateError::NotFound(id.to_string(), root.to_path_buf()))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StateError::NotFound(id.to_string(), root.to_path_buf())),
             Err(e) => return Err(StateError::Io { path: dir, source: e }),
         };
         flock(&lock, if exclusive { libc::LOCK_EX } else { libc::LOCK_SH }).map_err(io(&dir))?;
@@ -221,7 +220,11 @@ fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
     let t = std::ffi::CString::new(to.as_os_str().as_bytes())?;
     // SAFETY: two valid C strings that outlive the call.
     let r = unsafe { libc::syscall(libc::SYS_renameat2, libc::AT_FDCWD, f.as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::RENAME_NOREPLACE) };
-    if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 /// Removes the hidden half-built directories of `id` left by `create`s that were killed
@@ -283,7 +286,11 @@ impl ContainerState {
         if crate::cgroups::is_frozen(&self.cgroup_path) {
             return Status::Paused;
         }
-        if dir.fifo_path().exists() { Status::Created } else { Status::Running }
+        if dir.fifo_path().exists() {
+            Status::Created
+        } else {
+            Status::Running
+        }
     }
 
     /// The runtime-spec state object (runc's shape, with `paused` possible).
@@ -369,9 +376,21 @@ mod tests {
     fn create_is_exclusive_and_save_load_round_trips() {
         let root = std::env::temp_dir().join(format!("ocirt-state-test-{}", std::process::id()));
         let st = ContainerState {
-            id: "c1".into(), pid: 0, pid_start: 0, bundle: "/b".into(), rootfs: "/b/r".into(),
-            created: "x".into(), owner: "root".into(), phase: Status::Creating, annotations: Default::default(),
-            cgroup_path: "/x".into(), hooks: None, oci_version: "1.2.0".into(), own_pid_ns: true, cgroup_dirs: None, host_mounts: None,
+            id: "c1".into(),
+            pid: 0,
+            pid_start: 0,
+            bundle: "/b".into(),
+            rootfs: "/b/r".into(),
+            created: "x".into(),
+            owner: "root".into(),
+            phase: Status::Creating,
+            annotations: Default::default(),
+            cgroup_path: "/x".into(),
+            hooks: None,
+            oci_version: "1.2.0".into(),
+            own_pid_ns: true,
+            cgroup_dirs: None,
+            host_mounts: None,
         };
         let d = ContainerDir::create(&root, "c1", &st).unwrap();
         // Claimed together with its first state: never an id without state.json.

@@ -12,7 +12,11 @@ fn cstr(p: &Path) -> Result<CString> {
 }
 
 fn check(r: libc::c_long) -> Result<libc::c_long> {
-    if r < 0 { Err(Error::last_os_error()) } else { Ok(r) }
+    if r < 0 {
+        Err(Error::last_os_error())
+    } else {
+        Ok(r)
+    }
 }
 
 /// clone(2) with fork semantics (no new stack: the child runs on a copy-on-write copy of ours)
@@ -25,9 +29,7 @@ pub unsafe fn clone_fork(flags: libc::c_ulong) -> Result<i32> {
     // SAFETY: raw clone with a null stack behaves like fork(2); the caller upholds the
     // single-thread requirement documented above. x86_64 argument order: flags, stack,
     // parent_tid, child_tid, tls.
-    let r = unsafe {
-        libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize)
-    };
+    let r = unsafe { libc::syscall(libc::SYS_clone, flags | libc::SIGCHLD as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
     check(r).map(|r| r as i32)
 }
 
@@ -39,9 +41,7 @@ pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> Result<OwnedFd> {
     how.flags = (flags | libc::O_CLOEXEC) as u64;
     how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
     // SAFETY: `c` and `how` live across the call; the kernel reads `size` bytes of `how`.
-    let r = unsafe {
-        libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
-    };
+    let r = unsafe { libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
     // SAFETY: on success the kernel returned a new fd that nobody else owns.
     check(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -75,9 +75,8 @@ pub fn mount_setattr(fd: RawFd, recursive: bool, set: u64, clr: u64, propagation
         flags |= libc::AT_RECURSIVE as u32;
     }
     // SAFETY: `attr` lives across the call and its size is passed; "" is a valid C string.
-    let r = unsafe {
-        libc::syscall(libc::SYS_mount_setattr, fd, c"".as_ptr(), flags, &mut attr as *mut libc::mount_attr, std::mem::size_of::<libc::mount_attr>())
-    };
+    let r =
+        unsafe { libc::syscall(libc::SYS_mount_setattr, fd, c"".as_ptr(), flags, &mut attr as *mut libc::mount_attr, std::mem::size_of::<libc::mount_attr>()) };
     check(r).map(|_| ())
 }
 

@@ -58,17 +58,8 @@ fn sorted_names(g: &Group) -> Vec<&'static str> {
 fn entries(g: &Group, profile: Profile) -> Vec<SyscallJson> {
     let allowed = g.allow_in.contains(&profile);
     if g.args.is_empty() {
-        let (action, errno_ret) = if allowed {
-            ("SCMP_ACT_ALLOW", None)
-        } else {
-            ("SCMP_ACT_ERRNO", Some(g.deny_errno))
-        };
-        return vec![SyscallJson {
-            names: sorted_names(g),
-            action,
-            errno_ret,
-            args: Vec::new(),
-        }];
+        let (action, errno_ret) = if allowed { ("SCMP_ACT_ALLOW", None) } else { ("SCMP_ACT_ERRNO", Some(g.deny_errno)) };
+        return vec![SyscallJson { names: sorted_names(g), action, errno_ret, args: Vec::new() }];
     }
     let (action, errno_ret) = match (allowed, g.deny_errno) {
         (true, _) => ("SCMP_ACT_ALLOW", None),
@@ -86,19 +77,9 @@ fn entries(g: &Group, profile: Profile) -> Vec<SyscallJson> {
             args: alternative
                 .iter()
                 .map(|a| match a.op {
-                    Op::Eq => ArgJson {
-                        index: a.index,
-                        value: a.value,
-                        value_two: None,
-                        op: "SCMP_CMP_EQ",
-                    },
+                    Op::Eq => ArgJson { index: a.index, value: a.value, value_two: None, op: "SCMP_CMP_EQ" },
                     // OCI/libseccomp: value is the mask, valueTwo the datum.
-                    Op::MaskedEq { mask } => ArgJson {
-                        index: a.index,
-                        value: mask,
-                        value_two: Some(a.value),
-                        op: "SCMP_CMP_MASKED_EQ",
-                    },
+                    Op::MaskedEq { mask } => ArgJson { index: a.index, value: mask, value_two: Some(a.value), op: "SCMP_CMP_MASKED_EQ" },
                 })
                 .collect(),
         })
@@ -120,10 +101,7 @@ pub fn render(profile: Profile) -> String {
 
 /// Every generated file: (path relative to the crate directory, contents).
 pub fn profile_files() -> Vec<(String, String)> {
-    Profile::ALL
-        .iter()
-        .map(|&p| (format!("{}.json", p.name()), render(p)))
-        .collect()
+    Profile::ALL.iter().map(|&p| (format!("{}.json", p.name()), render(p))).collect()
 }
 
 fn verdict(g: &Group, p: Profile) -> String {
@@ -197,10 +175,5 @@ pub fn readme_section() -> String {
 pub fn update_readme(readme: &str) -> Option<String> {
     let begin = readme.find(README_BEGIN)? + README_BEGIN.len();
     let end = readme[begin..].find(README_END)? + begin;
-    Some(format!(
-        "{}\n{}\n{}",
-        &readme[..begin],
-        readme_section(),
-        &readme[end..]
-    ))
+    Some(format!("{}\n{}\n{}", &readme[..begin], readme_section(), &readme[end..]))
 }

@@ -70,19 +70,11 @@ pub struct Arg {
 }
 
 const fn eq(index: u32, value: u64) -> Arg {
-    Arg {
-        index,
-        op: Op::Eq,
-        value,
-    }
+    Arg { index, op: Op::Eq, value }
 }
 
 const fn masked(index: u32, mask: u64, value: u64) -> Arg {
-    Arg {
-        index,
-        op: Op::MaskedEq { mask },
-        value,
-    }
+    Arg { index, op: Op::MaskedEq { mask }, value }
 }
 
 /// A set of syscalls with one verdict per profile and the reason for it.
@@ -140,49 +132,17 @@ const MSG_FASTOPEN: u64 = 0x2000_0000;
 pub const EPROTONOSUPPORT: u32 = 93;
 
 const TCP: &[&[Arg]] = &[
-    &[
-        eq(0, AF_INET),
-        masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
-        eq(2, IPPROTO_DEFAULT),
-    ],
-    &[
-        eq(0, AF_INET),
-        masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
-        eq(2, IPPROTO_TCP),
-    ],
-    &[
-        eq(0, AF_INET6),
-        masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
-        eq(2, IPPROTO_DEFAULT),
-    ],
-    &[
-        eq(0, AF_INET6),
-        masked(1, SOCK_TYPE_MASK, SOCK_STREAM),
-        eq(2, IPPROTO_TCP),
-    ],
+    &[eq(0, AF_INET), masked(1, SOCK_TYPE_MASK, SOCK_STREAM), eq(2, IPPROTO_DEFAULT)],
+    &[eq(0, AF_INET), masked(1, SOCK_TYPE_MASK, SOCK_STREAM), eq(2, IPPROTO_TCP)],
+    &[eq(0, AF_INET6), masked(1, SOCK_TYPE_MASK, SOCK_STREAM), eq(2, IPPROTO_DEFAULT)],
+    &[eq(0, AF_INET6), masked(1, SOCK_TYPE_MASK, SOCK_STREAM), eq(2, IPPROTO_TCP)],
 ];
 
 const UDP: &[&[Arg]] = &[
-    &[
-        eq(0, AF_INET),
-        masked(1, SOCK_TYPE_MASK, SOCK_DGRAM),
-        eq(2, IPPROTO_DEFAULT),
-    ],
-    &[
-        eq(0, AF_INET),
-        masked(1, SOCK_TYPE_MASK, SOCK_DGRAM),
-        eq(2, IPPROTO_UDP),
-    ],
-    &[
-        eq(0, AF_INET6),
-        masked(1, SOCK_TYPE_MASK, SOCK_DGRAM),
-        eq(2, IPPROTO_DEFAULT),
-    ],
-    &[
-        eq(0, AF_INET6),
-        masked(1, SOCK_TYPE_MASK, SOCK_DGRAM),
-        eq(2, IPPROTO_UDP),
-    ],
+    &[eq(0, AF_INET), masked(1, SOCK_TYPE_MASK, SOCK_DGRAM), eq(2, IPPROTO_DEFAULT)],
+    &[eq(0, AF_INET), masked(1, SOCK_TYPE_MASK, SOCK_DGRAM), eq(2, IPPROTO_UDP)],
+    &[eq(0, AF_INET6), masked(1, SOCK_TYPE_MASK, SOCK_DGRAM), eq(2, IPPROTO_DEFAULT)],
+    &[eq(0, AF_INET6), masked(1, SOCK_TYPE_MASK, SOCK_DGRAM), eq(2, IPPROTO_UDP)],
 ];
 
 /// mknod/mknodat are allowed for these file types only (`mode & S_IFMT`; 0 means a
@@ -206,10 +166,7 @@ const MKNODAT_ARGS: &[&[Arg]] = non_device_node!(2);
 /// argument positions.
 macro_rules! open_without_setid {
     ($flags:expr, $mode:expr) => {
-        &[
-            &[masked($flags, OPEN_CREATES, 0)],
-            &[masked($mode, SETID_BITS, 0)],
-        ]
+        &[&[masked($flags, OPEN_CREATES, 0)], &[masked($mode, SETID_BITS, 0)]]
     };
 }
 
@@ -287,12 +244,7 @@ pub const GROUPS: &[Group] = &[
         id: "self-sandboxing",
         reason: "Programs may restrict themselves further with seccomp and Landlock; both \
                  can only take rights away.",
-        syscalls: &[
-            "landlock_add_rule",
-            "landlock_create_ruleset",
-            "landlock_restrict_self",
-            "seccomp",
-        ],
+        syscalls: &["landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self", "seccomp"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -463,20 +415,7 @@ pub const GROUPS: &[Group] = &[
                  ioctl is allowed unconditionally: terminals, FIONBIO/FIONREAD and device \
                  ioctls are checked by the kernel against the container's devices (TIOCSTI \
                  injection is disabled by the kernel's dev.tty.legacy_tiocsti=0 since 6.2).",
-        syscalls: &[
-            "close",
-            "close_range",
-            "dup",
-            "dup2",
-            "dup3",
-            "eventfd",
-            "eventfd2",
-            "fcntl",
-            "flock",
-            "ioctl",
-            "pipe",
-            "pipe2",
-        ],
+        syscalls: &["close", "close_range", "dup", "dup2", "dup3", "eventfd", "eventfd2", "fcntl", "flock", "ioctl", "pipe", "pipe2"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -630,18 +569,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         id: "polling",
         reason: "select/poll/epoll event loops (nginx, Apache's event MPM, PostgreSQL).",
-        syscalls: &[
-            "epoll_create",
-            "epoll_create1",
-            "epoll_ctl",
-            "epoll_pwait",
-            "epoll_pwait2",
-            "epoll_wait",
-            "poll",
-            "ppoll",
-            "pselect6",
-            "select",
-        ],
+        syscalls: &["epoll_create", "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "epoll_wait", "poll", "ppoll", "pselect6", "select"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -649,13 +577,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         id: "futex",
         reason: "Thread synchronisation; every threaded program needs futex.",
-        syscalls: &[
-            "futex",
-            "futex_requeue",
-            "futex_wait",
-            "futex_waitv",
-            "futex_wake",
-        ],
+        syscalls: &["futex", "futex_requeue", "futex_wait", "futex_waitv", "futex_wake"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -664,12 +586,7 @@ pub const GROUPS: &[Group] = &[
         id: "file-watching",
         reason: "inotify, for programs that reload on configuration changes. fanotify is \
                  denied (see fanotify).",
-        syscalls: &[
-            "inotify_add_watch",
-            "inotify_init",
-            "inotify_init1",
-            "inotify_rm_watch",
-        ],
+        syscalls: &["inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -707,14 +624,7 @@ pub const GROUPS: &[Group] = &[
         id: "linux-aio",
         reason: "Linux native AIO (MariaDB/InnoDB's innodb_use_native_aio, nginx's \
                  `aio on`). Its replacement io_uring is denied (see io-uring).",
-        syscalls: &[
-            "io_cancel",
-            "io_destroy",
-            "io_getevents",
-            "io_pgetevents",
-            "io_setup",
-            "io_submit",
-        ],
+        syscalls: &["io_cancel", "io_destroy", "io_getevents", "io_pgetevents", "io_setup", "io_submit"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -806,10 +716,7 @@ pub const GROUPS: &[Group] = &[
                  stray upper bits in the protocol do not match it and get EPERM from the \
                  default action, since no rule allows them.",
         syscalls: &["socket"],
-        args: &[
-            &[eq(0, AF_INET), eq(2, IPPROTO_MPTCP)],
-            &[eq(0, AF_INET6), eq(2, IPPROTO_MPTCP)],
-        ],
+        args: &[&[eq(0, AF_INET), eq(2, IPPROTO_MPTCP)], &[eq(0, AF_INET6), eq(2, IPPROTO_MPTCP)]],
         allow_in: NOWHERE,
         deny_errno: EPROTONOSUPPORT,
     },
@@ -841,17 +748,7 @@ pub const GROUPS: &[Group] = &[
         id: "credentials-read",
         reason: "Reading user, group and capability sets; capset can only lower the \
                  process's own capabilities within its permitted set.",
-        syscalls: &[
-            "capget",
-            "capset",
-            "getegid",
-            "geteuid",
-            "getgid",
-            "getgroups",
-            "getresgid",
-            "getresuid",
-            "getuid",
-        ],
+        syscalls: &["capget", "capset", "getegid", "geteuid", "getgid", "getgroups", "getresgid", "getresuid", "getuid"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -863,17 +760,7 @@ pub const GROUPS: &[Group] = &[
                  these; without CAP_SETUID/CAP_SETGID they fail anyway. Strict denies \
                  them: use it for services that start as their final user \
                  (process.user).",
-        syscalls: &[
-            "setfsgid",
-            "setfsuid",
-            "setgid",
-            "setgroups",
-            "setregid",
-            "setresgid",
-            "setresuid",
-            "setreuid",
-            "setuid",
-        ],
+        syscalls: &["setfsgid", "setfsuid", "setgid", "setgroups", "setregid", "setresgid", "setresuid", "setreuid", "setuid"],
         args: &[],
         allow_in: NOT_STRICT,
         deny_errno: EPERM,
@@ -891,15 +778,7 @@ pub const GROUPS: &[Group] = &[
         id: "resources-and-system-info",
         reason: "Resource limits (raising hard limits needs CAP_SYS_RESOURCE), usage, \
                  uname, sysinfo and getrandom.",
-        syscalls: &[
-            "getrandom",
-            "getrlimit",
-            "getrusage",
-            "prlimit64",
-            "setrlimit",
-            "sysinfo",
-            "uname",
-        ],
+        syscalls: &["getrandom", "getrlimit", "getrusage", "prlimit64", "setrlimit", "sysinfo", "uname"],
         args: &[],
         allow_in: EVERYWHERE,
         deny_errno: EPERM,
@@ -992,14 +871,7 @@ pub const GROUPS: &[Group] = &[
     Group {
         id: "kernel-modules",
         reason: "Loading or unloading kernel code.",
-        syscalls: &[
-            "create_module",
-            "delete_module",
-            "finit_module",
-            "get_kernel_syms",
-            "init_module",
-            "query_module",
-        ],
+        syscalls: &["create_module", "delete_module", "finit_module", "get_kernel_syms", "init_module", "query_module"],
         args: &[],
         allow_in: NOWHERE,
         deny_errno: EPERM,
@@ -1017,15 +889,7 @@ pub const GROUPS: &[Group] = &[
         reason: "ptrace, reading/writing another process's memory, comparing or stealing \
                  its file descriptors, and acting on its memory. Debuggers, strace and \
                  PHP-FPM's slowlog do not work under these profiles.",
-        syscalls: &[
-            "kcmp",
-            "pidfd_getfd",
-            "process_madvise",
-            "process_mrelease",
-            "process_vm_readv",
-            "process_vm_writev",
-            "ptrace",
-        ],
+        syscalls: &["kcmp", "pidfd_getfd", "process_madvise", "process_mrelease", "process_vm_readv", "process_vm_writev", "ptrace"],
         args: &[],
         allow_in: NOWHERE,
         deny_errno: EPERM,
@@ -1090,18 +954,7 @@ pub const GROUPS: &[Group] = &[
         id: "host-administration",
         reason: "Host-wide administration: swap, process accounting, quotas, the kernel \
                  log, vhangup, and the host/domain name (the runtime sets the hostname).",
-        syscalls: &[
-            "acct",
-            "nfsservctl",
-            "quotactl",
-            "quotactl_fd",
-            "setdomainname",
-            "sethostname",
-            "swapoff",
-            "swapon",
-            "syslog",
-            "vhangup",
-        ],
+        syscalls: &["acct", "nfsservctl", "quotactl", "quotactl_fd", "setdomainname", "sethostname", "swapoff", "swapon", "syslog", "vhangup"],
         args: &[],
         allow_in: NOWHERE,
         deny_errno: EPERM,

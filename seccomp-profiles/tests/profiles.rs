@@ -4,8 +4,7 @@ use std::path::Path;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction};
 use seccomp_profiles::source::{Profile, GROUPS};
 
-const REGENERATE: &str =
-    "regenerate with `cargo run -p seccomp-profiles --bin gen-profiles` and commit the result";
+const REGENERATE: &str = "regenerate with `cargo run -p seccomp-profiles --bin gen-profiles` and commit the result";
 
 fn crate_dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,13 +14,8 @@ fn crate_dir() -> &'static Path {
 fn committed_profiles_match_the_source() {
     for (name, want) in seccomp_profiles::profile_files() {
         let path = crate_dir().join(&name);
-        let have = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}; {REGENERATE}", path.display()));
-        assert!(
-            have == want,
-            "{} is out of date with src/source.rs; {REGENERATE}",
-            path.display()
-        );
+        let have = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}; {REGENERATE}", path.display()));
+        assert!(have == want, "{} is out of date with src/source.rs; {REGENERATE}", path.display());
     }
 }
 
@@ -29,21 +23,13 @@ fn committed_profiles_match_the_source() {
 fn committed_readme_matches_the_source() {
     let path = crate_dir().join("README.md");
     let have = std::fs::read_to_string(&path).unwrap();
-    let want = seccomp_profiles::update_readme(&have)
-        .expect("README.md lacks the generated-section markers");
-    assert!(
-        have == want,
-        "the group section of {} is out of date; {REGENERATE}",
-        path.display()
-    );
+    let want = seccomp_profiles::update_readme(&have).expect("README.md lacks the generated-section markers");
+    assert!(have == want, "the group section of {} is out of date; {REGENERATE}", path.display());
 }
 
 #[test]
 fn generation_is_deterministic() {
-    assert_eq!(
-        seccomp_profiles::profile_files(),
-        seccomp_profiles::profile_files()
-    );
+    assert_eq!(seccomp_profiles::profile_files(), seccomp_profiles::profile_files());
     for (name, text) in seccomp_profiles::profile_files() {
         assert!(text.ends_with("}\n"), "{name} must end with a newline");
     }
@@ -53,11 +39,7 @@ fn generation_is_deterministic() {
 fn profiles_parse_as_oci_linux_seccomp() {
     for (name, text) in seccomp_profiles::profile_files() {
         let s: LinuxSeccomp = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(
-            s.default_action(),
-            LinuxSeccompAction::ScmpActErrno,
-            "{name}"
-        );
+        assert_eq!(s.default_action(), LinuxSeccompAction::ScmpActErrno, "{name}");
         assert_eq!(s.default_errno_ret(), Some(1), "{name}");
         let syscalls = s.syscalls().as_ref().unwrap();
         assert!(syscalls.len() > 40, "{name}");
@@ -85,12 +67,7 @@ fn groups_are_well_formed() {
             let mut seen = BTreeSet::new();
             for a in alt.iter() {
                 assert!(a.index <= 5, "{}: argument index {}", g.id, a.index);
-                assert!(
-                    seen.insert(a.index),
-                    "{}: argument {} repeats within one alternative",
-                    g.id,
-                    a.index
-                );
+                assert!(seen.insert(a.index), "{}: argument {} repeats within one alternative", g.id, a.index);
             }
         }
     }
@@ -113,11 +90,7 @@ fn every_syscall_has_exactly_one_verdict_source() {
         }
     }
     for name in &conditional {
-        assert!(
-            !unconditional.contains_key(name),
-            "{name} is both conditional and in {}",
-            unconditional[name]
-        );
+        assert!(!unconditional.contains_key(name), "{name} is both conditional and in {}", unconditional[name]);
     }
 }
 
@@ -128,10 +101,7 @@ fn allowed_unconditionally(p: Profile) -> BTreeSet<String> {
         .as_ref()
         .unwrap()
         .iter()
-        .filter(|e| {
-            e.action() == LinuxSeccompAction::ScmpActAllow
-                && e.args().as_ref().is_none_or(|a| a.is_empty())
-        })
+        .filter(|e| e.action() == LinuxSeccompAction::ScmpActAllow && e.args().as_ref().is_none_or(|a| a.is_empty()))
         .flat_map(|e| e.names().clone())
         .collect()
 }
@@ -154,14 +124,7 @@ fn socket_rules(p: Profile) -> Vec<Vec<(usize, u64, Option<u64>)>> {
             assert!(args.iter().any(|a| a.index() == 2 && a.value() == 262), "{e:?}");
             false
         })
-        .map(|e| {
-            e.args()
-                .as_ref()
-                .unwrap()
-                .iter()
-                .map(|a| (a.index(), a.value(), a.value_two()))
-                .collect()
-        })
+        .map(|e| e.args().as_ref().unwrap().iter().map(|a| (a.index(), a.value(), a.value_two())).collect())
         .collect()
 }
 
@@ -172,45 +135,16 @@ fn profile_differences_are_as_documented() {
     let u = allowed_unconditionally(Profile::Udp);
     assert_eq!(d, u, "udp differs from default only in socket rules");
     let only_default: BTreeSet<&str> = d.difference(&s).map(String::as_str).collect();
-    let expected: BTreeSet<&str> = [
-        "chroot",
-        "memfd_create",
-        "setfsgid",
-        "setfsuid",
-        "setgid",
-        "setgroups",
-        "setregid",
-        "setresgid",
-        "setresuid",
-        "setreuid",
-        "setuid",
-    ]
-    .into();
+    let expected: BTreeSet<&str> =
+        ["chroot", "memfd_create", "setfsgid", "setfsuid", "setgid", "setgroups", "setregid", "setresgid", "setresuid", "setreuid", "setuid"].into();
     assert_eq!(only_default, expected);
     assert!(s.is_subset(&d));
-    for dangerous in [
-        "ptrace",
-        "bpf",
-        "mount",
-        "keyctl",
-        "add_key",
-        "request_key",
-        "clone3",
-        "io_uring_setup",
-        "unshare",
-        "clone",
-    ] {
-        assert!(
-            !d.contains(dangerous),
-            "{dangerous} must not be allowed unconditionally"
-        );
+    for dangerous in ["ptrace", "bpf", "mount", "keyctl", "add_key", "request_key", "clone3", "io_uring_setup", "unshare", "clone"] {
+        assert!(!d.contains(dangerous), "{dangerous} must not be allowed unconditionally");
     }
 
-    let dgram = |rules: &[Vec<(usize, u64, Option<u64>)>]| {
-        rules.iter().any(|r| r.contains(&(1, 0xf, Some(2))))
-    };
-    let netlink =
-        |rules: &[Vec<(usize, u64, Option<u64>)>]| rules.iter().any(|r| r.contains(&(0, 16, None)));
+    let dgram = |rules: &[Vec<(usize, u64, Option<u64>)>]| rules.iter().any(|r| r.contains(&(1, 0xf, Some(2))));
+    let netlink = |rules: &[Vec<(usize, u64, Option<u64>)>]| rules.iter().any(|r| r.contains(&(0, 16, None)));
     assert!(!dgram(&socket_rules(Profile::Default)));
     assert!(!dgram(&socket_rules(Profile::Strict)));
     assert!(dgram(&socket_rules(Profile::Udp)));
@@ -229,10 +163,7 @@ fn profile_differences_are_as_documented() {
 fn mptcp_is_never_allowed_and_always_refused_with_eprotonosupport() {
     for p in Profile::ALL {
         for r in socket_rules(p) {
-            assert!(
-                !r.iter().any(|a| a.0 == 2 && a.1 == 262),
-                "{p:?}: an allow rule names IPPROTO_MPTCP: {r:?}"
-            );
+            assert!(!r.iter().any(|a| a.0 == 2 && a.1 == 262), "{p:?}: an allow rule names IPPROTO_MPTCP: {r:?}");
         }
         let text = seccomp_profiles::render(p);
         assert!(text.contains("\"errnoRet\": 93"), "{p:?} lacks the MPTCP errno rule");
@@ -245,10 +176,7 @@ fn mptcp_is_never_allowed_and_always_refused_with_eprotonosupport() {
 fn setid_and_fastopen_syscalls_are_only_conditionally_allowed() {
     for p in Profile::ALL {
         let unconditional = allowed_unconditionally(p);
-        for name in [
-            "chmod", "fchmod", "fchmodat", "fchmodat2", "mknod", "mknodat", "open", "openat",
-            "creat", "openat2", "sendto", "sendmsg", "sendmmsg",
-        ] {
+        for name in ["chmod", "fchmod", "fchmodat", "fchmodat2", "mknod", "mknodat", "open", "openat", "creat", "openat2", "sendto", "sendmsg", "sendmmsg"] {
             assert!(!unconditional.contains(name), "{p:?}: {name} is allowed unconditionally");
         }
     }

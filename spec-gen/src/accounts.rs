@@ -12,22 +12,15 @@ pub enum AccountError {
     #[error("uid {0} is not in the rootfs's /etc/passwd, so its primary group is unknown")]
     NoPrimaryGroup(u32),
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
 }
 
 impl AccountError {
     /// How to fix it.
     pub fn fix(&self) -> String {
         match self {
-            AccountError::UnknownUser(n) => format!(
-                "add `{n}` to the rootfs's etc/passwd (rootfs_build.users does it for built rootfs) or give a numeric uid"
-            ),
-            AccountError::UnknownGroup(n) => format!(
-                "add `{n}` to the rootfs's etc/group or give a numeric gid"
-            ),
+            AccountError::UnknownUser(n) => format!("add `{n}` to the rootfs's etc/passwd (rootfs_build.users does it for built rootfs) or give a numeric uid"),
+            AccountError::UnknownGroup(n) => format!("add `{n}` to the rootfs's etc/group or give a numeric gid"),
             AccountError::NoPrimaryGroup(_) => "add `group = N` to [process]".into(),
             AccountError::Read { .. } => "check the rootfs's etc directory".into(),
         }
@@ -67,10 +60,7 @@ pub struct Identity {
 fn read_in(view: &View, cpath: &str) -> Result<String, AccountError> {
     match view.host_file(cpath) {
         None => Ok(String::new()),
-        Some(h) => std::fs::read_to_string(&h).map_err(|e| AccountError::Read {
-            path: h.display().to_string(),
-            source: e,
-        }),
+        Some(h) => std::fs::read_to_string(&h).map_err(|e| AccountError::Read { path: h.display().to_string(), source: e }),
     }
 }
 
@@ -82,12 +72,7 @@ pub fn parse_passwd(text: &str) -> Vec<Account> {
             if f.len() < 7 {
                 return None;
             }
-            Some(Account {
-                name: f[0].to_string(),
-                uid: f[2].parse().ok()?,
-                gid: f[3].parse().ok()?,
-                home: f[5].to_string(),
-            })
+            Some(Account { name: f[0].to_string(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].to_string() })
         })
         .collect()
 }
@@ -100,20 +85,14 @@ pub fn parse_group(text: &str) -> Vec<Group> {
             if f.len() < 3 {
                 return None;
             }
-            Some(Group {
-                name: f[0].to_string(),
-                gid: f[2].parse().ok()?,
-            })
+            Some(Group { name: f[0].to_string(), gid: f[2].parse().ok()? })
         })
         .collect()
 }
 
 impl Accounts {
     pub fn read(view: &View) -> Result<Accounts, AccountError> {
-        let mut a = Accounts {
-            users: parse_passwd(&read_in(view, "/etc/passwd")?),
-            groups: parse_group(&read_in(view, "/etc/group")?),
-        };
+        let mut a = Accounts { users: parse_passwd(&read_in(view, "/etc/passwd")?), groups: parse_group(&read_in(view, "/etc/group")?) };
         // No account files at all (`explain` before the rootfs is built): root is uid 0 and
         // group 0 on every system, so a description that names it can still be explained.
         if a.users.is_empty() && a.groups.is_empty() {
@@ -130,28 +109,13 @@ impl Accounts {
     fn gid(&self, g: &IdSpec) -> Result<u32, AccountError> {
         match g {
             IdSpec::Id(i) => Ok(*i),
-            IdSpec::Name(n) => self
-                .groups
-                .iter()
-                .find(|x| &x.name == n)
-                .map(|x| x.gid)
-                .ok_or_else(|| AccountError::UnknownGroup(n.clone())),
+            IdSpec::Name(n) => self.groups.iter().find(|x| &x.name == n).map(|x| x.gid).ok_or_else(|| AccountError::UnknownGroup(n.clone())),
         }
     }
 
-    pub fn resolve(
-        &self,
-        user: &IdSpec,
-        group: Option<&IdSpec>,
-        extra: &[&IdSpec],
-    ) -> Result<Identity, AccountError> {
+    pub fn resolve(&self, user: &IdSpec, group: Option<&IdSpec>, extra: &[&IdSpec]) -> Result<Identity, AccountError> {
         let account = match user {
-            IdSpec::Name(n) => Some(
-                self.users
-                    .iter()
-                    .find(|u| &u.name == n)
-                    .ok_or_else(|| AccountError::UnknownUser(n.clone()))?,
-            ),
+            IdSpec::Name(n) => Some(self.users.iter().find(|u| &u.name == n).ok_or_else(|| AccountError::UnknownUser(n.clone()))?),
             IdSpec::Id(i) => self.user_by_uid(*i),
         };
         let uid = match user {
@@ -160,9 +124,7 @@ impl Accounts {
         };
         let gid = match group {
             Some(g) => self.gid(g)?,
-            None => account
-                .map(|a| a.gid)
-                .ok_or(AccountError::NoPrimaryGroup(uid))?,
+            None => account.map(|a| a.gid).ok_or(AccountError::NoPrimaryGroup(uid))?,
         };
         let mut additional_gids = Vec::new();
         for g in extra {
@@ -176,9 +138,7 @@ impl Accounts {
             gid,
             additional_gids,
             user_name: account.map(|a| a.name.clone()),
-            home: account
-                .map(|a| a.home.clone())
-                .filter(|h| h.starts_with('/')),
+            home: account.map(|a| a.home.clone()).filter(|h| h.starts_with('/')),
         })
     }
 }
@@ -189,9 +149,7 @@ mod tests {
 
     fn db() -> Accounts {
         Accounts {
-            users: parse_passwd(
-                "root:x:0:0:root:/root:/bin/sh\nwww:x:33:34:www:/var/www:/bin/false\nbad line\n",
-            ),
+            users: parse_passwd("root:x:0:0:root:/root:/bin/sh\nwww:x:33:34:www:/var/www:/bin/false\nbad line\n"),
             groups: parse_group("root:x:0:\nwww:x:34:\nlog:x:4:www\n"),
         }
     }
@@ -199,37 +157,13 @@ mod tests {
     #[test]
     fn by_name_and_number() {
         let d = db();
-        let id = d
-            .resolve(
-                &IdSpec::Name("www".into()),
-                None,
-                &[&IdSpec::Name("log".into())],
-            )
-            .unwrap();
-        assert_eq!(
-            (id.uid, id.gid, id.additional_gids.clone()),
-            (33, 34, vec![4])
-        );
+        let id = d.resolve(&IdSpec::Name("www".into()), None, &[&IdSpec::Name("log".into())]).unwrap();
+        assert_eq!((id.uid, id.gid, id.additional_gids.clone()), (33, 34, vec![4]));
         assert_eq!(id.home.as_deref(), Some("/var/www"));
-        let id = d
-            .resolve(&IdSpec::Id(1234), Some(&IdSpec::Id(99)), &[])
-            .unwrap();
+        let id = d.resolve(&IdSpec::Id(1234), Some(&IdSpec::Id(99)), &[]).unwrap();
         assert_eq!((id.uid, id.gid), (1234, 99));
-        assert!(matches!(
-            d.resolve(&IdSpec::Id(1234), None, &[]),
-            Err(AccountError::NoPrimaryGroup(1234))
-        ));
-        assert!(matches!(
-            d.resolve(&IdSpec::Name("nobody".into()), None, &[]),
-            Err(AccountError::UnknownUser(_))
-        ));
-        assert!(matches!(
-            d.resolve(
-                &IdSpec::Name("www".into()),
-                Some(&IdSpec::Name("staff".into())),
-                &[]
-            ),
-            Err(AccountError::UnknownGroup(_))
-        ));
+        assert!(matches!(d.resolve(&IdSpec::Id(1234), None, &[]), Err(AccountError::NoPrimaryGroup(1234))));
+        assert!(matches!(d.resolve(&IdSpec::Name("nobody".into()), None, &[]), Err(AccountError::UnknownUser(_))));
+        assert!(matches!(d.resolve(&IdSpec::Name("www".into()), Some(&IdSpec::Name("staff".into())), &[]), Err(AccountError::UnknownGroup(_))));
     }
 }

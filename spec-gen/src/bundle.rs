@@ -63,13 +63,7 @@ pub const MASKED_PATHS: &[&str] = &[
 /// the (noexec) filesystem. JITs that map memfds PROT_EXEC are not affected.
 pub const SYSCTLS: &[(&str, &str)] = &[("vm.memfd_noexec", "2")];
 
-pub const READONLY_PATHS: &[&str] = &[
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
-];
+pub const READONLY_PATHS: &[&str] = &["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 pub const CPU_PERIOD: u64 = 100_000;
 
@@ -80,15 +74,9 @@ pub enum BundleError {
     #[error(transparent)]
     Mount(#[from] MountError),
     #[error("{location}: error: {error}\n  fix: {fix}", fix = error.fix())]
-    Account {
-        location: String,
-        error: AccountError,
-    },
+    Account { location: String, error: AccountError },
     #[error("{location}: error: {error}\n  fix: {fix}", fix = error.fix())]
-    Seccomp {
-        location: String,
-        error: SeccompError,
-    },
+    Seccomp { location: String, error: SeccompError },
     #[error("{0}: error: the rootfs path is not valid UTF-8\n  fix: rename the directory")]
     NotUtf8(PathBuf),
 }
@@ -108,33 +96,17 @@ pub struct Plan {
 
 fn identity(svc: &Service) -> Result<Identity, BundleError> {
     let p = &svc.desc.process;
-    let accounts =
-        Accounts::read(&View::new(&svc.rootfs)).map_err(|error| BundleError::Account {
-            location: svc.location(&p.user.span()),
-            error,
-        })?;
+    let accounts = Accounts::read(&View::new(&svc.rootfs)).map_err(|error| BundleError::Account { location: svc.location(&p.user.span()), error })?;
     let extra: Vec<_> = p.supplementary_groups.iter().map(|g| g.get_ref()).collect();
-    accounts
-        .resolve(
-            p.user.get_ref(),
-            p.group.as_ref().map(|g| g.get_ref()),
-            &extra,
-        )
-        .map_err(|error| {
-            let span = match &error {
-                AccountError::UnknownGroup(n) => p
-                    .group
-                    .iter()
-                    .chain(&p.supplementary_groups)
-                    .find(|g| g.get_ref().to_string() == *n)
-                    .map_or(p.user.span(), |g| g.span()),
-                _ => p.user.span(),
-            };
-            BundleError::Account {
-                location: svc.location(&span),
-                error,
+    accounts.resolve(p.user.get_ref(), p.group.as_ref().map(|g| g.get_ref()), &extra).map_err(|error| {
+        let span = match &error {
+            AccountError::UnknownGroup(n) => {
+                p.group.iter().chain(&p.supplementary_groups).find(|g| g.get_ref().to_string() == *n).map_or(p.user.span(), |g| g.span())
             }
-        })
+            _ => p.user.span(),
+        };
+        BundleError::Account { location: svc.location(&span), error }
+    })
 }
 
 fn environment(svc: &Service, id: &Identity) -> Vec<String> {
@@ -151,16 +123,9 @@ fn resources(svc: &Service) -> oci::Resources {
     let r = &svc.desc.resources;
     oci::Resources {
         devices: crate::devices::rules(&svc.desc.devices),
-        memory: r.memory.as_ref().map(|m| oci::Memory {
-            limit: i64::try_from(m.get_ref().0).unwrap_or(i64::MAX),
-        }),
-        cpu: r.cpus.as_ref().map(|c| oci::Cpu {
-            quota: (c.get_ref() * CPU_PERIOD as f64).round() as i64,
-            period: CPU_PERIOD,
-        }),
-        pids: r.pids.as_ref().map(|p| oci::Pids {
-            limit: *p.get_ref(),
-        }),
+        memory: r.memory.as_ref().map(|m| oci::Memory { limit: i64::try_from(m.get_ref().0).unwrap_or(i64::MAX) }),
+        cpu: r.cpus.as_ref().map(|c| oci::Cpu { quota: (c.get_ref() * CPU_PERIOD as f64).round() as i64, period: CPU_PERIOD }),
+        pids: r.pids.as_ref().map(|p| oci::Pids { limit: *p.get_ref() }),
     }
 }
 
@@ -170,10 +135,7 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
     let identity = identity(svc)?;
     let mounts = crate::mounts::plan(svc)?;
 
-    let choice = crate::seccomp::choose(
-        d.security.seccomp.as_ref().map(|s| s.get_ref().as_str()),
-        d.network.uses_udp(),
-    );
+    let choice = crate::seccomp::choose(d.security.seccomp.as_ref().map(|s| s.get_ref().as_str()), d.network.uses_udp());
     let loaded = crate::seccomp::load(&choice, &svc.dir).map_err(|error| BundleError::Seccomp {
         location: match &d.security.seccomp {
             Some(s) => svc.location(&s.span()),
@@ -187,21 +149,13 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
     };
 
     let landlock = crate::landlock::rules(svc, &mounts.writable);
-    let mut annotations = landlock
-        .as_ref()
-        .map(crate::landlock::annotations)
-        .unwrap_or_default();
+    let mut annotations = landlock.as_ref().map(crate::landlock::annotations).unwrap_or_default();
     if d.lifecycle.init {
         annotations.insert(ocirt_contract::annotations::INIT.to_string(), "true".to_string());
     }
 
     let caps: Vec<String> = {
-        let mut c: Vec<String> = d
-            .security
-            .capabilities
-            .iter()
-            .map(|c| c.get_ref().0.clone())
-            .collect();
+        let mut c: Vec<String> = d.security.capabilities.iter().map(|c| c.get_ref().0.clone()).collect();
         c.sort();
         c.dedup();
         c
@@ -214,21 +168,12 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
         namespaces.push("network");
     }
 
-    let root_path = svc
-        .rootfs
-        .to_str()
-        .ok_or_else(|| BundleError::NotUtf8(svc.rootfs.clone()))?
-        .to_string();
+    let root_path = svc.rootfs.to_str().ok_or_else(|| BundleError::NotUtf8(svc.rootfs.clone()))?.to_string();
     let config = oci::Config {
         oci_version: oci::OCI_VERSION.into(),
         process: oci::Process {
             terminal: false,
-            user: oci::User {
-                uid: identity.uid,
-                gid: identity.gid,
-                umask: d.process.umask.map(|m| m.0),
-                additional_gids: identity.additional_gids.clone(),
-            },
+            user: oci::User { uid: identity.uid, gid: identity.gid, umask: d.process.umask.map(|m| m.0), additional_gids: identity.additional_gids.clone() },
             args,
             env: environment(svc, &identity),
             cwd: crate::load::clean_container_path(d.process.workdir.get_ref()),
@@ -239,50 +184,24 @@ pub fn plan(svc: &Service) -> Result<Plan, BundleError> {
                 permitted: caps.clone(),
                 ambient: caps,
             },
-            rlimits: d
-                .rlimits
-                .entries()
-                .into_iter()
-                .map(|(kind, l)| oci::Rlimit {
-                    kind: kind.into(),
-                    hard: l.hard,
-                    soft: l.soft,
-                })
-                .collect(),
+            rlimits: d.rlimits.entries().into_iter().map(|(kind, l)| oci::Rlimit { kind: kind.into(), hard: l.hard, soft: l.soft }).collect(),
             no_new_privileges: d.security.no_new_privileges,
         },
-        root: oci::Root {
-            path: root_path,
-            readonly: d.filesystem.readonly_root,
-        },
+        root: oci::Root { path: root_path, readonly: d.filesystem.readonly_root },
         hostname: d.name.get_ref().clone(),
         mounts: mounts.mounts.clone(),
         linux: oci::Linux {
             resources: resources(svc),
             // Not `/ocirt/{id}` written here: the same bundle may be run under other ids.
             cgroups_path: None,
-            namespaces: namespaces
-                .into_iter()
-                .map(|k| oci::Namespace { kind: k.into() })
-                .collect(),
+            namespaces: namespaces.into_iter().map(|k| oci::Namespace { kind: k.into() }).collect(),
             devices: crate::devices::nodes(&d.devices),
             seccomp,
             masked_paths: MASKED_PATHS.iter().map(|s| s.to_string()).collect(),
             readonly_paths: READONLY_PATHS.iter().map(|s| s.to_string()).collect(),
-            sysctl: SYSCTLS
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            sysctl: SYSCTLS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         },
         annotations,
     };
-    Ok(Plan {
-        id,
-        identity,
-        mounts,
-        seccomp_choice: choice,
-        seccomp_file,
-        landlock,
-        config,
-    })
+    Ok(Plan { id, identity, mounts, seccomp_choice: choice, seccomp_file, landlock, config })
 }

@@ -142,11 +142,7 @@ pub struct Filesystem {
 
 impl Default for Filesystem {
     fn default() -> Self {
-        Filesystem {
-            readonly_root: true,
-            writable: Vec::new(),
-            tmpfs: Vec::new(),
-        }
+        Filesystem { readonly_root: true, writable: Vec::new(), tmpfs: Vec::new() }
     }
 }
 
@@ -213,12 +209,7 @@ pub struct Security {
 
 impl Default for Security {
     fn default() -> Self {
-        Security {
-            capabilities: Vec::new(),
-            seccomp: None,
-            no_new_privileges: true,
-            landlock: Landlock::default(),
-        }
+        Security { capabilities: Vec::new(), seccomp: None, no_new_privileges: true, landlock: Landlock::default() }
     }
 }
 
@@ -265,14 +256,7 @@ pub struct Landlock {
 
 impl Default for Landlock {
     fn default() -> Self {
-        Landlock {
-            enabled: true,
-            exec: None,
-            read: Vec::new(),
-            write: Vec::new(),
-            scope: None,
-            compat: None,
-        }
+        Landlock { enabled: true, exec: None, read: Vec::new(), write: Vec::new(), scope: None, compat: None }
     }
 }
 
@@ -312,10 +296,7 @@ pub struct Rlimits {
 impl Rlimits {
     /// (RLIMIT_NAME, value) pairs in a fixed order; NOFILE defaults to 1024:1024.
     pub fn entries(&self) -> Vec<(&'static str, Limit)> {
-        let nofile = self.nofile.unwrap_or(Limit {
-            soft: 1024,
-            hard: 1024,
-        });
+        let nofile = self.nofile.unwrap_or(Limit { soft: 1024, hard: 1024 });
         let all = [
             ("RLIMIT_AS", self.address_space),
             ("RLIMIT_CORE", self.core),
@@ -334,9 +315,7 @@ impl Rlimits {
             ("RLIMIT_SIGPENDING", self.sigpending),
             ("RLIMIT_STACK", self.stack),
         ];
-        all.into_iter()
-            .filter_map(|(n, l)| l.map(|l| (n, l)))
-            .collect()
+        all.into_iter().filter_map(|(n, l)| l.map(|l| (n, l))).collect()
     }
 }
 

@@ -36,33 +36,15 @@ pub fn nodes(devices: &[Device]) -> Vec<oci::Device> {
 }
 
 pub fn rules(devices: &[Device]) -> Vec<oci::DeviceRule> {
-    let mut rules = vec![oci::DeviceRule {
-        allow: false,
-        kind: None,
-        major: None,
-        minor: None,
-        access: "rwm".into(),
-    }];
+    let mut rules = vec![oci::DeviceRule { allow: false, kind: None, major: None, minor: None, access: "rwm".into() }];
     for (_, major, minor) in STANDARD {
-        rules.push(oci::DeviceRule {
-            allow: true,
-            kind: Some("c".into()),
-            major: Some(*major),
-            minor: *minor,
-            access: "rwm".into(),
-        });
+        rules.push(oci::DeviceRule { allow: true, kind: Some("c".into()), major: Some(*major), minor: *minor, access: "rwm".into() });
     }
     for d in nodes(devices) {
         if d.kind == DeviceKind::Fifo.letter() {
             continue; // FIFOs are not subject to the device controller
         }
-        rules.push(oci::DeviceRule {
-            allow: true,
-            kind: Some(d.kind.clone()),
-            major: Some(d.major),
-            minor: Some(d.minor),
-            access: "rwm".into(),
-        });
+        rules.push(oci::DeviceRule { allow: true, kind: Some(d.kind.clone()), major: Some(d.major), minor: Some(d.minor), access: "rwm".into() });
     }
     rules
 }

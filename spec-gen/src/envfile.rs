@@ -10,8 +10,7 @@ pub struct EnvFileError {
 
 pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
-        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+    matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic()) && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 pub fn parse(text: &str) -> Result<Vec<(String, String)>, EnvFileError> {
@@ -23,17 +22,11 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, EnvFileError> {
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
-            return Err(EnvFileError {
-                line: i + 1,
-                message: format!("`{line}` is not KEY=VALUE"),
-            });
+            return Err(EnvFileError { line: i + 1, message: format!("`{line}` is not KEY=VALUE") });
         };
         let key = key.trim();
         if !valid_name(key) {
-            return Err(EnvFileError {
-                line: i + 1,
-                message: format!("`{key}` is not a valid variable name"),
-            });
+            return Err(EnvFileError { line: i + 1, message: format!("`{key}` is not a valid variable name") });
         }
         let value = value.trim();
         let value = unquote(value).unwrap_or(value);
@@ -58,15 +51,7 @@ mod tests {
     #[test]
     fn parses_lines() {
         let v = parse("# c\n\nA=1\nexport B=\"two words\"\nC='x'\nD=\n").unwrap();
-        assert_eq!(
-            v,
-            vec![
-                ("A".into(), "1".into()),
-                ("B".into(), "two words".into()),
-                ("C".into(), "x".into()),
-                ("D".into(), "".into())
-            ]
-        );
+        assert_eq!(v, vec![("A".into(), "1".into()), ("B".into(), "two words".into()), ("C".into(), "x".into()), ("D".into(), "".into())]);
         assert_eq!(parse("A=1\nnonsense\n").unwrap_err().line, 2);
         assert!(parse("1A=2").is_err());
     }

@@ -27,22 +27,17 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
     let c = &plan.config;
     let mut o = String::new();
     let w = &mut o;
-    let title = if d.description.is_empty() {
-        String::new()
-    } else {
-        format!(": {}", d.description)
-    };
+    let title = if d.description.is_empty() { String::new() } else { format!(": {}", d.description) };
     let _ = writeln!(w, "{}{title}", plan.id);
-    let built = if std::path::Path::new(&c.root.path).is_dir() {
-        ""
-    } else {
-        " (not built yet: `spec-gen rootfs` builds it)"
-    };
+    let built = if std::path::Path::new(&c.root.path).is_dir() { "" } else { " (not built yet: `spec-gen rootfs` builds it)" };
     let _ = writeln!(
         w,
         "Container id {}, cgroup {}, rootfs {}{built}.",
         plan.id,
-        c.linux.cgroups_path.clone().unwrap_or_else(|| format!("/ocirt/{0} (one per container id; <unit cgroup>/{0} under a systemd unit with Delegate=yes)", plan.id)),
+        c.linux
+            .cgroups_path
+            .clone()
+            .unwrap_or_else(|| format!("/ocirt/{0} (one per container id; <unit cgroup>/{0} under a systemd unit with Delegate=yes)", plan.id)),
         c.root.path
     );
 
@@ -56,41 +51,25 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
     let groups = if id.additional_gids.is_empty() {
         "no supplementary groups".to_string()
     } else {
-        format!(
-            "supplementary groups {}",
-            id.additional_gids
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!("supplementary groups {}", id.additional_gids.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
     };
-    let _ = writeln!(
-        w,
-        "  as {who}, group {}, {groups}, in {}.",
-        id.gid, c.process.cwd
-    );
+    let _ = writeln!(w, "  as {who}, group {}, {groups}, in {}.", id.gid, c.process.cwd);
     if id.uid == 0 {
         if c.process.capabilities.bounding.is_empty() {
             let _ = writeln!(w, "  Runs as root inside the container; with no capabilities that is still limited, but a real user is better.");
         } else {
-            let _ = writeln!(w, "  Runs as root inside the container, limited to the capabilities listed under Privileges; a real user is better where the program allows it.");
+            let _ = writeln!(
+                w,
+                "  Runs as root inside the container, limited to the capabilities listed under Privileges; a real user is better where the program allows it."
+            );
         }
     }
 
     let _ = writeln!(w, "\nFiles");
-    let ro = if c.root.readonly {
-        "the rootfs is read-only"
-    } else {
-        "the rootfs is WRITABLE (filesystem.readonly_root = false)"
-    };
+    let ro = if c.root.readonly { "the rootfs is read-only" } else { "the rootfs is WRITABLE (filesystem.readonly_root = false)" };
     match &plan.landlock {
         Some(l) => {
-            let _ = writeln!(
-                w,
-                "  May read and execute beneath: {}; {ro}.",
-                list(&l.exec)
-            );
+            let _ = writeln!(w, "  May read and execute beneath: {}; {ro}.", list(&l.exec));
             if !l.read.is_empty() {
                 let _ = writeln!(w, "  May only read beneath: {}.", list(&l.read));
             }
@@ -110,11 +89,7 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
                     w,
                     "  {}: empty tmpfs, lost at every stop{}.",
                     m.destination,
-                    if noexec {
-                        ", nothing in it can be executed"
-                    } else {
-                        ", programs in it CAN be executed"
-                    }
+                    if noexec { ", nothing in it can be executed" } else { ", programs in it CAN be executed" }
                 );
             }
             "bind" if m.destination == "/dev/log" => {
@@ -122,8 +97,7 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
             }
             "bind" => {
                 // A file bound onto a file (a config file, a socket) is not a directory.
-                let dir = !std::path::Path::new(&m.source).exists()
-                    || std::path::Path::new(&m.source).is_dir();
+                let dir = !std::path::Path::new(&m.source).exists() || std::path::Path::new(&m.source).is_dir();
                 let _ = writeln!(
                     w,
                     "  {}: host {} {}, {}{}.",
@@ -145,23 +119,13 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
     for (k, v) in SYSCTLS {
         let _ = writeln!(w, "  Kernel setting {k} = {v} in its own namespace.");
     }
-    let _ = writeln!(
-        w,
-        "  Cannot change {} (read-only); /sys and /sys/fs/cgroup are read-only.",
-        READONLY_PATHS.join(", ")
-    );
+    let _ = writeln!(w, "  Cannot change {} (read-only); /sys and /sys/fs/cgroup are read-only.", READONLY_PATHS.join(", "));
 
     let _ = writeln!(w, "\nNetwork");
     if d.network.private {
-        let _ = writeln!(
-            w,
-            "  Has a private network namespace: it cannot reach the host's network interfaces."
-        );
+        let _ = writeln!(w, "  Has a private network namespace: it cannot reach the host's network interfaces.");
     } else {
-        let _ = writeln!(
-            w,
-            "  Shares the host's network (no private network namespace)."
-        );
+        let _ = writeln!(w, "  Shares the host's network (no private network namespace).");
     }
     match &plan.landlock {
         Some(l) => {
@@ -173,11 +137,7 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
             if l.connect.is_empty() {
                 let _ = writeln!(w, "  May not open TCP connections to any port.");
             } else {
-                let _ = writeln!(
-                    w,
-                    "  May open TCP connections to port(s) {} only (any address).",
-                    ports(&l.connect)
-                );
+                let _ = writeln!(w, "  May open TCP connections to port(s) {} only (any address).", ports(&l.connect));
             }
         }
         None => {
@@ -212,11 +172,7 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
     if caps.is_empty() {
         let _ = writeln!(w, "  No capabilities: cannot change file owners, bypass permissions, bind ports below 1024, load modules or change the system.");
     } else {
-        let _ = writeln!(
-            w,
-            "  Keeps the capabilities {} (in every set); all others are gone.",
-            list(caps)
-        );
+        let _ = writeln!(w, "  Keeps the capabilities {} (in every set); all others are gone.", list(caps));
     }
     if c.process.no_new_privileges {
         let _ = writeln!(w, "  Cannot gain privileges: no_new_privs is set and mounts are nosuid, so setuid programs are inert.");
@@ -228,10 +184,7 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
             let _ = writeln!(w, "  Cannot send signals to processes outside its sandbox.");
         }
         if l.scope.contains(&"abstract-unix-socket") {
-            let _ = writeln!(
-                w,
-                "  Cannot connect to abstract unix sockets outside its sandbox."
-            );
+            let _ = writeln!(w, "  Cannot connect to abstract unix sockets outside its sandbox.");
         }
         if l.compat == "required" {
             let _ = writeln!(w, "  The runtime refuses to start it on a kernel whose Landlock cannot enforce all of this.");
@@ -241,40 +194,21 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
     }
     match &plan.seccomp_file {
         Some(p) => {
-            let _ = writeln!(
-                w,
-                "  System calls are filtered by the seccomp profile \"{}\" ({}).",
-                plan.seccomp_choice,
-                p.display()
-            );
+            let _ = writeln!(w, "  System calls are filtered by the seccomp profile \"{}\" ({}).", plan.seccomp_choice, p.display());
         }
         None => {
-            let _ = writeln!(
-                w,
-                "  NO seccomp filter (security.seccomp = \"unconfined\")."
-            );
+            let _ = writeln!(w, "  NO seccomp filter (security.seccomp = \"unconfined\").");
         }
     }
     let ns: Vec<&str> = c.linux.namespaces.iter().map(|n| n.kind.as_str()).collect();
-    let _ = writeln!(
-        w,
-        "  Own namespaces: {}; sees only its own processes.",
-        ns.join(", ")
-    );
+    let _ = writeln!(w, "  Own namespaces: {}; sees only its own processes.", ns.join(", "));
 
     let _ = writeln!(w, "\nDevices");
     let _ = writeln!(w, "  The standard nodes: null, zero, full, random, urandom, tty, ptmx and its own pseudo-terminals.");
     for dev in &c.linux.devices {
-        let _ = writeln!(
-            w,
-            "  Also {} ({} {}:{}, mode {:o}, owner {}:{}).",
-            dev.path, dev.kind, dev.major, dev.minor, dev.file_mode, dev.uid, dev.gid
-        );
+        let _ = writeln!(w, "  Also {} ({} {}:{}, mode {:o}, owner {}:{}).", dev.path, dev.kind, dev.major, dev.minor, dev.file_mode, dev.uid, dev.gid);
     }
-    let _ = writeln!(
-        w,
-        "  Every other device is denied by the cgroup device rules."
-    );
+    let _ = writeln!(w, "  Every other device is denied by the cgroup device rules.");
 
     let _ = writeln!(w, "\nLimits");
     let r = &c.linux.resources;
@@ -284,11 +218,7 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         any = true;
     }
     if let Some(cpu) = &r.cpu {
-        let _ = writeln!(
-            w,
-            "  CPU: {} CPU(s) worth of time.",
-            cpu.quota as f64 / cpu.period as f64
-        );
+        let _ = writeln!(w, "  CPU: {} CPU(s) worth of time.", cpu.quota as f64 / cpu.period as f64);
         any = true;
     }
     if let Some(p) = &r.pids {
@@ -299,32 +229,16 @@ pub fn explain(svc: &Service, plan: &Plan) -> String {
         let _ = writeln!(w, "  No memory, CPU or task limit (see [resources]).");
     }
     for rl in &c.process.rlimits {
-        let _ = writeln!(
-            w,
-            "  {}: soft {}, hard {}.",
-            rl.kind,
-            limit(rl.soft),
-            limit(rl.hard)
-        );
+        let _ = writeln!(w, "  {}: soft {}, hard {}.", rl.kind, limit(rl.soft), limit(rl.hard));
     }
 
     let _ = writeln!(w, "\nLifecycle");
     let l = &d.lifecycle;
-    let _ = writeln!(
-        w,
-        "  Stopped with {}, killed {} s later if still running.",
-        l.stop_signal.0, l.stop_timeout
-    );
+    let _ = writeln!(w, "  Stopped with {}, killed {} s later if still running.", l.stop_signal.0, l.stop_timeout);
     if l.notify {
-        let _ = writeln!(
-            w,
-            "  Counts as started when it reports READY=1 through sd_notify (Type=notify)."
-        );
+        let _ = writeln!(w, "  Counts as started when it reports READY=1 through sd_notify (Type=notify).");
     } else {
-        let _ = writeln!(
-            w,
-            "  Counts as started as soon as the program runs (Type=exec)."
-        );
+        let _ = writeln!(w, "  Counts as started as soon as the program runs (Type=exec).");
     }
     if let Some(sig) = &l.reload_signal {
         let _ = writeln!(w, "  `systemctl reload` sends it {}.", sig.0);

@@ -13,11 +13,7 @@ pub const PLACEHOLDER: &str = "{instance}";
 
 /// Instance names: what systemd accepts and what keeps ids and paths simple.
 pub fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-        && !s.starts_with('.')
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') && !s.starts_with('.')
 }
 
 /// Replaces the placeholder everywhere it is allowed.
@@ -38,19 +34,10 @@ pub fn substitute(desc: &mut Description, instance: &str) {
         sub(b.source.get_mut());
         sub(b.target.get_mut());
     }
-    desc.filesystem
-        .writable
-        .iter_mut()
-        .for_each(|s| sub(s.get_mut()));
-    desc.filesystem
-        .tmpfs
-        .iter_mut()
-        .for_each(|t| sub(t.path.get_mut()));
+    desc.filesystem.writable.iter_mut().for_each(|s| sub(s.get_mut()));
+    desc.filesystem.tmpfs.iter_mut().for_each(|t| sub(t.path.get_mut()));
     let lc = &mut desc.lifecycle;
-    lc.after
-        .iter_mut()
-        .chain(lc.requires.iter_mut())
-        .for_each(sub);
+    lc.after.iter_mut().chain(lc.requires.iter_mut()).for_each(sub);
     let l = &mut desc.security.landlock;
     for list in [&mut l.read, &mut l.write] {
         list.iter_mut().for_each(|s| sub(s.get_mut()));

@@ -48,10 +48,7 @@ pub fn rules(svc: &Service, writable: &[String]) -> Option<Rules> {
         return None;
     }
     let clean = |v: &[toml::Spanned<String>]| -> Vec<String> {
-        let mut out: Vec<String> = v
-            .iter()
-            .map(|s| clean_container_path(s.get_ref()))
-            .collect();
+        let mut out: Vec<String> = v.iter().map(|s| clean_container_path(s.get_ref())).collect();
         out.sort();
         out.dedup();
         out
@@ -63,10 +60,7 @@ pub fn rules(svc: &Service, writable: &[String]) -> Option<Rules> {
     let mut write: Vec<String> = writable.to_vec();
     write.extend(clean(&l.write));
     let write = crate::mounts::minimal_cover(write);
-    let mut scope: Vec<Scope> = l
-        .scope
-        .clone()
-        .unwrap_or_else(|| vec![Scope::AbstractUnixSocket, Scope::Signal]);
+    let mut scope: Vec<Scope> = l.scope.clone().unwrap_or_else(|| vec![Scope::AbstractUnixSocket, Scope::Signal]);
     scope.sort();
     scope.dedup();
     let net = &svc.desc.network;
@@ -76,9 +70,7 @@ pub fn rules(svc: &Service, writable: &[String]) -> Option<Rules> {
         write,
         bind: net.tcp_bind.iter().map(|p| p.0).collect(),
         connect: net.tcp_connect.iter().map(|p| p.0).collect(),
-        udp: net.uses_udp().then(|| {
-            (net.udp_bind.iter().map(|p| p.0).collect(), net.udp_connect.iter().map(|p| p.0).collect())
-        }),
+        udp: net.uses_udp().then(|| (net.udp_bind.iter().map(|p| p.0).collect(), net.udp_connect.iter().map(|p| p.0).collect())),
         unix_bind: {
             let mut v: Vec<String> = net.abstract_unix_bind.iter().map(|s| s.get_ref().clone()).collect();
             v.sort();

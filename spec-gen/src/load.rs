@@ -15,11 +15,7 @@ pub enum LoadError {
     #[error("{path}: cannot read the service description: {source}\n  fix: check the path and its permissions")]
     Read { path: String, source: io::Error },
     #[error("{location}: error: {message}\n  fix: {fix}")]
-    Invalid {
-        location: String,
-        message: String,
-        fix: String,
-    },
+    Invalid { location: String, message: String, fix: String },
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -96,10 +92,7 @@ pub fn container_path_problem(p: &str) -> Option<&'static str> {
 
 /// Removes duplicate and trailing slashes.
 pub fn clean_container_path(p: &str) -> String {
-    let parts: Vec<&str> = p
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
+    let parts: Vec<&str> = p.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
     format!("/{}", parts.join("/"))
 }
 
@@ -120,17 +113,8 @@ impl Service {
         locate(&self.file, &self.source, Some(span))
     }
 
-    pub fn invalid(
-        &self,
-        span: &Range<usize>,
-        message: String,
-        fix: impl Into<String>,
-    ) -> LoadError {
-        LoadError::Invalid {
-            location: self.location(span),
-            message,
-            fix: fix.into(),
-        }
+    pub fn invalid(&self, span: &Range<usize>, message: String, fix: impl Into<String>) -> LoadError {
+        LoadError::Invalid { location: self.location(span), message, fix: fix.into() }
     }
 
     pub fn host_path(&self, p: &str) -> PathBuf {
@@ -186,9 +170,7 @@ fn in_value(v: &toml::de::DeValue, offset: usize) -> Option<String> {
     match v {
         toml::de::DeValue::Table(t) => in_table(t, offset).map(|p| format!(".{p}")),
         toml::de::DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-            in_value(item.get_ref(), offset)
-                .map(|p| format!("[{i}]{p}"))
-                .or_else(|| covers(&item.span(), offset).then(|| format!("[{i}]")))
+            in_value(item.get_ref(), offset).map(|p| format!("[{i}]{p}")).or_else(|| covers(&item.span(), offset).then(|| format!("[{i}]")))
         }),
         _ => None,
     }
@@ -225,20 +207,12 @@ fn from_toml_error(file: &Path, source: &str, e: &toml::de::Error) -> LoadError 
         Some((m, f)) => (m.to_string(), f.to_string()),
         None => (full.to_string(), fix_for(full)),
     };
-    LoadError::Invalid {
-        location: locate(file, source, e.span().as_ref()),
-        message,
-        fix,
-    }
+    LoadError::Invalid { location: locate(file, source, e.span().as_ref()), message, fix }
 }
 
 pub fn load(file: &Path, instance: Option<&str>, opts: LoadOptions) -> Result<Service, LoadError> {
-    let source = std::fs::read_to_string(file).map_err(|e| LoadError::Read {
-        path: file.display().to_string(),
-        source: e,
-    })?;
-    let mut desc: Description =
-        toml::from_str(&source).map_err(|e| from_toml_error(file, &source, &e))?;
+    let source = std::fs::read_to_string(file).map_err(|e| LoadError::Read { path: file.display().to_string(), source: e })?;
+    let mut desc: Description = toml::from_str(&source).map_err(|e| from_toml_error(file, &source, &e))?;
     if let Some(span) = nul_string(&source) {
         return Err(LoadError::Invalid {
             location: locate(file, &source, Some(&span)),
@@ -246,19 +220,9 @@ pub fn load(file: &Path, instance: Option<&str>, opts: LoadOptions) -> Result<Se
             fix: "remove the \\u0000 escape".into(),
         });
     }
-    let abs = std::path::absolute(file).map_err(|e| LoadError::Read {
-        path: file.display().to_string(),
-        source: e,
-    })?;
-    let dir = abs
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("/"));
-    let whole_file = |message: String, fix: String| LoadError::Invalid {
-        location: file.display().to_string(),
-        message,
-        fix,
-    };
+    let abs = std::path::absolute(file).map_err(|e| LoadError::Read { path: file.display().to_string(), source: e })?;
+    let dir = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("/"));
+    let whole_file = |message: String, fix: String| LoadError::Invalid { location: file.display().to_string(), message, fix };
 
     for (name, ov) in &desc.instances {
         if !instance::valid_name(name) {
@@ -272,20 +236,11 @@ pub fn load(file: &Path, instance: Option<&str>, opts: LoadOptions) -> Result<Se
     match instance {
         Some(i) => {
             if !instance::valid_name(i) {
-                return Err(whole_file(
-                    format!("instance name `{i}` is not allowed"),
-                    "use letters, digits, `_`, `-` and `.` only (at most 64)".into(),
-                ));
+                return Err(whole_file(format!("instance name `{i}` is not allowed"), "use letters, digits, `_`, `-` and `.` only (at most 64)".into()));
             }
             if !desc.instances.is_empty() && !desc.instances.contains_key(i) {
                 let known: Vec<&str> = desc.instances.keys().map(String::as_str).collect();
-                return Err(whole_file(
-                    format!("instance `{i}` is not declared"),
-                    format!(
-                        "add an [instances.{i}] table or use one of: {}",
-                        known.join(", ")
-                    ),
-                ));
+                return Err(whole_file(format!("instance `{i}` is not declared"), format!("add an [instances.{i}] table or use one of: {}", known.join(", "))));
             }
             instance::apply_override(&mut desc, i);
             instance::substitute(&mut desc, i);
@@ -308,15 +263,7 @@ pub fn load(file: &Path, instance: Option<&str>, opts: LoadOptions) -> Result<Se
     if let Ok(c) = rootfs.canonicalize() {
         rootfs = c;
     }
-    let mut svc = Service {
-        file: file.to_path_buf(),
-        dir,
-        source,
-        desc,
-        instance: instance.map(str::to_string),
-        rootfs,
-        env: BTreeMap::new(),
-    };
+    let mut svc = Service { file: file.to_path_buf(), dir, source, desc, instance: instance.map(str::to_string), rootfs, env: BTreeMap::new() };
     validate(&mut svc, opts)?;
     Ok(svc)
 }
@@ -326,9 +273,7 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
     let name = d.name.get_ref();
     let name_ok = !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
         && name.as_bytes()[0].is_ascii_alphanumeric();
     if !name_ok {
         return Err(svc.invalid(
@@ -349,43 +294,22 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
         ));
     }
     if d.process.command.get_ref().trim().is_empty() {
-        return Err(svc.invalid(
-            &d.process.command.span(),
-            "empty command".into(),
-            "name the program to run",
-        ));
+        return Err(svc.invalid(&d.process.command.span(), "empty command".into(), "name the program to run"));
     }
-    check_container_path(
-        svc,
-        d.process.workdir.get_ref(),
-        &d.process.workdir.span(),
-        "workdir",
-    )?;
+    check_container_path(svc, d.process.workdir.get_ref(), &d.process.workdir.span(), "workdir")?;
 
     let mut targets: BTreeMap<String, Range<usize>> = BTreeMap::new();
     let mut claim = |svc: &Service, path: &str, span: Range<usize>| -> Result<(), LoadError> {
         let clean = clean_container_path(path);
         if clean == "/" {
-            return Err(svc.invalid(
-                &span,
-                "cannot mount over /".into(),
-                "pick a directory below /",
-            ));
+            return Err(svc.invalid(&span, "cannot mount over /".into(), "pick a directory below /"));
         }
         if let Some(why) = runtime_mount_problem(&clean) {
-            return Err(svc.invalid(
-                &span,
-                format!("{clean} {why}"),
-                "pick a path outside /proc, /sys and the runtime's /dev mounts",
-            ));
+            return Err(svc.invalid(&span, format!("{clean} {why}"), "pick a path outside /proc, /sys and the runtime's /dev mounts"));
         }
         if let Some(prev) = targets.get(&clean) {
             let (l, _) = line_col(&svc.source, prev.start);
-            return Err(svc.invalid(
-                &span,
-                format!("{clean} is already mounted by line {l}"),
-                "keep one mount per container path",
-            ));
+            return Err(svc.invalid(&span, format!("{clean} is already mounted by line {l}"), "keep one mount per container path"));
         }
         targets.insert(clean, span);
         Ok(())
@@ -414,19 +338,11 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
     for dev in &d.devices {
         let p = dev.path.get_ref();
         if !device_paths.insert(clean_container_path(p)) {
-            return Err(svc.invalid(
-                &dev.path.span(),
-                format!("device {p} is declared twice"),
-                "keep one [[device]] table per path",
-            ));
+            return Err(svc.invalid(&dev.path.span(), format!("device {p} is declared twice"), "keep one [[device]] table per path"));
         }
         check_container_path(svc, p, &dev.path.span(), "device path")?;
         if !p.starts_with("/dev/") {
-            return Err(svc.invalid(
-                &dev.path.span(),
-                format!("device {p} is not below /dev"),
-                "put device nodes in /dev",
-            ));
+            return Err(svc.invalid(&dev.path.span(), format!("device {p} is not below /dev"), "put device nodes in /dev"));
         }
     }
     let l = &d.security.landlock;
@@ -453,10 +369,7 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
         if opts.require_paths && !crate::seccomp::is_builtin(v) && !svc.host_path(v).is_file() {
             return Err(svc.invalid(
                 &s.span(),
-                format!(
-                    "seccomp profile {} does not exist",
-                    svc.host_path(v).display()
-                ),
+                format!("seccomp profile {} does not exist", svc.host_path(v).display()),
                 "correct the path (relative paths start at the description's directory)",
             ));
         }
@@ -464,21 +377,13 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
     let r = &d.resources;
     if let Some(m) = &r.memory {
         if m.get_ref().0 < 1 << 20 {
-            return Err(svc.invalid(
-                &m.span(),
-                format!("memory limit {} is below 1 MiB", m.get_ref().0),
-                "give at least \"1M\"",
-            ));
+            return Err(svc.invalid(&m.span(), format!("memory limit {} is below 1 MiB", m.get_ref().0), "give at least \"1M\""));
         }
     }
     if let Some(c) = &r.cpus {
         let v = *c.get_ref();
         if !(v > 0.0 && v <= 1024.0) {
-            return Err(svc.invalid(
-                &c.span(),
-                format!("cpus = {v} is out of range"),
-                "give a positive number of CPUs, e.g. 0.5",
-            ));
+            return Err(svc.invalid(&c.span(), format!("cpus = {v} is out of range"), "give a positive number of CPUs, e.g. 0.5"));
         }
         // Below the kernel's minimum quota the limit would round to 0, which the runtime
         // reads as "no limit": refused rather than rounded, so the number written is the
@@ -516,13 +421,8 @@ fn validate(svc: &mut Service, opts: LoadOptions) -> Result<(), LoadError> {
     let mut env = BTreeMap::new();
     for f in d.process.env_files.iter().filter(|_| !opts.template) {
         let path = svc.host_path(f.get_ref());
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            svc.invalid(
-                &f.span(),
-                format!("cannot read env file {}: {e}", path.display()),
-                "create the file or correct the path",
-            )
-        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| svc.invalid(&f.span(), format!("cannot read env file {}: {e}", path.display()), "create the file or correct the path"))?;
         let pairs = envfile::parse(&text).map_err(|e| LoadError::Invalid {
             location: format!("{}:{}", path.display(), e.line),
             message: e.message.clone(),
@@ -624,7 +524,10 @@ pub fn key_span(source: &str, path: &[&str]) -> Option<Range<usize>> {
     let (table, _) = toml::de::DeTable::parse_recoverable(source);
     let mut t = table.get_ref();
     for (i, key) in path.iter().enumerate() {
-        let (_, v) = t.iter().find(|(k, _)| { let k: &str = k.get_ref().as_ref(); k == *key })?;
+        let (_, v) = t.iter().find(|(k, _)| {
+            let k: &str = k.get_ref().as_ref();
+            k == *key
+        })?;
         if i + 1 == path.len() {
             return Some(v.span());
         }
@@ -652,11 +555,7 @@ fn check_exec(svc: &Service, opts: LoadOptions) -> Result<(), LoadError> {
     if opts.require_paths && svc.rootfs.is_dir() && !opts.template {
         let path_env = svc.env.get("PATH").cloned().unwrap_or_else(|| crate::bundle::DEFAULT_PATH.into());
         if let Err(why) = find_command(svc, &path_env) {
-            return Err(svc.invalid(
-                &d.process.command.span(),
-                why,
-                "install the program in the rootfs, give its absolute path, or set PATH in [process.env]",
-            ));
+            return Err(svc.invalid(&d.process.command.span(), why, "install the program in the rootfs, give its absolute path, or set PATH in [process.env]"));
         }
     }
     Ok(())
@@ -677,21 +576,14 @@ fn find_command(svc: &Service, path_env: &str) -> Result<(), String> {
         }
     };
     if command.contains('/') {
-        let p = if command.starts_with('/') {
-            command.clone()
-        } else {
-            format!("{}/{command}", svc.desc.process.workdir.get_ref().trim_end_matches('/'))
-        };
+        let p = if command.starts_with('/') { command.clone() } else { format!("{}/{command}", svc.desc.process.workdir.get_ref().trim_end_matches('/')) };
         return match executable(&p) {
             Some(true) => Ok(()),
             Some(false) => Err(format!("command {p} is not executable in the rootfs")),
             None => Err(format!("command {p} does not exist in the rootfs {}", svc.rootfs.display())),
         };
     }
-    let found = path_env
-        .split(':')
-        .filter(|d| d.starts_with('/'))
-        .any(|dir| executable(&format!("{}/{command}", dir.trim_end_matches('/'))) == Some(true));
+    let found = path_env.split(':').filter(|d| d.starts_with('/')).any(|dir| executable(&format!("{}/{command}", dir.trim_end_matches('/'))) == Some(true));
     if found {
         Ok(())
     } else {
@@ -699,18 +591,9 @@ fn find_command(svc: &Service, path_env: &str) -> Result<(), String> {
     }
 }
 
-fn check_container_path(
-    svc: &Service,
-    p: &str,
-    span: &Range<usize>,
-    what: &str,
-) -> Result<(), LoadError> {
+fn check_container_path(svc: &Service, p: &str, span: &Range<usize>, what: &str) -> Result<(), LoadError> {
     match container_path_problem(p) {
-        Some(problem) => Err(svc.invalid(
-            span,
-            format!("{what} `{p}` {problem}"),
-            "write an absolute path inside the container, e.g. \"/srv/data\"",
-        )),
+        Some(problem) => Err(svc.invalid(span, format!("{what} `{p}` {problem}"), "write an absolute path inside the container, e.g. \"/srv/data\"")),
         None => Ok(()),
     }
 }
@@ -740,10 +623,7 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(
-            host_path(Path::new("/a/b"), "../c/./d"),
-            PathBuf::from("/a/c/d")
-        );
+        assert_eq!(host_path(Path::new("/a/b"), "../c/./d"), PathBuf::from("/a/c/d"));
         assert_eq!(host_path(Path::new("/a/b"), "/x"), PathBuf::from("/x"));
         assert_eq!(clean_container_path("/a//b/"), "/a/b");
         assert!(container_path_problem("a/b").is_some());

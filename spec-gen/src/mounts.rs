@@ -12,12 +12,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
     #[error("{location}: error: writable path {path} cannot be used: {reason}\n  fix: create the directory in the rootfs (mkdir -p {rootfs}{path}) or declare a [[filesystem.tmpfs]] there")]
-    Writable {
-        location: String,
-        path: String,
-        reason: String,
-        rootfs: String,
-    },
+    Writable { location: String, path: String, reason: String, rootfs: String },
     #[error(transparent)]
     Nested(#[from] NestedSource),
 }
@@ -63,61 +58,19 @@ pub struct MountPlan {
 }
 
 fn m(dest: &str, kind: &str, source: &str, opts: &[&str]) -> Mount {
-    Mount {
-        destination: dest.into(),
-        kind: kind.into(),
-        source: source.into(),
-        options: opts.iter().map(|s| s.to_string()).collect(),
-    }
+    Mount { destination: dest.into(), kind: kind.into(), source: source.into(), options: opts.iter().map(|s| s.to_string()).collect() }
 }
 
 /// Mounts every container gets, in mount order.
 pub fn standard() -> Vec<Mount> {
     vec![
         m("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
-        m(
-            "/dev",
-            "tmpfs",
-            "tmpfs",
-            &["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"],
-        ),
-        m(
-            "/dev/pts",
-            "devpts",
-            "devpts",
-            &[
-                "nosuid",
-                "noexec",
-                "newinstance",
-                "ptmxmode=0666",
-                "mode=0620",
-                "gid=5",
-            ],
-        ),
-        m(
-            "/dev/shm",
-            "tmpfs",
-            "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-        ),
-        m(
-            "/dev/mqueue",
-            "mqueue",
-            "mqueue",
-            &["nosuid", "noexec", "nodev"],
-        ),
-        m(
-            "/sys",
-            "sysfs",
-            "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
-        ),
-        m(
-            "/sys/fs/cgroup",
-            "cgroup",
-            "cgroup",
-            &["nosuid", "noexec", "nodev", "relatime", "ro"],
-        ),
+        m("/dev", "tmpfs", "tmpfs", &["nosuid", "noexec", "strictatime", "mode=755", "size=65536k"]),
+        m("/dev/pts", "devpts", "devpts", &["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+        m("/dev/shm", "tmpfs", "shm", &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+        m("/dev/mqueue", "mqueue", "mqueue", &["nosuid", "noexec", "nodev"]),
+        m("/sys", "sysfs", "sysfs", &["nosuid", "noexec", "nodev", "ro"]),
+        m("/sys/fs/cgroup", "cgroup", "cgroup", &["nosuid", "noexec", "nodev", "relatime", "ro"]),
     ]
 }
 
@@ -148,12 +101,7 @@ fn tmpfs_mount(t: &TmpfsSpec) -> Mount {
     if let Some(g) = t.gid {
         opts.push(format!("gid={g}"));
     }
-    Mount {
-        destination: t.path.clone(),
-        kind: "tmpfs".into(),
-        source: "tmpfs".into(),
-        options: opts,
-    }
+    Mount { destination: t.path.clone(), kind: "tmpfs".into(), source: "tmpfs".into(), options: opts }
 }
 
 fn bind_mount(dest: &str, source: &str, rw: bool, exec: bool) -> Mount {
@@ -181,35 +129,14 @@ pub fn plan(svc: &Service) -> Result<MountPlan, MountError> {
     let mut writable = vec!["/dev".to_string()];
 
     let mut tmpfs: Vec<TmpfsSpec> = vec![
-        TmpfsSpec {
-            path: "/tmp".into(),
-            mode: 0o1777,
-            uid: None,
-            gid: None,
-            size: None,
-            exec: false,
-        },
-        TmpfsSpec {
-            path: "/run".into(),
-            mode: 0o755,
-            uid: None,
-            gid: None,
-            size: None,
-            exec: false,
-        },
+        TmpfsSpec { path: "/tmp".into(), mode: 0o1777, uid: None, gid: None, size: None, exec: false },
+        TmpfsSpec { path: "/run".into(), mode: 0o755, uid: None, gid: None, size: None, exec: false },
     ];
     for t in &d.filesystem.tmpfs {
         let path = clean_container_path(t.path.get_ref());
         let default_mode = if path == "/tmp" { 0o1777 } else { 0o755 };
         tmpfs.retain(|x| x.path != path);
-        tmpfs.push(TmpfsSpec {
-            path,
-            mode: t.mode.map_or(default_mode, |m| m.0),
-            uid: t.uid,
-            gid: t.gid,
-            size: t.size.map(|s| s.0),
-            exec: t.exec,
-        });
+        tmpfs.push(TmpfsSpec { path, mode: t.mode.map_or(default_mode, |m| m.0), uid: t.uid, gid: t.gid, size: t.size.map(|s| s.0), exec: t.exec });
     }
     for t in &tmpfs {
         extra.push(tmpfs_mount(t));
@@ -280,10 +207,7 @@ pub fn plan(svc: &Service) -> Result<MountPlan, MountError> {
     if !d.filesystem.readonly_root {
         writable.push("/".into());
     }
-    Ok(MountPlan {
-        mounts,
-        writable: minimal_cover(writable),
-    })
+    Ok(MountPlan { mounts, writable: minimal_cover(writable) })
 }
 
 /// Sorts, removes duplicates and paths already beneath another entry.
@@ -291,10 +215,7 @@ pub fn minimal_cover(mut paths: Vec<String>) -> Vec<String> {
     paths.sort();
     paths.dedup();
     let all = paths.clone();
-    paths.retain(|p| {
-        !all.iter()
-            .any(|q| q != p && crate::rootpath::is_beneath(p, q))
-    });
+    paths.retain(|p| !all.iter().any(|q| q != p && crate::rootpath::is_beneath(p, q)));
     paths
 }
 
@@ -313,13 +234,7 @@ mod tests {
 
     #[test]
     fn cover() {
-        let v = minimal_cover(vec![
-            "/run".into(),
-            "/dev".into(),
-            "/run/x".into(),
-            "/tmp".into(),
-            "/dev".into(),
-        ]);
+        let v = minimal_cover(vec!["/run".into(), "/dev".into(), "/run/x".into(), "/tmp".into(), "/dev".into()]);
         assert_eq!(v, vec!["/dev", "/run", "/tmp"]);
         assert_eq!(minimal_cover(vec!["/a".into(), "/".into()]), vec!["/"]);
     }
@@ -327,17 +242,9 @@ mod tests {
     #[test]
     fn every_mount_is_nosuid_and_nodev_except_device_mounts() {
         for mnt in standard() {
-            assert!(
-                mnt.options.contains(&"nosuid".to_string()),
-                "{}",
-                mnt.destination
-            );
+            assert!(mnt.options.contains(&"nosuid".to_string()), "{}", mnt.destination);
             if mnt.destination != "/dev" && mnt.destination != "/dev/pts" {
-                assert!(
-                    mnt.options.contains(&"nodev".to_string()),
-                    "{}",
-                    mnt.destination
-                );
+                assert!(mnt.options.contains(&"nodev".to_string()), "{}", mnt.destination);
             }
         }
     }

@@ -68,10 +68,7 @@ pub fn is_beneath(path: &str, base: &str) -> bool {
 
 impl View {
     pub fn new(rootfs: &Path) -> Self {
-        View {
-            rootfs: rootfs.to_path_buf(),
-            mounts: Vec::new(),
-        }
+        View { rootfs: rootfs.to_path_buf(), mounts: Vec::new() }
     }
 
     pub fn rootfs(&self) -> &Path {
@@ -80,17 +77,13 @@ impl View {
 
     /// Adds a bind mount; the host source's own symlinks are the host's business.
     pub fn bind(&mut self, target: &str, source: &Path) {
-        let src = source
-            .canonicalize()
-            .unwrap_or_else(|_| source.to_path_buf());
-        self.mounts
-            .push((crate::load::clean_container_path(target), Source::Host(src)));
+        let src = source.canonicalize().unwrap_or_else(|_| source.to_path_buf());
+        self.mounts.push((crate::load::clean_container_path(target), Source::Host(src)));
     }
 
     /// Adds a mount whose content is unknown before run time.
     pub fn opaque(&mut self, target: &str) {
-        self.mounts
-            .push((crate::load::clean_container_path(target), Source::Opaque));
+        self.mounts.push((crate::load::clean_container_path(target), Source::Opaque));
     }
 
     /// The host place of a container path whose components are all real
@@ -102,21 +95,13 @@ impl View {
                     Source::Opaque => Place::Opaque(target.clone()),
                     Source::Host(h) => {
                         let rest = cpath[target.len()..].trim_start_matches('/');
-                        Place::Host(if rest.is_empty() {
-                            h.clone()
-                        } else {
-                            h.join(rest)
-                        })
+                        Place::Host(if rest.is_empty() { h.clone() } else { h.join(rest) })
                     }
                 };
             }
         }
         let rest = cpath.trim_start_matches('/');
-        Place::Host(if rest.is_empty() {
-            self.rootfs.clone()
-        } else {
-            self.rootfs.join(rest)
-        })
+        Place::Host(if rest.is_empty() { self.rootfs.clone() } else { self.rootfs.join(rest) })
     }
 
     /// Resolves a container path. With `follow_last` false a final symlink
@@ -126,10 +111,7 @@ impl View {
         let mut stack: Vec<String> = Vec::new();
         let mut links = 0;
         if let Place::Opaque(m) = self.place("/") {
-            return Ok(Resolved {
-                container: clean(cpath),
-                place: Place::Opaque(m),
-            });
+            return Ok(Resolved { container: clean(cpath), place: Place::Opaque(m) });
         }
         while let Some(comp) = todo.pop_front() {
             if comp == ".." {
@@ -142,27 +124,14 @@ impl View {
             let host = match self.place(&cur) {
                 Place::Opaque(m) => {
                     stack.extend(todo.drain(..).filter(|c| c != ".."));
-                    return Ok(Resolved {
-                        container: join(&stack),
-                        place: Place::Opaque(m),
-                    });
+                    return Ok(Resolved { container: join(&stack), place: Place::Opaque(m) });
                 }
                 Place::Host(h) => h,
             };
             let md = match std::fs::symlink_metadata(&host) {
                 Ok(md) => md,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(ResolveError::Missing {
-                        path: clean(cpath),
-                        missing: cur,
-                    })
-                }
-                Err(e) if e.raw_os_error() == Some(20) => {
-                    return Err(ResolveError::NotDir {
-                        path: clean(cpath),
-                        component: cur,
-                    })
-                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(ResolveError::Missing { path: clean(cpath), missing: cur }),
+                Err(e) if e.raw_os_error() == Some(20) => return Err(ResolveError::NotDir { path: clean(cpath), component: cur }),
                 Err(e) => return Err(ResolveError::Io { host, source: e }),
             };
             if md.file_type().is_symlink() && (!last || follow_last) {
@@ -170,10 +139,7 @@ impl View {
                 if links > MAX_LINKS {
                     return Err(ResolveError::Loop { path: clean(cpath) });
                 }
-                let target = std::fs::read_link(&host).map_err(|e| ResolveError::Io {
-                    host: host.clone(),
-                    source: e,
-                })?;
+                let target = std::fs::read_link(&host).map_err(|e| ResolveError::Io { host: host.clone(), source: e })?;
                 let target = target.to_string_lossy().into_owned();
                 stack.pop();
                 if target.starts_with('/') {
@@ -183,10 +149,7 @@ impl View {
                     todo.push_front(c.to_string());
                 }
             } else if !last && !md.is_dir() {
-                return Err(ResolveError::NotDir {
-                    path: clean(cpath),
-                    component: cur,
-                });
+                return Err(ResolveError::NotDir { path: clean(cpath), component: cur });
             }
         }
         let container = join(&stack);
@@ -225,34 +188,13 @@ mod tests {
         symlink("/etc/passwd", r.join("usr/bin/host")).unwrap();
         symlink("loop", r.join("loop")).unwrap();
         let v = View::new(&r);
-        assert_eq!(
-            v.resolve("/bin/tool", true).unwrap().container,
-            "/usr/bin/tool"
-        );
-        assert_eq!(
-            v.resolve("/bin/abs", true).unwrap().place,
-            Place::Host(r.join("usr/bin/tool"))
-        );
-        assert_eq!(
-            v.resolve("/bin/climb", true).unwrap().container,
-            "/usr/bin/tool"
-        );
-        assert_eq!(
-            v.resolve("/bin/abs", false).unwrap().container,
-            "/usr/bin/abs"
-        );
-        assert!(matches!(
-            v.resolve("/bin/host", true),
-            Err(ResolveError::Missing { .. })
-        ));
-        assert!(matches!(
-            v.resolve("/loop", true),
-            Err(ResolveError::Loop { .. })
-        ));
-        assert!(matches!(
-            v.resolve("/usr/bin/tool/x", true),
-            Err(ResolveError::NotDir { .. })
-        ));
+        assert_eq!(v.resolve("/bin/tool", true).unwrap().container, "/usr/bin/tool");
+        assert_eq!(v.resolve("/bin/abs", true).unwrap().place, Place::Host(r.join("usr/bin/tool")));
+        assert_eq!(v.resolve("/bin/climb", true).unwrap().container, "/usr/bin/tool");
+        assert_eq!(v.resolve("/bin/abs", false).unwrap().container, "/usr/bin/abs");
+        assert!(matches!(v.resolve("/bin/host", true), Err(ResolveError::Missing { .. })));
+        assert!(matches!(v.resolve("/loop", true), Err(ResolveError::Loop { .. })));
+        assert!(matches!(v.resolve("/usr/bin/tool/x", true), Err(ResolveError::NotDir { .. })));
     }
 
     #[test]
@@ -268,13 +210,7 @@ mod tests {
         v.opaque("/proc");
         symlink("/srv/data/f", r.join("link")).unwrap();
         symlink("/proc/self/mounts", r.join("mtab")).unwrap();
-        assert_eq!(
-            v.host_file("/link").unwrap(),
-            data.canonicalize().unwrap().join("f")
-        );
-        assert_eq!(
-            v.resolve("/mtab", true).unwrap().place,
-            Place::Opaque("/proc".into())
-        );
+        assert_eq!(v.host_file("/link").unwrap(), data.canonicalize().unwrap().join("f"));
+        assert_eq!(v.resolve("/mtab", true).unwrap().place, Place::Opaque("/proc".into()));
     }
 }

@@ -27,10 +27,7 @@ pub enum SeccompError {
     #[error("seccomp profile `{name}` was not found (looked for {name}.json in {searched})")]
     NotFound { name: String, searched: String },
     #[error("cannot read seccomp profile {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("seccomp profile {path} is not valid: {reason}")]
     Invalid { path: PathBuf, reason: String },
 }
@@ -38,13 +35,9 @@ pub enum SeccompError {
 impl SeccompError {
     pub fn fix(&self) -> &'static str {
         match self {
-            SeccompError::NotFound { .. } => {
-                "install the profiles into /usr/local/share/ocirt/seccomp-profiles or point SPEC_GEN_PROFILES at their directory"
-            }
+            SeccompError::NotFound { .. } => "install the profiles into /usr/local/share/ocirt/seccomp-profiles or point SPEC_GEN_PROFILES at their directory",
             SeccompError::Read { .. } => "check the file's path and permissions",
-            SeccompError::Invalid { .. } => {
-                "the file must hold an OCI linux.seccomp object (with defaultAction) or {\"linux\":{\"seccomp\":{…}}}"
-            }
+            SeccompError::Invalid { .. } => "the file must hold an OCI linux.seccomp object (with defaultAction) or {\"linux\":{\"seccomp\":{…}}}",
         }
     }
 }
@@ -82,14 +75,7 @@ pub fn locate(name: &str) -> Result<PathBuf, SeccompError> {
             return Ok(p);
         }
     }
-    Err(SeccompError::NotFound {
-        name: name.to_string(),
-        searched: dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-    })
+    Err(SeccompError::NotFound { name: name.to_string(), searched: dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ") })
 }
 
 /// Loads a profile by name or path; `None` for "unconfined".
@@ -111,20 +97,9 @@ pub fn load(choice: &str, base: &Path) -> Result<Option<(PathBuf, Value)>, Secco
             (p, t)
         }
     };
-    let v: Value = serde_json::from_str(&text).map_err(|e| SeccompError::Invalid {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
-    let obj = extract(v).ok_or_else(|| SeccompError::Invalid {
-        path: path.clone(),
-        reason: "no defaultAction and no linux.seccomp object".into(),
-    })?;
-    serde_json::from_value::<oci_spec::runtime::LinuxSeccomp>(obj.clone()).map_err(|e| {
-        SeccompError::Invalid {
-            path: path.clone(),
-            reason: e.to_string(),
-        }
-    })?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| SeccompError::Invalid { path: path.clone(), reason: e.to_string() })?;
+    let obj = extract(v).ok_or_else(|| SeccompError::Invalid { path: path.clone(), reason: "no defaultAction and no linux.seccomp object".into() })?;
+    serde_json::from_value::<oci_spec::runtime::LinuxSeccomp>(obj.clone()).map_err(|e| SeccompError::Invalid { path: path.clone(), reason: e.to_string() })?;
     Ok(Some((path, obj)))
 }
 
@@ -135,9 +110,7 @@ fn extract(v: Value) -> Option<Value> {
     if let Some(s) = v.get("linux").and_then(|l| l.get("seccomp")) {
         return Some(s.clone());
     }
-    v.get("seccomp")
-        .filter(|s| s.get("defaultAction").is_some())
-        .cloned()
+    v.get("seccomp").filter(|s| s.get("defaultAction").is_some()).cloned()
 }
 
 #[cfg(test)]
@@ -148,10 +121,7 @@ mod tests {
     fn shapes() {
         let bare = serde_json::json!({"defaultAction": "SCMP_ACT_ERRNO"});
         assert_eq!(extract(bare.clone()), Some(bare.clone()));
-        assert_eq!(
-            extract(serde_json::json!({"linux": {"seccomp": bare.clone()}})),
-            Some(bare)
-        );
+        assert_eq!(extract(serde_json::json!({"linux": {"seccomp": bare.clone()}})), Some(bare));
         assert_eq!(extract(serde_json::json!({"x": 1})), None);
         assert_eq!(choose(None, true), "udp");
         assert_eq!(choose(None, false), "default");

@@ -5,9 +5,7 @@
 
 use serde_json::{Map, Value};
 
-const NAMESPACES: &[&str] = &[
-    "mount", "pid", "network", "uts", "ipc", "user", "cgroup", "time",
-];
+const NAMESPACES: &[&str] = &["mount", "pid", "network", "uts", "ipc", "user", "cgroup", "time"];
 const SECCOMP_ACTIONS: &[&str] = &[
     "SCMP_ACT_KILL",
     "SCMP_ACT_KILL_PROCESS",
@@ -19,15 +17,7 @@ const SECCOMP_ACTIONS: &[&str] = &[
     "SCMP_ACT_LOG",
     "SCMP_ACT_NOTIFY",
 ];
-const SECCOMP_OPS: &[&str] = &[
-    "SCMP_CMP_NE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_MASKED_EQ",
-];
+const SECCOMP_OPS: &[&str] = &["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"];
 
 struct Checker {
     problems: Vec<String>,
@@ -61,13 +51,7 @@ impl Checker {
         a
     }
 
-    fn field<'a>(
-        &mut self,
-        o: &'a Map<String, Value>,
-        key: &str,
-        path: &str,
-        required: bool,
-    ) -> Option<&'a Value> {
+    fn field<'a>(&mut self, o: &'a Map<String, Value>, key: &str, path: &str, required: bool) -> Option<&'a Value> {
         let v = o.get(key);
         if v.is_none() && required {
             self.bad(path, format!("required field `{key}` is missing"));
@@ -133,13 +117,7 @@ impl Checker {
         out
     }
 
-    fn opt<F: FnOnce(&mut Self, &Value, &str)>(
-        &mut self,
-        o: &Map<String, Value>,
-        key: &str,
-        path: &str,
-        f: F,
-    ) {
+    fn opt<F: FnOnce(&mut Self, &Value, &str)>(&mut self, o: &Map<String, Value>, key: &str, path: &str, f: F) {
         if let Some(v) = o.get(key) {
             f(self, v, &format!("{path}.{key}"));
         }
@@ -187,24 +165,13 @@ impl Checker {
         self.opt(o, "capabilities", path, |c, v, p| {
             let Some(co) = c.object(v, p) else { return };
             for (k, set) in co {
-                if ![
-                    "bounding",
-                    "effective",
-                    "inheritable",
-                    "permitted",
-                    "ambient",
-                ]
-                .contains(&k.as_str())
-                {
+                if !["bounding", "effective", "inheritable", "permitted", "ambient"].contains(&k.as_str()) {
                     c.bad(p, format!("unknown capability set `{k}`"));
                 }
                 for (i, cap) in c.strings(set, &format!("{p}.{k}")).iter().enumerate() {
                     let bare = cap.strip_prefix("CAP_").unwrap_or("");
                     if !crate::values::CAPABILITIES.contains(&bare) {
-                        c.bad(
-                            &format!("{p}.{k}[{i}]"),
-                            format!("`{cap}` is not a capability"),
-                        );
+                        c.bad(&format!("{p}.{k}[{i}]"), format!("`{cap}` is not a capability"));
                     }
                 }
             }
@@ -217,10 +184,7 @@ impl Checker {
                 if let Some(t) = c.field(ro, "type", &rp, true) {
                     if let Some(s) = c.string(t, &format!("{rp}.type")) {
                         if !s.starts_with("RLIMIT_") {
-                            c.bad(
-                                &format!("{rp}.type"),
-                                format!("`{s}` is not an RLIMIT_ name"),
-                            );
+                            c.bad(&format!("{rp}.type"), format!("`{s}` is not an RLIMIT_ name"));
                         }
                     }
                 }
@@ -266,10 +230,7 @@ impl Checker {
         self.opt(o, "architectures", path, |c, v, p| {
             for (i, a) in c.strings(v, p).iter().enumerate() {
                 if !a.starts_with("SCMP_ARCH_") {
-                    c.bad(
-                        &format!("{p}[{i}]"),
-                        format!("`{a}` is not an SCMP_ARCH_ name"),
-                    );
+                    c.bad(&format!("{p}[{i}]"), format!("`{a}` is not an SCMP_ARCH_ name"));
                 }
             }
         });
@@ -452,14 +413,11 @@ impl Checker {
 
 /// Every structural problem of a config.json value; empty when it is valid.
 pub fn check(config: &Value) -> Vec<String> {
-    let mut c = Checker {
-        problems: Vec::new(),
-    };
+    let mut c = Checker { problems: Vec::new() };
     c.config(config);
     if c.problems.is_empty() {
         if let Err(e) = serde_json::from_value::<oci_spec::runtime::Spec>(config.clone()) {
-            c.problems
-                .push(format!("$: the oci-spec parser rejects it: {e}"));
+            c.problems.push(format!("$: the oci-spec parser rejects it: {e}"));
         }
     }
     if c.problems.is_empty() {

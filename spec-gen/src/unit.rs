@@ -29,60 +29,25 @@ pub enum UnitError {
     #[error("error: `{0}` contains a newline\n  fix: use a path without control characters")]
     Control(String),
     #[error("error: {file}: field `lifecycle.{field}`: `{name}` is not a systemd unit name\n  fix: name a unit with its type, e.g. \"mariadb.service\" or \"mariadb@{{instance}}.service\" (letters, digits, `:_.@-` and `\\`)")]
-    BadUnitName {
-        file: String,
-        field: &'static str,
-        name: String,
-    },
+    BadUnitName { file: String, field: &'static str, name: String },
 }
 
 /// The unit types a dependency may name.
-const UNIT_SUFFIXES: &[&str] = &[
-    ".service",
-    ".socket",
-    ".target",
-    ".mount",
-    ".automount",
-    ".path",
-    ".timer",
-    ".device",
-    ".swap",
-    ".slice",
-    ".scope",
-];
+const UNIT_SUFFIXES: &[&str] = &[".service", ".socket", ".target", ".mount", ".automount", ".path", ".timer", ".device", ".swap", ".slice", ".scope"];
 
 /// A dependency as written into After=/Requires=: a unit name, with `{instance}` turned into
 /// the `%i` specifier in a template (it was substituted already for a concrete instance).
 /// Anything else is refused rather than quoted: a space would split it into two units, and
 /// a `%` specifier other than `%i` would be expanded by systemd.
-fn dependency(
-    svc: &Service,
-    field: &'static str,
-    name: &str,
-    template: bool,
-) -> Result<String, UnitError> {
-    let out = if template {
-        name.replace(crate::instance::PLACEHOLDER, "%i")
-    } else {
-        name.to_string()
-    };
+fn dependency(svc: &Service, field: &'static str, name: &str, template: bool) -> Result<String, UnitError> {
+    let out = if template { name.replace(crate::instance::PLACEHOLDER, "%i") } else { name.to_string() };
     let plain = out.replace("%i", "");
     let stem_ok = UNIT_SUFFIXES
         .iter()
         .find_map(|s| plain.strip_suffix(s))
-        .is_some_and(|stem| {
-            !stem.is_empty()
-                && stem.bytes().all(|b| {
-                    b.is_ascii_alphanumeric()
-                        || matches!(b, b':' | b'_' | b'.' | b'@' | b'-' | b'\\')
-                })
-        });
+        .is_some_and(|stem| !stem.is_empty() && stem.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'.' | b'@' | b'-' | b'\\')));
     if !stem_ok || (out.contains("%i") && !template) {
-        return Err(UnitError::BadUnitName {
-            file: svc.file.display().to_string(),
-            field,
-            name: name.to_string(),
-        });
+        return Err(UnitError::BadUnitName { file: svc.file.display().to_string(), field, name: name.to_string() });
     }
     Ok(out)
 }
@@ -116,11 +81,7 @@ fn word(s: &str, template: bool) -> String {
             c => out.push(c),
         }
     }
-    if out.is_empty()
-        || out
-            .chars()
-            .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == ';')
-    {
+    if out.is_empty() || out.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == ';') {
         format!("\"{out}\"")
     } else {
         out
@@ -138,15 +99,11 @@ fn path_word(p: &Path, template: bool) -> Result<String, UnitError> {
 pub fn render(svc: &Service, opts: &UnitOptions) -> Result<Unit, UnitError> {
     let t = opts.template;
     if !opts.runtime.is_absolute() {
-        return Err(UnitError::RuntimeNotAbsolute(
-            opts.runtime.display().to_string(),
-        ));
+        return Err(UnitError::RuntimeNotAbsolute(opts.runtime.display().to_string()));
     }
     let bundle_s = opts.bundle.to_string_lossy().replace("{instance}", "%i");
     if t && !bundle_s.contains("%i") {
-        return Err(UnitError::BundleNotPerInstance(
-            opts.bundle.display().to_string(),
-        ));
+        return Err(UnitError::BundleNotPerInstance(opts.bundle.display().to_string()));
     }
     let bundle = PathBuf::from(&bundle_s);
     let name = svc.name();
@@ -160,54 +117,25 @@ pub fn render(svc: &Service, opts: &UnitOptions) -> Result<Unit, UnitError> {
     let d = &svc.desc;
     let runtime = path_word(&opts.runtime, t)?;
     let bundle = path_word(&bundle, t)?;
-    let mut description = if d.description.trim().is_empty() {
-        name.to_string()
-    } else {
-        d.description.clone()
-    };
-    description = description
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('%', "%%");
+    let mut description = if d.description.trim().is_empty() { name.to_string() } else { d.description.clone() };
+    description = description.split_whitespace().collect::<Vec<_>>().join(" ").replace('%', "%%");
     if t {
         description = description.replace("%%i", "%i");
         if !description.contains("%i") {
             description.push_str(" (instance %i)");
         }
     }
-    let source = svc
-        .file
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let source = svc.file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
 
     let mut u = String::new();
     let w = &mut u;
-    let _ = writeln!(
-        w,
-        "# {file_name}: generated by spec-gen from {source}; regenerate it rather than editing it."
-    );
-    let _ = writeln!(
-        w,
-        "# Runs the OCI bundle {} with the runtime in the foreground.",
-        bundle_s.replace('\n', " ")
-    );
+    let _ = writeln!(w, "# {file_name}: generated by spec-gen from {source}; regenerate it rather than editing it.");
+    let _ = writeln!(w, "# Runs the OCI bundle {} with the runtime in the foreground.", bundle_s.replace('\n', " "));
     let _ = writeln!(w, "[Unit]");
     let _ = writeln!(w, "Description={description}");
     let _ = writeln!(w, "After=network.target");
-    let after = d
-        .lifecycle
-        .after
-        .iter()
-        .map(|n| dependency(svc, "after", n, t))
-        .collect::<Result<Vec<_>, _>>()?;
-    let requires = d
-        .lifecycle
-        .requires
-        .iter()
-        .map(|n| dependency(svc, "requires", n, t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let after = d.lifecycle.after.iter().map(|n| dependency(svc, "after", n, t)).collect::<Result<Vec<_>, _>>()?;
+    let requires = d.lifecycle.requires.iter().map(|n| dependency(svc, "requires", n, t)).collect::<Result<Vec<_>, _>>()?;
     if !after.is_empty() {
         let _ = writeln!(w, "After={}", after.join(" "));
     }
@@ -230,14 +158,8 @@ pub fn render(svc: &Service, opts: &UnitOptions) -> Result<Unit, UnitError> {
         let _ = writeln!(w, "ExecReload={runtime} kill {id} {}", sig.0);
     }
     let _ = writeln!(w, "ExecStopPost={runtime} delete --force {id}");
-    let _ = writeln!(
-        w,
-        "# mixed: the stop signal goes to the runtime, which forwards it to the container;"
-    );
-    let _ = writeln!(
-        w,
-        "# the final SIGKILL reaches every process left in the unit."
-    );
+    let _ = writeln!(w, "# mixed: the stop signal goes to the runtime, which forwards it to the container;");
+    let _ = writeln!(w, "# the final SIGKILL reaches every process left in the unit.");
     let _ = writeln!(w, "KillMode=mixed");
     let _ = writeln!(w, "KillSignal={}", d.lifecycle.stop_signal.0);
     let _ = writeln!(w, "TimeoutStopSec={}", d.lifecycle.stop_timeout);

@@ -26,18 +26,14 @@ impl<'de> Deserialize<'de> for Port {
                 if (1..=65535).contains(&v) {
                     Ok(Port(v as u16))
                 } else {
-                    Err(E::custom(format!(
-                        "port {v} is out of range; fix: use a TCP port from 1 to 65535"
-                    )))
+                    Err(E::custom(format!("port {v} is out of range; fix: use a TCP port from 1 to 65535")))
                 }
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Port, E> {
                 self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Port, E> {
-                Err(E::custom(format!(
-                    "port \"{v}\" is a string; fix: write the port as a bare number, e.g. 8080"
-                )))
+                Err(E::custom(format!("port \"{v}\" is a string; fix: write the port as a bare number, e.g. 8080")))
             }
         }
         d.deserialize_any(V)
@@ -69,32 +65,20 @@ impl<'de> Deserialize<'de> for IdSpec {
                 f.write_str("a user or group name, or a number")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<IdSpec, E> {
-                u32::try_from(v).map(IdSpec::Id).map_err(|_| {
-                    E::custom(format!(
-                        "id {v} is out of range; fix: use a number from 0 to 4294967295"
-                    ))
-                })
+                u32::try_from(v).map(IdSpec::Id).map_err(|_| E::custom(format!("id {v} is out of range; fix: use a number from 0 to 4294967295")))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<IdSpec, E> {
                 self.visit_i64(i64::try_from(v).unwrap_or(-1))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<IdSpec, E> {
                 if v.is_empty() {
-                    return Err(E::custom(
-                        "empty user or group name; fix: give a name or a number",
-                    ));
+                    return Err(E::custom("empty user or group name; fix: give a name or a number"));
                 }
                 if v.bytes().all(|b| b.is_ascii_digit()) {
-                    return v.parse().map(IdSpec::Id).map_err(|_| {
-                        E::custom(format!(
-                            "id {v} is out of range; fix: use a number below 2^32"
-                        ))
-                    });
+                    return v.parse().map(IdSpec::Id).map_err(|_| E::custom(format!("id {v} is out of range; fix: use a number below 2^32")));
                 }
                 if v.contains(':') || v.contains('\n') {
-                    return Err(E::custom(format!(
-                        "`{v}` is not a valid name; fix: give the user and the group as separate keys"
-                    )));
+                    return Err(E::custom(format!("`{v}` is not a valid name; fix: give the user and the group as separate keys")));
                 }
                 Ok(IdSpec::Name(v.to_string()))
             }
@@ -119,9 +103,7 @@ impl<'de> Deserialize<'de> for Mode {
                 if (0..=0o7777).contains(&v) {
                     Ok(Mode(v as u32))
                 } else {
-                    Err(E::custom(format!(
-                        "mode {v} is out of range; fix: write an octal mode such as 0o644 or \"0644\""
-                    )))
+                    Err(E::custom(format!("mode {v} is out of range; fix: write an octal mode such as 0o644 or \"0644\"")))
                 }
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Mode, E> {
@@ -131,9 +113,7 @@ impl<'de> Deserialize<'de> for Mode {
                 let digits = v.strip_prefix("0o").unwrap_or(v);
                 match u32::from_str_radix(digits, 8) {
                     Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(Mode(m)),
-                    _ => Err(E::custom(format!(
-                        "mode \"{v}\" is not an octal mode; fix: write it like \"0644\" or 0o644"
-                    ))),
+                    _ => Err(E::custom(format!("mode \"{v}\" is not an octal mode; fix: write it like \"0644\" or 0o644"))),
                 }
             }
         }
@@ -148,10 +128,7 @@ pub struct Size(pub u64);
 impl Size {
     pub fn parse(s: &str) -> Option<u64> {
         let t = s.trim();
-        let t = t
-            .strip_suffix("iB")
-            .or_else(|| t.strip_suffix('B'))
-            .unwrap_or(t);
+        let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
         let (num, mult) = match t.chars().last()? {
             'k' | 'K' => (&t[..t.len() - 1], 1u64 << 10),
             'm' | 'M' => (&t[..t.len() - 1], 1 << 20),
@@ -184,21 +161,15 @@ impl<'de> Deserialize<'de> for Size {
                 f.write_str("a size such as \"64M\" or a number of bytes")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Size, E> {
-                u64::try_from(v).map(Size).map_err(|_| {
-                    E::custom(format!(
-                        "size {v} is negative; fix: give a size such as \"64M\""
-                    ))
-                })
+                u64::try_from(v).map(Size).map_err(|_| E::custom(format!("size {v} is negative; fix: give a size such as \"64M\"")))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size, E> {
                 Ok(Size(v))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Size, E> {
-                Size::parse(v).map(Size).ok_or_else(|| {
-                    E::custom(format!(
-                        "\"{v}\" is not a size; fix: write a number with an optional K, M, G or T suffix, e.g. \"64M\""
-                    ))
-                })
+                Size::parse(v)
+                    .map(Size)
+                    .ok_or_else(|| E::custom(format!("\"{v}\" is not a size; fix: write a number with an optional K, M, G or T suffix, e.g. \"64M\"")))
             }
         }
         d.deserialize_any(V)
@@ -206,9 +177,8 @@ impl<'de> Deserialize<'de> for Size {
 }
 
 const SIGNALS: &[&str] = &[
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP",
+    "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
 ];
 
 /// A signal name, normalised to the `SIGTERM` form.
@@ -237,9 +207,7 @@ impl<'de> Deserialize<'de> for Signal {
         if SIGNALS.contains(&bare) {
             Ok(Signal(format!("SIG{bare}")))
         } else {
-            Err(de::Error::custom(format!(
-                "`{s}` is not a signal name; fix: use a name such as \"SIGTERM\", \"SIGINT\" or \"SIGQUIT\""
-            )))
+            Err(de::Error::custom(format!("`{s}` is not a signal name; fix: use a name such as \"SIGTERM\", \"SIGINT\" or \"SIGQUIT\"")))
         }
     }
 }
@@ -301,9 +269,7 @@ impl<'de> Deserialize<'de> for Capability {
         if CAPABILITIES.contains(&bare) {
             Ok(Capability(format!("CAP_{bare}")))
         } else {
-            Err(de::Error::custom(format!(
-                "`{s}` is not a Linux capability; fix: use a name such as \"CAP_NET_BIND_SERVICE\" (see capabilities(7))"
-            )))
+            Err(de::Error::custom(format!("`{s}` is not a Linux capability; fix: use a name such as \"CAP_NET_BIND_SERVICE\" (see capabilities(7))")))
         }
     }
 }
@@ -319,17 +285,9 @@ pub const UNLIMITED: u64 = u64::MAX;
 
 fn limit_scalar<E: de::Error>(v: LimitScalar) -> Result<u64, E> {
     match v {
-        LimitScalar::Int(i) => u64::try_from(i).map_err(|_| {
-            E::custom(format!(
-                "limit {i} is negative; fix: use a number or \"unlimited\""
-            ))
-        }),
+        LimitScalar::Int(i) => u64::try_from(i).map_err(|_| E::custom(format!("limit {i} is negative; fix: use a number or \"unlimited\""))),
         LimitScalar::Str(s) if s == "unlimited" || s == "infinity" => Ok(UNLIMITED),
-        LimitScalar::Str(s) => s.parse().map_err(|_| {
-            E::custom(format!(
-                "`{s}` is not a limit; fix: use a number or \"unlimited\""
-            ))
-        }),
+        LimitScalar::Str(s) => s.parse().map_err(|_| E::custom(format!("`{s}` is not a limit; fix: use a number or \"unlimited\""))),
     }
 }
 
@@ -355,10 +313,7 @@ impl<'de> Deserialize<'de> for Limit {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Limit, E> {
                 let lim = match v.split_once(':') {
-                    Some((s, h)) => Limit {
-                        soft: limit_scalar(LimitScalar::Str(s.to_string()))?,
-                        hard: limit_scalar(LimitScalar::Str(h.to_string()))?,
-                    },
+                    Some((s, h)) => Limit { soft: limit_scalar(LimitScalar::Str(s.to_string()))?, hard: limit_scalar(LimitScalar::Str(h.to_string()))? },
                     None => {
                         let n = limit_scalar(LimitScalar::Str(v.to_string()))?;
                         Limit { soft: n, hard: n }
@@ -372,19 +327,13 @@ impl<'de> Deserialize<'de> for Limit {
                     let s = match v {
                         toml::Value::Integer(i) => LimitScalar::Int(i),
                         toml::Value::String(s) => LimitScalar::Str(s),
-                        other => {
-                            return Err(de::Error::custom(format!(
-                                "`{other}` is not a limit; fix: use a number or \"unlimited\""
-                            )))
-                        }
+                        other => return Err(de::Error::custom(format!("`{other}` is not a limit; fix: use a number or \"unlimited\""))),
                     };
                     vals.push(limit_scalar(s)?);
                 }
                 match vals[..] {
                     [soft, hard] => check_order(Limit { soft, hard }),
-                    _ => Err(de::Error::custom(
-                        "a limit array needs two values; fix: write [SOFT, HARD]",
-                    )),
+                    _ => Err(de::Error::custom("a limit array needs two values; fix: write [SOFT, HARD]")),
                 }
             }
         }
@@ -394,10 +343,7 @@ impl<'de> Deserialize<'de> for Limit {
 
 fn check_order<E: de::Error>(l: Limit) -> Result<Limit, E> {
     if l.soft > l.hard {
-        Err(E::custom(format!(
-            "soft limit {} is above hard limit {}; fix: make the soft limit at most the hard limit",
-            l.soft, l.hard
-        )))
+        Err(E::custom(format!("soft limit {} is above hard limit {}; fix: make the soft limit at most the hard limit", l.soft, l.hard)))
     } else {
         Ok(l)
     }
@@ -439,31 +385,19 @@ mod tests {
         assert_eq!(parse::<Mode>("\"0640\"").unwrap(), Mode(0o640));
         assert!(parse::<Mode>("\"rw\"").is_err());
         assert_eq!(parse::<IdSpec>("\"33\"").unwrap(), IdSpec::Id(33));
-        assert_eq!(
-            parse::<IdSpec>("\"www\"").unwrap(),
-            IdSpec::Name("www".into())
-        );
+        assert_eq!(parse::<IdSpec>("\"www\"").unwrap(), IdSpec::Name("www".into()));
         assert!(parse::<IdSpec>("-1").is_err());
     }
 
     #[test]
     fn limits_signals_caps() {
-        assert_eq!(
-            parse::<Limit>("[10, 20]").unwrap(),
-            Limit { soft: 10, hard: 20 }
-        );
+        assert_eq!(parse::<Limit>("[10, 20]").unwrap(), Limit { soft: 10, hard: 20 });
         assert_eq!(parse::<Limit>("\"unlimited\"").unwrap().hard, UNLIMITED);
-        assert_eq!(
-            parse::<Limit>("\"5:7\"").unwrap(),
-            Limit { soft: 5, hard: 7 }
-        );
+        assert_eq!(parse::<Limit>("\"5:7\"").unwrap(), Limit { soft: 5, hard: 7 });
         assert!(parse::<Limit>("[20, 10]").is_err());
         assert_eq!(parse::<Signal>("\"term\"").unwrap().0, "SIGTERM");
         assert!(parse::<Signal>("\"SIGFOO\"").is_err());
-        assert_eq!(
-            parse::<Capability>("\"net_bind_service\"").unwrap().0,
-            "CAP_NET_BIND_SERVICE"
-        );
+        assert_eq!(parse::<Capability>("\"net_bind_service\"").unwrap().0, "CAP_NET_BIND_SERVICE");
         assert!(parse::<Capability>("\"CAP_GODMODE\"").is_err());
     }
 }

@@ -22,9 +22,7 @@ impl Setup {
     }
 
     fn write(&self, extra: &str) -> std::path::PathBuf {
-        let text = format!(
-            "name = \"nested\"\nrootfs = \"rootfs\"\n\n[process]\ncommand = \"/bin/busybox\"\nuser = \"root\"\n{extra}"
-        );
+        let text = format!("name = \"nested\"\nrootfs = \"rootfs\"\n\n[process]\ncommand = \"/bin/busybox\"\nuser = \"root\"\n{extra}");
         let p = self.dir.path().join("service.toml");
         std::fs::write(&p, text).unwrap();
         p

@@ -25,24 +25,11 @@ use Shape::{Leaf, List, Map, Obj};
 const OBJ: Shape = Obj(&[]);
 const OBJS: Shape = List(&OBJ);
 
-const PROCESS: Shape = Obj(&[
-    ("user", OBJ),
-    ("capabilities", OBJ),
-    ("consoleSize", OBJ),
-    ("rlimits", OBJS),
-    ("ioPriority", OBJ),
-    ("scheduler", OBJ),
-    ("execCPUAffinity", OBJ),
-]);
+const PROCESS: Shape =
+    Obj(&[("user", OBJ), ("capabilities", OBJ), ("consoleSize", OBJ), ("rlimits", OBJS), ("ioPriority", OBJ), ("scheduler", OBJ), ("execCPUAffinity", OBJ)]);
 
-const HOOKS: Shape = Obj(&[
-    ("prestart", OBJS),
-    ("createRuntime", OBJS),
-    ("createContainer", OBJS),
-    ("startContainer", OBJS),
-    ("poststart", OBJS),
-    ("poststop", OBJS),
-]);
+const HOOKS: Shape =
+    Obj(&[("prestart", OBJS), ("createRuntime", OBJS), ("createContainer", OBJS), ("startContainer", OBJS), ("poststart", OBJS), ("poststop", OBJS)]);
 
 const BLOCK_IO: Shape = Obj(&[
     ("weightDevice", OBJS),

@@ -10,8 +10,17 @@ use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType as T};
 pub fn namespace_of(key: &str) -> Option<T> {
     let k = key.replace('/', ".");
     const IPC: [&str; 11] = [
-        "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax",
-        "kernel.shmmni", "kernel.shm_rmid_forced", "kernel.msg_next_id", "kernel.sem_next_id", "kernel.shm_next_id",
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+        "kernel.msg_next_id",
+        "kernel.sem_next_id",
+        "kernel.shm_next_id",
     ];
     if k.starts_with("net.") {
         Some(T::Network)
@@ -62,7 +71,9 @@ pub fn check(key: &str, namespaces: &[LinuxNamespace]) -> Result<(), String> {
             (Ok(_), Ok(_)) => {
                 return Err(format!(
                     "linux.namespaces joins {} ({}), which is the host's {} namespace: the write would change the host; remove the sysctl",
-                    path.display(), name(t), name(t)
+                    path.display(),
+                    name(t),
+                    name(t)
                 ))
             }
             (Err(e), _) | (_, Err(e)) => return Err(format!("cannot tell whether {} is the host's {} namespace: {e}", path.display(), name(t))),

@@ -17,10 +17,8 @@ fn write_pages(cmd: &clap::Command, section: &str, man_dir: &Path) -> std::io::R
     let mut page = |c: clap::Command, name: String| -> std::io::Result<()> {
         // clap names are &'static str without its `string` feature; this program is short-lived.
         let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
-        let man = clap_mangen::Man::new(c.name(leaked).bin_name(leaked.replacen('-', " ", 1)))
-            .section(section)
-            .manual("ocirt")
-            .source(format!("ocirt {version}"));
+        let man =
+            clap_mangen::Man::new(c.name(leaked).bin_name(leaked.replacen('-', " ", 1))).section(section).manual("ocirt").source(format!("ocirt {version}"));
         let mut buf = Vec::new();
         man.render(&mut buf)?;
         std::fs::write(man_dir.join(format!("{name}.{section}")), buf)?;

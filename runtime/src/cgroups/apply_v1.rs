@@ -154,7 +154,12 @@ fn cpu_v1(l: &Layout, rel: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
         ("cpu.rt_period_us", nz(c.realtime_period())),
         ("cpu.idle", c.idle().map(|v| v.to_string())),
     ];
-    let needs_cpu = c.shares().is_some() || c.period().is_some() || c.quota().is_some() || c.realtime_period().is_some() || c.realtime_runtime().is_some() || c.idle().is_some();
+    let needs_cpu = c.shares().is_some()
+        || c.period().is_some()
+        || c.quota().is_some()
+        || c.realtime_period().is_some()
+        || c.realtime_runtime().is_some()
+        || c.idle().is_some();
     if needs_cpu {
         let dir = dir_for(l, rel, "cpu", "linux.resources.cpu")?;
         for (file, v) in files.iter() {
@@ -200,8 +205,18 @@ fn blkio(dir: &Path, b: &oci_spec::runtime::LinuxBlockIo) -> Result<(), CgroupEr
 /// runc add them): mknod of any node, the standard character devices, /dev/console,
 /// ptys and tun.
 const DEFAULT_ALLOW: &[&str] = &[
-    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:9 rwm", "c 1:8 rwm",
-    "c *:* m", "b *:* m", "c 5:1 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm",
+    "c 1:3 rwm",
+    "c 1:5 rwm",
+    "c 1:7 rwm",
+    "c 5:0 rwm",
+    "c 1:9 rwm",
+    "c 1:8 rwm",
+    "c *:* m",
+    "b *:* m",
+    "c 5:1 rwm",
+    "c 136:* rwm",
+    "c 5:2 rwm",
+    "c 10:200 rwm",
 ];
 
 /// The config's rules in order, then the defaults: devices.allow and devices.deny are each
@@ -269,7 +284,16 @@ mod tests {
         for d in [&mem, &pids, &cpu, &devs] {
             std::fs::create_dir_all(d.join("c")).unwrap();
         }
-        for (d, f) in [(&mem, "memory.limit_in_bytes"), (&mem, "memory.oom_control"), (&pids, "pids.max"), (&cpu, "cpu.shares"), (&cpu, "cpu.cfs_quota_us"), (&cpu, "cpu.cfs_period_us"), (&devs, "devices.allow"), (&devs, "devices.deny")] {
+        for (d, f) in [
+            (&mem, "memory.limit_in_bytes"),
+            (&mem, "memory.oom_control"),
+            (&pids, "pids.max"),
+            (&cpu, "cpu.shares"),
+            (&cpu, "cpu.cfs_quota_us"),
+            (&cpu, "cpu.cfs_period_us"),
+            (&devs, "devices.allow"),
+            (&devs, "devices.deny"),
+        ] {
             std::fs::write(d.join("c").join(f), "").unwrap();
         }
         let h = |p: &Path, c: &[&str]| Hierarchy { path: p.to_path_buf(), controllers: c.iter().map(|s| s.to_string()).collect(), v2: false };

@@ -138,7 +138,10 @@ fn prepare(a: &CreateArgs, foreground: bool, relay: Option<&Path>) -> anyhow::Re
     let has_mnt = ns.has_new(LinuxNamespaceType::Mount) || ns.join.iter().any(|(t, _)| *t == LinuxNamespaceType::Mount);
     if !has_mnt && a.launch.no_pivot {
         // runc's words: --no-pivot moves the rootfs onto "/", which here is the host's.
-        bail!("{}: field `linux.namespaces`: unable to use no-pivot without a private MNT namespace: add {{\"type\":\"mount\"}} or drop --no-pivot", cfg.path.display());
+        bail!(
+            "{}: field `linux.namespaces`: unable to use no-pivot without a private MNT namespace: add {{\"type\":\"mount\"}} or drop --no-pivot",
+            cfg.path.display()
+        );
     }
     let terminal = process.terminal().unwrap_or(false);
     if terminal && a.launch.console_socket.is_none() && !foreground {
@@ -148,12 +151,10 @@ fn prepare(a: &CreateArgs, foreground: bool, relay: Option<&Path>) -> anyhow::Re
         (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
         _ => None,
     };
-    let mut mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle)
-        .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    let mut mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle).map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
     // Every bind source opened now, as host root, before any namespace or uid switch.
     let rootfs_writable = !spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
-    crate::rootfs::sources::open_all(&mut mounts, &cfg.rootfs, rootfs_writable)
-        .map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    crate::rootfs::sources::open_all(&mut mounts, &cfg.rootfs, rootfs_writable).map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
     let notify = notify_socket_mount(&mounts, relay);
     if let Some(m) = &notify {
         mounts.push(m.clone());
@@ -175,8 +176,7 @@ fn prepare(a: &CreateArgs, foreground: bool, relay: Option<&Path>) -> anyhow::Re
         }
         None => None,
     };
-    let landlock = crate::landlock::policy_from_annotations(&spec.annotations().clone().unwrap_or_default())
-        .with_context(|| cfg.path.display().to_string())?;
+    let landlock = crate::landlock::policy_from_annotations(&spec.annotations().clone().unwrap_or_default()).with_context(|| cfg.path.display().to_string())?;
     if let Some(l) = &landlock {
         crate::log::debug(&format!("landlock: {} (kernel ABI {})", if l.is_required() { "required" } else { "best effort" }, crate::landlock::kernel_abi()));
     }
@@ -213,8 +213,7 @@ fn prepare(a: &CreateArgs, foreground: bool, relay: Option<&Path>) -> anyhow::Re
     }
     let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &a.id);
     let hooks = spec.hooks().clone().unwrap_or_default();
-    let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty())
-        || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
+    let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty()) || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
     let init = InitArgs {
         id: a.id.clone(),
         spec: cfg.spec.clone(),
@@ -265,7 +264,11 @@ fn socket_activation() -> anyhow::Result<Option<Activation>> {
     let Some(fds) = fds else { return Ok(None) };
     let ours = pid.as_deref().and_then(|p| p.trim().parse::<u32>().ok()) == Some(std::process::id());
     if !ours {
-        crate::log::debug(&format!("LISTEN_FDS={fds} ignored: LISTEN_PID={} is not this process ({})", pid.as_deref().unwrap_or("(unset)"), std::process::id()));
+        crate::log::debug(&format!(
+            "LISTEN_FDS={fds} ignored: LISTEN_PID={} is not this process ({})",
+            pid.as_deref().unwrap_or("(unset)"),
+            std::process::id()
+        ));
         return Ok(None);
     }
     let count: u32 = fds.trim().parse().map_err(|_| anyhow::anyhow!("LISTEN_FDS={fds:?}: not a number of fds"))?;
@@ -377,7 +380,15 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     // its state: a second create of a live id says "already exists", and a runtime killed
     // from here on leaves an entry that `delete` can clean up completely.
     let dir = ContainerDir::create(&cli.root, &a.id, &state)?;
-    let mut guard = CreateGuard { armed: true, root: cli.root.clone(), id: a.id.clone(), dir_path: dir.dir.clone(), pid: 0, cgroup: planned, host_mounts: state.host_mounts.clone() };
+    let mut guard = CreateGuard {
+        armed: true,
+        root: cli.root.clone(),
+        id: a.id.clone(),
+        dir_path: dir.dir.clone(),
+        pid: 0,
+        cgroup: planned,
+        host_mounts: state.host_mounts.clone(),
+    };
     claim_cgroup(cli, &a.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).with_context(|| cfg.path.display().to_string())?;
     save_config_snapshot(&dir.config_snapshot(), &cfg.spec)?;
 
@@ -431,17 +442,15 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
     }
-    let driven = parent_chan
-        .send(&ToInit::Proceed)
-        .map_err(anyhow::Error::from)
-        .and_then(|()| drive_init(&parent_chan, &state, console_sock.as_ref()));
+    let driven = parent_chan.send(&ToInit::Proceed).map_err(anyhow::Error::from).and_then(|()| drive_init(&parent_chan, &state, console_sock.as_ref()));
     let console = driven.map_err(|e| {
         if e.is::<crate::signals::Interrupted>() {
             return e;
         }
         // The sync socket broke: say how the init died (a signal, the OOM killer).
         let limit = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.limit());
-        let why = e.downcast_ref::<protocol::ProtocolError>()
+        let why = e
+            .downcast_ref::<protocol::ProtocolError>()
             .filter(|p| matches!(p, protocol::ProtocolError::Eof | protocol::ProtocolError::Send(_) | protocol::ProtocolError::Recv(_)))
             .and_then(|_| crate::diagnose::explain_init_death(pid, &cgroup_path, limit));
         // Setup inside the container failed: say which config it came from.
@@ -555,11 +564,13 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> anyhow::Result<(
 fn owner_name(uid: u32) -> String {
     std::fs::read_to_string("/etc/passwd")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| {
-            let mut f = l.split(':');
-            let name = f.next()?;
-            (f.nth(1)? == uid.to_string()).then(|| name.to_string())
-        }))
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)? == uid.to_string()).then(|| name.to_string())
+            })
+        })
         .unwrap_or_else(|| uid.to_string())
 }
 

@@ -109,10 +109,7 @@ fn oom_counter_file(cgroup: &Path) -> Option<PathBuf> {
 }
 
 fn read_oom_kills(f: &Path) -> u64 {
-    std::fs::read_to_string(f)
-        .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse().ok())))
-        .unwrap_or(0)
+    std::fs::read_to_string(f).ok().and_then(|s| s.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse().ok()))).unwrap_or(0)
 }
 
 /// runc's `omitempty`: zero numbers and empty lists are left out.

@@ -74,8 +74,8 @@ fn build_process(a: &ExecArgs, base: &Process) -> anyhow::Result<Process> {
     if let Some(p) = &a.process {
         let bytes = std::fs::read(p).with_context(|| format!("--process {}", p.display()))?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let process: Process = serde_path_to_error::deserialize(de)
-            .map_err(|e| anyhow::anyhow!("--process {}: field `{}`: {}", p.display(), e.path(), e.inner()))?;
+        let process: Process =
+            serde_path_to_error::deserialize(de).map_err(|e| anyhow::anyhow!("--process {}: field `{}`: {}", p.display(), e.path(), e.inner()))?;
         if process.apparmor_profile().as_ref().is_some_and(|v| !v.is_empty()) || process.selinux_label().as_ref().is_some_and(|v| !v.is_empty()) {
             bail!("--process {}: field `apparmorProfile`/`selinuxLabel`: not supported by this runtime: remove it", p.display());
         }
@@ -299,9 +299,8 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
 /// have been rewritten since, and must not decide an exec'd process's confinement.
 fn load_snapshot(dir: &ContainerDir) -> anyhow::Result<oci_spec::runtime::Spec> {
     let path = dir.config_snapshot();
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!("{}: the config accepted at create (a container made by an older runtime has none: recreate it)", path.display())
-    })?;
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("{}: the config accepted at create (a container made by an older runtime has none: recreate it)", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("{}: corrupt config snapshot", path.display()))
 }
 
@@ -350,7 +349,14 @@ fn split_detached(chan: &InitEnd) -> Result<(), String> {
 }
 
 /// The child side: join, then the shared final steps, then exec.
-fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: Option<OwnedFd>, process: &Process, sec: &crate::process::Security, detach: bool) -> ! {
+fn tenant(
+    chan: &InitEnd,
+    join: Vec<(LinuxNamespaceType, OwnedFd)>,
+    chroot_to: Option<OwnedFd>,
+    process: &Process,
+    sec: &crate::process::Security,
+    detach: bool,
+) -> ! {
     let fail = |msg: String| -> ! {
         let _ = chan.send_error(&msg);
         // SAFETY: plain _exit.

@@ -26,7 +26,9 @@ pub fn run(cli: &Cli, a: &ListArgs) -> anyhow::Result<i32> {
             }
             // An entry without a readable state (an older runtime killed mid-create, or a
             // damaged file) is shown, so that it can be seen and deleted, not hidden.
-            Err(_) => rows.push(serde_json::json!({"ociVersion": "1.2.0", "id": id, "status": "stopped", "pid": 0, "bundle": "", "rootfs": "", "created": "", "owner": ""})),
+            Err(_) => rows.push(
+                serde_json::json!({"ociVersion": "1.2.0", "id": id, "status": "stopped", "pid": 0, "bundle": "", "rootfs": "", "created": "", "owner": ""}),
+            ),
         }
     }
     use std::fmt::Write;

@@ -42,11 +42,7 @@ fn resolve(a: &RunArgs) -> anyhow::Result<(PathBuf, String)> {
         return Ok((PathBuf::from("."), a.id.clone()));
     }
     let arg = a.id.trim_end_matches('/');
-    let looked: Vec<PathBuf> = if arg.contains('/') {
-        vec![PathBuf::from(arg)]
-    } else {
-        vec![PathBuf::from(arg), Path::new(BUNDLE_STORE).join(arg)]
-    };
+    let looked: Vec<PathBuf> = if arg.contains('/') { vec![PathBuf::from(arg)] } else { vec![PathBuf::from(arg), Path::new(BUNDLE_STORE).join(arg)] };
     for dir in &looked {
         if dir.join("config.json").is_file() {
             let id = if arg.contains('/') { id_from_path(Path::new(arg)) } else { arg.to_string() };
@@ -79,11 +75,7 @@ fn id_from_path(p: &Path) -> String {
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
     let (bundle, id) = resolve(a)?;
-    let c = CreateArgs {
-        bundle,
-        launch: a.launch.clone(),
-        id,
-    };
+    let c = CreateArgs { bundle, launch: a.launch.clone(), id };
     let mut launched = create::launch(cli, &c, !a.detach)?;
     // A signal after this point reaches the container: the forwarder reads it from the
     // pending set once the container runs, and the container decides how to end.
@@ -120,7 +112,9 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
             let gone = if dir.dir.join(crate::state::STATE_FILE).exists() { super::delete::destroy(&dir, &st) } else { Ok(()) };
             return Err(match gone {
                 Ok(()) => anyhow::anyhow!("container {}: {e}; the container was killed and deleted", st.id),
-                Err(d) => anyhow::anyhow!("container {}: {e}; killing and deleting it failed too ({}): run `delete --force {}`", st.id, crate::error_chain(&d), st.id),
+                Err(d) => {
+                    anyhow::anyhow!("container {}: {e}; killing and deleting it failed too ({}): run `delete --force {}`", st.id, crate::error_chain(&d), st.id)
+                }
             });
         }
     };

@@ -26,8 +26,8 @@ pub fn run(cli: &Cli, a: &StartArgs) -> anyhow::Result<i32> {
 /// poststart hooks. Shared with `run`.
 /// Blocks until every other writer of the fifo is gone (the init exec'd or exited).
 fn wait_for_exec(reader: &std::fs::File) {
-    use std::os::fd::AsFd;
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
     loop {
         let mut fds = [PollFd::new(reader.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::NONE) {

@@ -18,7 +18,8 @@ pub fn run(cli: &Cli, a: &StateArgs) -> anyhow::Result<i32> {
         // An entry without state.json (an older runtime killed between its mkdir and its
         // first write): nothing was made for it. Shown as `list` shows it, so it can be deleted.
         Err(StateError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            let v = serde_json::json!({"ociVersion": "1.2.0", "id": a.id, "status": "stopped", "pid": 0, "bundle": "", "rootfs": "", "created": "", "owner": ""});
+            let v =
+                serde_json::json!({"ociVersion": "1.2.0", "id": a.id, "status": "stopped", "pid": 0, "bundle": "", "rootfs": "", "created": "", "owner": ""});
             println!("{}", serde_json::to_string_pretty(&v)?);
             return Ok(0);
         }

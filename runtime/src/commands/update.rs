@@ -121,7 +121,9 @@ fn from_file(src: &str) -> anyhow::Result<Value> {
 
 fn from_flags(a: &UpdateArgs) -> anyhow::Result<Value> {
     let mut mem = Map::new();
-    for (key, flag, v) in [("limit", "--memory", &a.memory), ("swap", "--memory-swap", &a.memory_swap), ("reservation", "--memory-reservation", &a.memory_reservation)] {
+    for (key, flag, v) in
+        [("limit", "--memory", &a.memory), ("swap", "--memory-swap", &a.memory_swap), ("reservation", "--memory-reservation", &a.memory_reservation)]
+    {
         if let Some(s) = v {
             mem.insert(key.into(), json!(parse_bytes(s).with_context(|| format!("{flag} {s:?}"))?));
         }

@@ -124,9 +124,8 @@ impl<'a> Btf<'a> {
                 }
             }
         }
-        let missing = |kind, names: &[&str], ids: &[u32]| {
-            names.iter().zip(ids).find(|(_, &id)| id == 0).map(|(n, _)| BtfError::Missing { kind, name: n.to_string() })
-        };
+        let missing =
+            |kind, names: &[&str], ids: &[u32]| names.iter().zip(ids).find(|(_, &id)| id == 0).map(|(n, _)| BtfError::Missing { kind, name: n.to_string() });
         if let Some(e) = missing("function", &funcs, &f).or_else(|| missing("struct", &structs, &st)) {
             return Err(e);
         }
@@ -180,10 +179,8 @@ impl<'a> Btf<'a> {
         let mut total = 0;
         let mut cur = id;
         for (i, m) in path.iter().enumerate() {
-            let (off, t) = self.member_in(cur, m, 0).ok_or_else(|| BtfError::Missing {
-                kind: "struct member",
-                name: format!("{sname}.{}", path[..=i].join(".")),
-            })?;
+            let (off, t) =
+                self.member_in(cur, m, 0).ok_or_else(|| BtfError::Missing { kind: "struct member", name: format!("{sname}.{}", path[..=i].join(".")) })?;
             total += off;
             cur = self.resolve(t).unwrap_or(t);
         }
@@ -219,10 +216,10 @@ mod tests {
         // strings: 0 "", 1 "int", 5 "f", 7 "s", 9 "a", 11 "num"
         let strings = b"\0int\0f\0s\0a\0num\0";
         let types = vec![
-            (1, KIND_INT << 24, 4, vec![32]),                   // 1 int
-            (0, KIND_FUNC_PROTO << 24, 1, vec![]),              // 2 proto
-            (5, KIND_FUNC << 24, 2, vec![]),                    // 3 func f
-            (0, KIND_STRUCT << 24 | 1, 4, vec![11, 1, 16]),     // 4 anon { num @2 }
+            (1, KIND_INT << 24, 4, vec![32]),                       // 1 int
+            (0, KIND_FUNC_PROTO << 24, 1, vec![]),                  // 2 proto
+            (5, KIND_FUNC << 24, 2, vec![]),                        // 3 func f
+            (0, KIND_STRUCT << 24 | 1, 4, vec![11, 1, 16]),         // 4 anon { num @2 }
             (7, KIND_STRUCT << 24 | 2, 8, vec![9, 1, 0, 0, 4, 32]), // 5 s { a @0; anon @4 }
         ];
         let data = blob(strings, &types);

@@ -108,7 +108,8 @@ fn open_cgroup2(cgroup: &Path) -> Result<(OwnedFd, PathBuf), String> {
     let mut tried = vec![];
     for root in ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
         let dir = Path::new(root).join(rel);
-        match nix::fcntl::open(&dir, nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty()) {
+        match nix::fcntl::open(&dir, nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())
+        {
             Ok(fd) if is_cgroup2(&fd) => return Ok((fd, dir)),
             Ok(_) => tried.push(format!("{} is not in a cgroup2 hierarchy", dir.display())),
             Err(e) => tried.push(format!("{}: {e}", dir.display())),
@@ -118,9 +119,9 @@ fn open_cgroup2(cgroup: &Path) -> Result<(OwnedFd, PathBuf), String> {
 }
 
 fn cgroup2_mounted() -> bool {
-    ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"].iter().any(|p| {
-        nix::sys::statfs::statfs(*p).map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC).unwrap_or(false)
-    })
+    ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        .iter()
+        .any(|p| nix::sys::statfs::statfs(*p).map(|s| s.filesystem_type().0 == CGROUP2_SUPER_MAGIC).unwrap_or(false))
 }
 
 /// The kernel's BTF, mapped read-only (Linux 6.16+ maps it straight from kernel memory,
@@ -166,9 +167,7 @@ fn lsm_layout() -> Result<([u32; 3], programs::Layout), String> {
     let data = BtfBytes::open()?;
     let b = btf::Btf::parse(data.bytes()).map_err(|e| format!("{VMLINUX_BTF}: {e}"))?;
     let s = |e: btf::BtfError| format!("{VMLINUX_BTF}: {e}");
-    let (ids, [socket, sock]) = b
-        .lookup(["bpf_lsm_socket_create", "bpf_lsm_socket_bind", "bpf_lsm_socket_listen"], ["socket", "sock"])
-        .map_err(s)?;
+    let (ids, [socket, sock]) = b.lookup(["bpf_lsm_socket_create", "bpf_lsm_socket_bind", "bpf_lsm_socket_listen"], ["socket", "sock"]).map_err(s)?;
     let off = |v: u32| i16::try_from(v).map_err(|_| format!("{VMLINUX_BTF}: struct offset {v} out of range"));
     let layout = programs::Layout {
         socket_sk: off(b.offset("socket", socket, &["sk"]).map_err(s)?)?,
@@ -186,7 +185,10 @@ fn lsm_support() -> Result<([u32; 3], programs::Layout), (String, &'static str)>
         Err(e) => return Err((format!("cannot tell whether the BPF LSM is active ({e})"), "run on Linux 6.8 or later with bpf in lsm=")),
     }
     if let Err(e) = bpf::lsm_programs_loadable() {
-        return Err((format!("the kernel refuses to load BPF LSM programs ({e})"), "run on a kernel that allows BPF LSM programs (no lockdown or build patch forbidding BTF-attached BPF)"));
+        return Err((
+            format!("the kernel refuses to load BPF LSM programs ({e})"),
+            "run on a kernel that allows BPF LSM programs (no lockdown or build patch forbidding BTF-attached BPF)",
+        ));
     }
     lsm_layout().map_err(|e| (e, "run on a kernel with BTF (CONFIG_DEBUG_INFO_BTF)"))
 }
@@ -204,10 +206,13 @@ pub fn prepare(annotations: &HashMap<String, String>) -> Result<Option<Plan>, Ne
     let started = std::time::Instant::now();
     let mut progs = vec![];
     if !cgroup2_mounted() {
-        fail_or_warn(p.required, NetGuardError::Unavailable {
-            what: "this host has no cgroup2 hierarchy (neither /sys/fs/cgroup/unified nor /sys/fs/cgroup is cgroup2) to attach the guard to".into(),
-            fix: "mount cgroup2",
-        })?;
+        fail_or_warn(
+            p.required,
+            NetGuardError::Unavailable {
+                what: "this host has no cgroup2 hierarchy (neither /sys/fs/cgroup/unified nor /sys/fs/cgroup is cgroup2) to attach the guard to".into(),
+                fix: "mount cgroup2",
+            },
+        )?;
         return Ok(Some(Plan { progs, required: p.required }));
     }
     let prog = |name, prog_type, attach_type, insns| Prog { name, essential: true, prog_type, attach_type, attach_btf_id: 0, insns };
@@ -250,10 +255,13 @@ pub fn prepare(annotations: &HashMap<String, String>) -> Result<Option<Plan>, Ne
                 progs.push(lsm("socket_listen", ids[2], programs::socket_listen(bind, layout)));
             }
         }
-        Err((what, fix)) if p.unix_bind_declared => fail_or_warn(p.required, NetGuardError::Unavailable {
-            what: format!("{} is set, and only the BPF LSM can check abstract unix binds, but {what}", policy::KEY_UNIX_BIND),
-            fix,
-        })?,
+        Err((what, fix)) if p.unix_bind_declared => fail_or_warn(
+            p.required,
+            NetGuardError::Unavailable {
+                what: format!("{} is set, and only the BPF LSM can check abstract unix binds, but {what}", policy::KEY_UNIX_BIND),
+                fix,
+            },
+        )?,
         Err((what, _)) => crate::log::debug(&format!(
             "network guard: LSM layer skipped ({what}): abstract unix binds are not checked, other socket families are left to seccomp"
         )),
@@ -278,10 +286,13 @@ impl Plan {
         let (dir, dir_path) = match open_cgroup2(cgroup) {
             Ok(v) => v,
             Err(e) => {
-                return fail_or_warn(self.required, NetGuardError::Unavailable {
-                    what: format!("no cgroup2 node for the container ({e})"),
-                    fix: "give the container a cgroup in the cgroup2 tree",
-                })
+                return fail_or_warn(
+                    self.required,
+                    NetGuardError::Unavailable {
+                        what: format!("no cgroup2 node for the container ({e})"),
+                        fix: "give the container a cgroup in the cgroup2 tree",
+                    },
+                )
             }
         };
         for p in &self.progs {
@@ -289,18 +300,29 @@ impl Plan {
             let fd = match bpf::load(&spec, p.name) {
                 Ok(fd) => fd,
                 Err(e) => {
-                    fail_or_warn(self.required && p.essential, NetGuardError::Unavailable {
-                        what: format!("the kernel refused to load the {} program: {} (verifier: {})", p.name, e.err, if e.log.is_empty() { "no log" } else { &e.log }),
-                        fix: "report this with the kernel version",
-                    })?;
+                    fail_or_warn(
+                        self.required && p.essential,
+                        NetGuardError::Unavailable {
+                            what: format!(
+                                "the kernel refused to load the {} program: {} (verifier: {})",
+                                p.name,
+                                e.err,
+                                if e.log.is_empty() { "no log" } else { &e.log }
+                            ),
+                            fix: "report this with the kernel version",
+                        },
+                    )?;
                     continue;
                 }
             };
             if let Err(e) = bpf::attach(&dir, &fd, p.attach_type) {
-                fail_or_warn(self.required && p.essential, NetGuardError::Unavailable {
-                    what: format!("cannot attach the {} program to {}: {e}", p.name, dir_path.display()),
-                    fix: "check that the runtime runs as root with CAP_BPF/CAP_SYS_ADMIN",
-                })?;
+                fail_or_warn(
+                    self.required && p.essential,
+                    NetGuardError::Unavailable {
+                        what: format!("cannot attach the {} program to {}: {e}", p.name, dir_path.display()),
+                        fix: "check that the runtime runs as root with CAP_BPF/CAP_SYS_ADMIN",
+                    },
+                )?;
             }
         }
         crate::log::debug(&format!("network guard: loaded and attached to {} in {:?}", dir_path.display(), started.elapsed()));
@@ -369,10 +391,7 @@ mod tests {
             names(&[(policy::KEY_TCP_BIND, "[80]"), (policy::KEY_TCP_CONNECT, "[]")]),
             ["sock_create", "bind4", "bind6", "listen_ingress", "connect4", "connect6"]
         );
-        assert_eq!(
-            names(&[(policy::KEY_UDP_CONNECT, "[53]")]),
-            ["sock_create", "bind4", "bind6", "connect4", "connect6", "sendmsg4", "sendmsg6"]
-        );
+        assert_eq!(names(&[(policy::KEY_UDP_CONNECT, "[53]")]), ["sock_create", "bind4", "bind6", "connect4", "connect6", "sendmsg4", "sendmsg6"]);
         assert!(prepare(&ann(&[])).unwrap().is_none());
         // Declared abstract names need the LSM layer: without it, required mode refuses.
         let r = prepare(&ann(&[(policy::KEY_UNIX_BIND, "[]")]));
@@ -390,12 +409,8 @@ mod tests {
         if nix::unistd::geteuid().as_raw() != 0 || !cgroup2_mounted() {
             return;
         }
-        let full: &[(&str, &str)] = &[
-            (policy::KEY_TCP_BIND, "[80, 8080]"),
-            (policy::KEY_TCP_CONNECT, "[443]"),
-            (policy::KEY_UDP_CONNECT, "[53]"),
-            (policy::KEY_UDP_BIND, "[]"),
-        ];
+        let full: &[(&str, &str)] =
+            &[(policy::KEY_TCP_BIND, "[80, 8080]"), (policy::KEY_TCP_CONNECT, "[443]"), (policy::KEY_UDP_CONNECT, "[53]"), (policy::KEY_UDP_BIND, "[]")];
         // Empty lists leave one exit unreachable: it must be left out, not emitted.
         let empty: &[(&str, &str)] = &[(policy::KEY_TCP_BIND, "[]"), (policy::KEY_TCP_CONNECT, "[]")];
         let udp_only: &[(&str, &str)] = &[(policy::KEY_UDP_CONNECT, "[]")];

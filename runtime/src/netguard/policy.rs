@@ -59,10 +59,7 @@ pub fn from_annotations(a: &HashMap<String, String>) -> Result<Option<NetPolicy>
         None | Some("required") => true,
         Some("best-effort") => false,
         Some(other) => {
-            return Err(NetGuardError::InvalidValue {
-                key: KEY_COMPAT,
-                reason: format!("{other:?} is not a compatibility mode; use required or best-effort"),
-            })
+            return Err(NetGuardError::InvalidValue { key: KEY_COMPAT, reason: format!("{other:?} is not a compatibility mode; use required or best-effort") })
         }
     };
     Ok(Some(NetPolicy {
@@ -87,10 +84,10 @@ fn array(key: &'static str, value: &str, example: &str) -> Result<Vec<serde_json
 fn parse_ports(key: &'static str, value: &str) -> Result<Vec<u16>, NetGuardError> {
     let mut out = vec![];
     for item in array(key, value, "[53]")? {
-        let p = item.as_u64().and_then(|n| u16::try_from(n).ok()).ok_or_else(|| NetGuardError::InvalidValue {
-            key,
-            reason: format!("{item} is not a port (0-65535); write ports as JSON numbers, e.g. [53]"),
-        })?;
+        let p = item
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| NetGuardError::InvalidValue { key, reason: format!("{item} is not a port (0-65535); write ports as JSON numbers, e.g. [53]") })?;
         if !out.contains(&p) {
             out.push(p);
         }

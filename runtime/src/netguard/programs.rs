@@ -2,7 +2,7 @@
 //! compares ending in allow (1) or deny (0). Both program kinds follow the cgroup
 //! convention: 0 makes the syscall fail with EPERM.
 
-use super::asm::{Asm, Cond, Insn, Label, Size, R0, R1, R2, R3, R4, R5, R6, R7, R8, R10};
+use super::asm::{Asm, Cond, Insn, Label, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8};
 use super::policy::NetPolicy;
 
 const AF_UNIX: i32 = 1;

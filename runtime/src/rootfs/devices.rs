@@ -5,8 +5,8 @@
 //! on disk is never modified. The runtime-spec's default set is always provided.
 
 use std::ffi::CString;
-use std::os::unix::fs::FileTypeExt;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};

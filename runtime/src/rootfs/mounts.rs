@@ -13,11 +13,7 @@ use crate::sys;
 /// `cgroup_path` is the container's cgroup, shown at /sys/fs/cgroup on cgroup v1.
 pub fn mount_all(root: &OwnedFd, plan: &[PlannedMount], cgroup_path: &Path, cgroupns: bool) -> Result<(), RootfsError> {
     for m in plan {
-        mount_one(root, m, cgroup_path, cgroupns).map_err(|e| RootfsError::Plan {
-            index: m.index,
-            dest: m.dest.display().to_string(),
-            msg: e.to_string(),
-        })?;
+        mount_one(root, m, cgroup_path, cgroupns).map_err(|e| RootfsError::Plan { index: m.index, dest: m.dest.display().to_string(), msg: e.to_string() })?;
     }
     Ok(())
 }
@@ -41,7 +37,8 @@ fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: boo
             let placed = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
             let recursive = matches!(m.kind, MountKind::Bind { recursive: true });
             let fresh = sys::open_tree(placed.as_raw_fd(), Path::new(""), recursive, true).map_err(io_err("clone bind mount at", m.dest.display()))?;
-            nix::mount::umount2(sys::fd_path(&placed).as_str(), nix::mount::MntFlags::MNT_DETACH).map_err(nix_err("replace bind mount at", m.dest.display()))?;
+            nix::mount::umount2(sys::fd_path(&placed).as_str(), nix::mount::MntFlags::MNT_DETACH)
+                .map_err(nix_err("replace bind mount at", m.dest.display()))?;
             sys::move_mount(fresh.as_raw_fd(), target.as_raw_fd()).map_err(io_err("move_mount onto", m.dest.display()))?;
             propagate(&fresh, m)?;
         }
@@ -76,10 +73,18 @@ fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: boo
 
 fn flags_to_attrs(f: libc::c_ulong) -> u64 {
     let mut a = 0;
-    if f & libc::MS_RDONLY != 0 { a |= libc::MOUNT_ATTR_RDONLY; }
-    if f & libc::MS_NOSUID != 0 { a |= libc::MOUNT_ATTR_NOSUID; }
-    if f & libc::MS_NODEV != 0 { a |= libc::MOUNT_ATTR_NODEV; }
-    if f & libc::MS_NOEXEC != 0 { a |= libc::MOUNT_ATTR_NOEXEC; }
+    if f & libc::MS_RDONLY != 0 {
+        a |= libc::MOUNT_ATTR_RDONLY;
+    }
+    if f & libc::MS_NOSUID != 0 {
+        a |= libc::MOUNT_ATTR_NOSUID;
+    }
+    if f & libc::MS_NODEV != 0 {
+        a |= libc::MOUNT_ATTR_NODEV;
+    }
+    if f & libc::MS_NOEXEC != 0 {
+        a |= libc::MOUNT_ATTR_NOEXEC;
+    }
     a
 }
 
@@ -112,8 +117,14 @@ fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path:
     let base = (m.flags & !libc::MS_RDONLY) | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
     if unified || m.fstype == "cgroup2" {
         let t = sys::fd_path(target);
-        return nix::mount::mount(Some("cgroup2"), t.as_str(), Some("cgroup2"), nix::mount::MsFlags::from_bits_retain(m.flags | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC), None::<&str>)
-            .map_err(nix_err("mount cgroup2 on", m.dest.display()));
+        return nix::mount::mount(
+            Some("cgroup2"),
+            t.as_str(),
+            Some("cgroup2"),
+            nix::mount::MsFlags::from_bits_retain(m.flags | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC),
+            None::<&str>,
+        )
+        .map_err(nix_err("mount cgroup2 on", m.dest.display()));
     }
     let t = sys::fd_path(target);
     nix::mount::mount(Some("tmpfs"), t.as_str(), Some("tmpfs"), nix::mount::MsFlags::from_bits_retain(base), Some("mode=755"))
@@ -132,12 +143,20 @@ fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path:
         let sub = mkdir_open(&dir, name).map_err(io_err("make", dest.display()))?;
         if cgroupns {
             let opts = if h.v2 { None } else { Some(options_of(host)) };
-            nix::mount::mount(Some("cgroup"), sys::fd_path(&sub).as_str(), Some(fstype), nix::mount::MsFlags::from_bits_retain(base | if ro { libc::MS_RDONLY } else { 0 }), opts.as_deref())
-                .map_err(nix_err("mount cgroup on", dest.display()))?;
+            nix::mount::mount(
+                Some("cgroup"),
+                sys::fd_path(&sub).as_str(),
+                Some(fstype),
+                nix::mount::MsFlags::from_bits_retain(base | if ro { libc::MS_RDONLY } else { 0 }),
+                opts.as_deref(),
+            )
+            .map_err(nix_err("mount cgroup on", dest.display()))?;
         } else {
             let own = host.join(rel);
             let tree = match sys::open_tree(libc::AT_FDCWD, &own, false, false) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => sys::open_tree(libc::AT_FDCWD, host, false, false).map_err(io_err("open_tree", host.display()))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    sys::open_tree(libc::AT_FDCWD, host, false, false).map_err(io_err("open_tree", host.display()))?
+                }
                 r => r.map_err(io_err("open_tree", own.display()))?,
             };
             let attrs = libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV | libc::MOUNT_ATTR_NOEXEC | if ro { libc::MOUNT_ATTR_RDONLY } else { 0 };
@@ -173,5 +192,9 @@ fn mkdir_open(dir: &OwnedFd, name: &std::ffi::OsStr) -> std::io::Result<OwnedFd>
 /// The controller options of a v1 hierarchy ("memory", "cpu", "name=systemd"), from its name.
 fn options_of(host: &Path) -> String {
     let name = host.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if name == "systemd" { "none,name=systemd".into() } else { name }
+    if name == "systemd" {
+        "none,name=systemd".into()
+    } else {
+        name
+    }
 }

@@ -23,9 +23,7 @@ pub fn mask(root: &OwnedFd, paths: &[String]) -> Result<(), RootfsError> {
     let null = open(root, Path::new("/dev/null")).map_err(io_err("resolve", "/dev/null"))?;
     let meta = metadata_of(&null).map_err(io_err("stat", "/dev/null"))?;
     if !meta.file_type().is_char_device() || meta.rdev() != libc::makedev(1, 3) {
-        return Err(RootfsError::Refused(
-            "/dev/null in the container is not the null device (1:3); refusing to use it to mask paths".into(),
-        ));
+        return Err(RootfsError::Refused("/dev/null in the container is not the null device (1:3); refusing to use it to mask paths".into()));
     }
     for p in paths {
         let target = match open(root, Path::new(p)) {
@@ -35,10 +33,14 @@ pub fn mask(root: &OwnedFd, paths: &[String]) -> Result<(), RootfsError> {
         };
         let meta = metadata_of(&target).map_err(io_err("stat", p))?;
         if meta.is_dir() {
-            nix::mount::mount(Some("tmpfs"), sys::fd_path(&target).as_str(), Some("tmpfs"),
+            nix::mount::mount(
+                Some("tmpfs"),
+                sys::fd_path(&target).as_str(),
+                Some("tmpfs"),
                 nix::mount::MsFlags::MS_RDONLY | nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV | nix::mount::MsFlags::MS_NOEXEC,
-                Some("nr_inodes=1,mode=755"))
-                .map_err(nix_err("mask (tmpfs over)", p))?;
+                Some("nr_inodes=1,mode=755"),
+            )
+            .map_err(nix_err("mask (tmpfs over)", p))?;
         } else {
             let tree = sys::open_tree(null.as_raw_fd(), Path::new(""), false, true).map_err(io_err("open_tree", "/dev/null"))?;
             sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("mask (bind /dev/null over)", p))?;

@@ -238,10 +238,18 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
 
 fn attrs_to_flags(attr: u64) -> libc::c_ulong {
     let mut f = 0;
-    if attr & libc::MOUNT_ATTR_RDONLY != 0 { f |= libc::MS_RDONLY; }
-    if attr & libc::MOUNT_ATTR_NOSUID != 0 { f |= libc::MS_NOSUID; }
-    if attr & libc::MOUNT_ATTR_NODEV != 0 { f |= libc::MS_NODEV; }
-    if attr & libc::MOUNT_ATTR_NOEXEC != 0 { f |= libc::MS_NOEXEC; }
+    if attr & libc::MOUNT_ATTR_RDONLY != 0 {
+        f |= libc::MS_RDONLY;
+    }
+    if attr & libc::MOUNT_ATTR_NOSUID != 0 {
+        f |= libc::MS_NOSUID;
+    }
+    if attr & libc::MOUNT_ATTR_NODEV != 0 {
+        f |= libc::MS_NODEV;
+    }
+    if attr & libc::MOUNT_ATTR_NOEXEC != 0 {
+        f |= libc::MS_NOEXEC;
+    }
     f
 }
 
@@ -250,9 +258,7 @@ fn known_fs(t: &str) -> bool {
     if matches!(t, "proc" | "sysfs" | "tmpfs" | "devpts" | "mqueue" | "cgroup" | "cgroup2" | "bind" | "overlay" | "ramfs") {
         return true;
     }
-    std::fs::read_to_string("/proc/filesystems")
-        .map(|s| s.lines().any(|l| l.split_whitespace().last() == Some(t)))
-        .unwrap_or(true)
+    std::fs::read_to_string("/proc/filesystems").map(|s| s.lines().any(|l| l.split_whitespace().last() == Some(t))).unwrap_or(true)
 }
 
 #[cfg(test)]
@@ -261,13 +267,7 @@ mod tests {
     fn every_advertised_option_is_accepted() {
         let bundle = std::path::Path::new("/");
         for o in super::supported_options() {
-            let m = oci_spec::runtime::MountBuilder::default()
-                .destination("/mnt")
-                .typ("tmpfs")
-                .source("tmpfs")
-                .options(vec![o.clone()])
-                .build()
-                .unwrap();
+            let m = oci_spec::runtime::MountBuilder::default().destination("/mnt").typ("tmpfs").source("tmpfs").options(vec![o.clone()]).build().unwrap();
             let p = super::build(&[m], bundle).unwrap_or_else(|e| panic!("{o}: {e}"));
             assert!(p[0].data.is_empty(), "{o} was passed to mount(2) as data");
         }
@@ -278,13 +278,7 @@ mod tests {
     use oci_spec::runtime::MountBuilder;
 
     fn m(dest: &str, typ: &str, src: &str, opts: &[&str]) -> Mount {
-        MountBuilder::default()
-            .destination(dest)
-            .typ(typ)
-            .source(src)
-            .options(opts.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .build()
-            .unwrap()
+        MountBuilder::default().destination(dest).typ(typ).source(src).options(opts.iter().map(|s| s.to_string()).collect::<Vec<_>>()).build().unwrap()
     }
 
     #[test]

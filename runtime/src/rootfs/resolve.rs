@@ -58,7 +58,9 @@ pub fn ensure(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd, Rootfs
         let shown = format!("/{}", cur.display());
         if last && kind == Kind::File {
             // SAFETY: valid dirfd and C string; O_CREAT|O_EXCL never follows a symlink.
-            let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644) };
+            let fd = unsafe {
+                libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644)
+            };
             if fd < 0 {
                 let e = std::io::Error::last_os_error();
                 if e.raw_os_error() != Some(libc::EEXIST) {

@@ -26,12 +26,7 @@ pub(crate) const MAX_INSNS_PER_PATH: usize = 32768;
 pub(crate) const PATH_OVERHEAD_PER_FILTER: usize = 4;
 
 pub(crate) const fn stmt(code: u16, k: u32) -> sock_filter {
-    sock_filter {
-        code,
-        jt: 0,
-        jf: 0,
-        k,
-    }
+    sock_filter { code, jt: 0, jf: 0, k }
 }
 
 pub(crate) const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
@@ -56,11 +51,7 @@ pub(crate) struct Prefix {
 /// profile's newest syscall → `ENOSYS`; otherwise fall through to whatever follows.
 /// The accumulator holds the syscall number afterwards (not that the body relies on it).
 pub(crate) fn prefix(p: Prefix) -> Vec<sock_filter> {
-    let mut v = vec![
-        stmt(LD_W_ABS, OFF_ARCH),
-        jump(JMP_JEQ_K, p.audit_arch, 1, 0),
-        stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS),
-    ];
+    let mut v = vec![stmt(LD_W_ABS, OFF_ARCH), jump(JMP_JEQ_K, p.audit_arch, 1, 0), stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS)];
     if !p.x32_enosys && p.enosys_above.is_none() {
         return v;
     }
@@ -89,14 +80,7 @@ pub(crate) fn guard(p: Prefix) -> Vec<sock_filter> {
 
 /// Converts seccompiler's program (same `repr(C)` layout) to libc's type.
 pub(crate) fn from_seccompiler(p: &[seccompiler::sock_filter]) -> Vec<sock_filter> {
-    p.iter()
-        .map(|i| sock_filter {
-            code: i.code,
-            jt: i.jt,
-            jf: i.jf,
-            k: i.k,
-        })
-        .collect()
+    p.iter().map(|i| sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect()
 }
 
 /// The input of a seccomp filter.
@@ -122,12 +106,7 @@ impl SeccompData {
         if off & 3 != 0 || off + 4 > b.len() {
             return None;
         }
-        Some(u32::from_ne_bytes([
-            b[off],
-            b[off + 1],
-            b[off + 2],
-            b[off + 3],
-        ]))
+        Some(u32::from_ne_bytes([b[off], b[off + 1], b[off + 2], b[off + 3]]))
     }
 }
 

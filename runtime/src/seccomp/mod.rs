@@ -85,11 +85,7 @@ pub use translate::compile;
 pub enum SeccompError {
     /// An action this runtime cannot implement (only `SCMP_ACT_NOTIFY`).
     #[error("{field}: {action} is not supported: {reason}")]
-    UnsupportedAction {
-        field: String,
-        action: &'static str,
-        reason: &'static str,
-    },
+    UnsupportedAction { field: String, action: &'static str, reason: &'static str },
 
     /// `listenerPath` is set (seccomp user notification).
     #[error(
@@ -100,11 +96,7 @@ pub enum SeccompError {
 
     /// A flag this runtime cannot honour.
     #[error("linux.seccomp.flags[{index}]: {flag} is not supported: {reason}")]
-    UnsupportedFlag {
-        index: usize,
-        flag: &'static str,
-        reason: &'static str,
-    },
+    UnsupportedFlag { index: usize, flag: &'static str, reason: &'static str },
 
     /// Unusable `architectures` list.
     #[error("linux.seccomp.architectures: {0}")]
@@ -123,11 +115,7 @@ pub enum SeccompError {
         "linux.seccomp: the {filter} filter needs {len} BPF instructions, more than the \
          kernel's limit of {max} per filter; shorten the profile (fewer argument conditions)"
     )]
-    FilterTooLarge {
-        filter: String,
-        len: usize,
-        max: usize,
-    },
+    FilterTooLarge { filter: String, len: usize, max: usize },
 
     /// The whole stack exceeds the kernel's per-process instruction limit.
     #[error(
@@ -135,11 +123,7 @@ pub enum SeccompError {
          (including the kernel's overhead of 4 per filter), more than the kernel's limit \
          of {max}; shorten the profile"
     )]
-    TotalTooLarge {
-        count: usize,
-        total: usize,
-        max: usize,
-    },
+    TotalTooLarge { count: usize, total: usize, max: usize },
 
     /// More than one filter would deny the `seccomp(2)` calls that install the later ones.
     #[error(
@@ -163,22 +147,14 @@ pub enum SeccompError {
         std::io::Error::from_raw_os_error(*errno),
         install::errno_hint(*errno)
     )]
-    Install {
-        index: usize,
-        count: usize,
-        errno: i32,
-    },
+    Install { index: usize, count: usize, errno: i32 },
 
     /// `SECCOMP_FILTER_FLAG_TSYNC` could not synchronise thread `tid`.
     #[error(
         "seccomp(2) failed to install filter {index} of {count}: \
          SECCOMP_FILTER_FLAG_TSYNC could not synchronize thread {tid}"
     )]
-    Tsync {
-        index: usize,
-        count: usize,
-        tid: i64,
-    },
+    Tsync { index: usize, count: usize, tid: i64 },
 }
 
 /// One kernel filter, ready to install.
@@ -234,11 +210,7 @@ impl CompiledSeccomp {
 
 impl std::fmt::Debug for CompiledSeccomp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let filters: Vec<String> = self
-            .filters
-            .iter()
-            .map(|x| format!("{} ({} insns)", x.label, x.insns.len()))
-            .collect();
+        let filters: Vec<String> = self.filters.iter().map(|x| format!("{} ({} insns)", x.label, x.insns.len())).collect();
         f.debug_struct("CompiledSeccomp")
             .field("filters", &filters)
             .field("flags", &self.flags)
@@ -250,29 +222,12 @@ impl std::fmt::Debug for CompiledSeccomp {
 
 /// Actions accepted in `defaultAction` and `syscalls[].action` (for `features`).
 pub fn supported_actions() -> &'static [&'static str] {
-    &[
-        "SCMP_ACT_ALLOW",
-        "SCMP_ACT_ERRNO",
-        "SCMP_ACT_KILL",
-        "SCMP_ACT_KILL_PROCESS",
-        "SCMP_ACT_KILL_THREAD",
-        "SCMP_ACT_LOG",
-        "SCMP_ACT_TRACE",
-        "SCMP_ACT_TRAP",
-    ]
+    &["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"]
 }
 
 /// Argument operators accepted in `syscalls[].args[].op` (for `features`).
 pub fn supported_operators() -> &'static [&'static str] {
-    &[
-        "SCMP_CMP_EQ",
-        "SCMP_CMP_GE",
-        "SCMP_CMP_GT",
-        "SCMP_CMP_LE",
-        "SCMP_CMP_LT",
-        "SCMP_CMP_MASKED_EQ",
-        "SCMP_CMP_NE",
-    ]
+    &["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"]
 }
 
 /// Architectures whose syscalls are actually filtered: only the native one (for
@@ -283,9 +238,5 @@ pub fn supported_archs() -> &'static [&'static str] {
 
 /// Filter flags accepted in `linux.seccomp.flags` (for `features`).
 pub fn supported_flags() -> &'static [&'static str] {
-    &[
-        "SECCOMP_FILTER_FLAG_LOG",
-        "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-        "SECCOMP_FILTER_FLAG_TSYNC",
-    ]
+    &["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"]
 }

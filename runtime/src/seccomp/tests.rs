@@ -39,17 +39,8 @@ fn native_audit() -> u32 {
 
 /// What the kernel would answer, simulated: run every filter, combine like the kernel.
 fn eval_arch(c: &CompiledSeccomp, arch: u32, nr: i32, args: [u64; 6]) -> u32 {
-    let d = SeccompData {
-        nr,
-        arch,
-        ip: 0,
-        args,
-    };
-    let results: Vec<u32> = c
-        .filters
-        .iter()
-        .map(|f| bpf::run(&f.insns, &d).unwrap_or_else(|| panic!("{} ran off its end", f.label)))
-        .collect();
+    let d = SeccompData { nr, arch, ip: 0, args };
+    let results: Vec<u32> = c.filters.iter().map(|f| bpf::run(&f.insns, &d).unwrap_or_else(|| panic!("{} ran off its end", f.label))).collect();
     bpf::combine(&results)
 }
 
@@ -113,16 +104,8 @@ fn comparison_operators_match_64_bit_reference() {
                 for &a in GRID {
                     let mut args = [0u64; 6];
                     args[index] = a;
-                    let want = if reference(a, datum) {
-                        errno(libc::EPERM)
-                    } else {
-                        ALLOW
-                    };
-                    assert_eq!(
-                        eval(&c, nr("getppid"), args),
-                        want,
-                        "{op} arg{index}={a:#x} datum={datum:#x}"
-                    );
+                    let want = if reference(a, datum) { errno(libc::EPERM) } else { ALLOW };
+                    assert_eq!(eval(&c, nr("getppid"), args), want, "{op} arg{index}={a:#x} datum={datum:#x}");
                 }
             }
         }
@@ -132,30 +115,17 @@ fn comparison_operators_match_64_bit_reference() {
 #[test]
 fn masked_eq_uses_value_as_mask_and_value_two_as_datum() {
     // (mask, datum): the datum is masked too, as in libseccomp.
-    for &(mask, datum) in &[
-        (0xffu64, 7u64),
-        (0xff, 0x107),
-        (0x7e02_0000, 0),
-        (0x1000_0000, 0x1000_0000),
-        (0xf000_0000_0000_00ff, 0x1000_0000_0000_0005),
-        (0, 0),
-    ] {
+    for &(mask, datum) in
+        &[(0xffu64, 7u64), (0xff, 0x107), (0x7e02_0000, 0), (0x1000_0000, 0x1000_0000), (0xf000_0000_0000_00ff, 0x1000_0000_0000_0005), (0, 0)]
+    {
         let c = compiled(&format!(
             r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["getppid"],
                "action":"SCMP_ACT_ERRNO","errnoRet":33,
                "args":[{{"index":1,"value":{mask},"valueTwo":{datum},"op":"SCMP_CMP_MASKED_EQ"}}]}}]}}"#
         ));
         for &a in GRID {
-            let want = if a & mask == datum & mask {
-                errno(33)
-            } else {
-                ALLOW
-            };
-            assert_eq!(
-                eval(&c, nr("getppid"), [0, a, 0, 0, 0, 0]),
-                want,
-                "mask={mask:#x} datum={datum:#x} arg={a:#x}"
-            );
+            let want = if a & mask == datum & mask { errno(33) } else { ALLOW };
+            assert_eq!(eval(&c, nr("getppid"), [0, a, 0, 0, 0, 0]), want, "mask={mask:#x} datum={datum:#x} arg={a:#x}");
         }
     }
 }
@@ -284,10 +254,7 @@ fn group_errno_is_not_overridden_by_default_errno() {
     assert_eq!(arg0(&c, "getuid", 1), errno(1));
     assert_eq!(eval0(&c, "getpid"), ALLOW);
     assert_eq!(eval0(&c, "getgid"), errno(1));
-    assert_eq!(
-        c.filters.last().unwrap().label,
-        "base (default SCMP_ACT_ERRNO(1))"
-    );
+    assert_eq!(c.filters.last().unwrap().label, "base (default SCMP_ACT_ERRNO(1))");
 }
 
 #[test]
@@ -299,22 +266,17 @@ fn rules_with_the_default_action_are_dropped() {
     );
     assert_eq!(c.filter_count(), 1);
     assert_eq!(eval0(&c, "getppid"), errno(libc::EPERM));
-    let c = compiled(
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ALLOW"}]}"#,
-    );
+    let c = compiled(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ALLOW"}]}"#);
     assert_eq!(c.filter_count(), 1, "only the guard");
 }
 
 // ---------------------------------------------------------------- ENOSYS, x32, archs
 
-const SMALL_ALLOWLIST: &str =
-    r#"[{"names":["read","write","getrandom"],"action":"SCMP_ACT_ALLOW"}]"#;
+const SMALL_ALLOWLIST: &str = r#"[{"names":["read","write","getrandom"],"action":"SCMP_ACT_ALLOW"}]"#;
 
 #[test]
 fn unlisted_newer_syscalls_get_enosys_older_get_the_default() {
-    let c = compiled(&format!(
-        r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":{SMALL_ALLOWLIST}}}"#
-    ));
+    let c = compiled(&format!(r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":{SMALL_ALLOWLIST}}}"#));
     assert_eq!(eval0(&c, "read"), ALLOW);
     assert_eq!(eval0(&c, "getrandom"), ALLOW);
     assert!(nr("getppid") < nr("getrandom"));
@@ -324,9 +286,7 @@ fn unlisted_newer_syscalls_get_enosys_older_get_the_default() {
     assert_eq!(eval0(&c, "clone3"), errno(libc::ENOSYS));
     assert_eq!(eval(&c, 5000, [0; 6]), errno(libc::ENOSYS));
 
-    let c = compiled(&format!(
-        r#"{{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":{SMALL_ALLOWLIST}}}"#
-    ));
+    let c = compiled(&format!(r#"{{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":{SMALL_ALLOWLIST}}}"#));
     assert_eq!(eval0(&c, "getppid"), KILL_PROCESS);
     assert_eq!(eval0(&c, "membarrier"), errno(libc::ENOSYS));
 
@@ -342,14 +302,9 @@ fn unlisted_newer_syscalls_get_enosys_older_get_the_default() {
 
 #[test]
 fn no_enosys_stub_for_permissive_defaults() {
-    for (default, want) in [
-        ("SCMP_ACT_ALLOW", ALLOW),
-        ("SCMP_ACT_LOG", libc::SECCOMP_RET_LOG),
-        (
-            "SCMP_ACT_TRACE",
-            libc::SECCOMP_RET_TRACE | libc::EPERM as u32,
-        ),
-    ] {
+    for (default, want) in
+        [("SCMP_ACT_ALLOW", ALLOW), ("SCMP_ACT_LOG", libc::SECCOMP_RET_LOG), ("SCMP_ACT_TRACE", libc::SECCOMP_RET_TRACE | libc::EPERM as u32)]
+    {
         let c = compiled(&format!(
             r#"{{"defaultAction":"{default}","syscalls":[{{"names":["getppid"],"action":"SCMP_ACT_ERRNO"}},
                {{"names":["read"],"action":"SCMP_ACT_ALLOW"}}]}}"#
@@ -358,9 +313,7 @@ fn no_enosys_stub_for_permissive_defaults() {
         assert_eq!(eval0(&c, "getppid"), errno(libc::EPERM), "{default}");
     }
     // A profile naming no known syscall has no "newest" syscall: everything is default.
-    let c = compiled(
-        r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["nope"],"action":"SCMP_ACT_ALLOW"}]}"#,
-    );
+    let c = compiled(r#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["nope"],"action":"SCMP_ACT_ALLOW"}]}"#);
     assert_eq!(eval0(&c, "membarrier"), errno(libc::EPERM));
 }
 
@@ -394,15 +347,8 @@ fn architectures() {
     assert_eq!(ignored.len(), 3, "{ignored:?}");
     compiled(r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_NATIVE"]}"#);
     compiled(r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":[]}"#);
-    let e = compile_err(
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_S390X","SCMP_ARCH_PPC64LE"]}"#,
-    );
-    assert!(
-        e.starts_with(
-            "linux.seccomp.architectures: [SCMP_ARCH_S390X, SCMP_ARCH_PPC64LE] does not include"
-        ),
-        "{e}"
-    );
+    let e = compile_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_S390X","SCMP_ARCH_PPC64LE"]}"#);
+    assert!(e.starts_with("linux.seccomp.architectures: [SCMP_ARCH_S390X, SCMP_ARCH_PPC64LE] does not include"), "{e}");
 }
 
 // ---------------------------------------------------------------- names, errors
@@ -424,26 +370,13 @@ fn notify_and_listener_are_rejected() {
             {"names":["getppid"],"action":"SCMP_ACT_ALLOW"},{"names":["getppid"],"action":"SCMP_ACT_ALLOW"},
             {"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}"#,
     );
-    assert!(
-        e.starts_with("linux.seccomp.syscalls[3].action: SCMP_ACT_NOTIFY is not supported: "),
-        "{e}"
-    );
+    assert!(e.starts_with("linux.seccomp.syscalls[3].action: SCMP_ACT_NOTIFY is not supported: "), "{e}");
     let e = compile_err(r#"{"defaultAction":"SCMP_ACT_NOTIFY"}"#);
-    assert!(
-        e.starts_with("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported: "),
-        "{e}"
-    );
+    assert!(e.starts_with("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY is not supported: "), "{e}");
     let e = compile_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock"}"#);
     assert!(e.starts_with("linux.seccomp.listenerPath: "), "{e}");
-    let e = compile_err(
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#,
-    );
-    assert!(
-        e.starts_with(
-            "linux.seccomp.flags[1]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported"
-        ),
-        "{e}"
-    );
+    let e = compile_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]}"#);
+    assert!(e.starts_with("linux.seccomp.flags[1]: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported"), "{e}");
 }
 
 #[test]
@@ -452,44 +385,23 @@ fn malformed_fields_are_rejected_with_their_path() {
         r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO",
            "args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"},{"index":6,"value":1,"op":"SCMP_CMP_EQ"}]}]}"#,
     );
-    assert!(
-        e.starts_with("linux.seccomp.syscalls[0].args[1].index: 6 is out of range"),
-        "{e}"
-    );
+    assert!(e.starts_with("linux.seccomp.syscalls[0].args[1].index: 6 is out of range"), "{e}");
     let e = compile_err(r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":5000}"#);
-    assert!(
-        e.starts_with("linux.seccomp.defaultErrnoRet: 5000 is out of range"),
-        "{e}"
-    );
-    let e = compile_err(
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_TRACE","errnoRet":70000}]}"#,
-    );
-    assert!(
-        e.starts_with("linux.seccomp.syscalls[0].errnoRet: 70000 is out of range"),
-        "{e}"
-    );
-    let e = compile_err(
-        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid",""],"action":"SCMP_ACT_ERRNO"}]}"#,
-    );
-    assert!(
-        e.starts_with("linux.seccomp.syscalls[0].names[1]: empty syscall name"),
-        "{e}"
-    );
+    assert!(e.starts_with("linux.seccomp.defaultErrnoRet: 5000 is out of range"), "{e}");
+    let e = compile_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid"],"action":"SCMP_ACT_TRACE","errnoRet":70000}]}"#);
+    assert!(e.starts_with("linux.seccomp.syscalls[0].errnoRet: 70000 is out of range"), "{e}");
+    let e = compile_err(r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["getppid",""],"action":"SCMP_ACT_ERRNO"}]}"#);
+    assert!(e.starts_with("linux.seccomp.syscalls[0].names[1]: empty syscall name"), "{e}");
 }
 
 #[test]
 fn oversized_filter_is_rejected() {
-    let args: Vec<String> = (0..1500)
-        .map(|v| format!(r#"{{"index":0,"value":{v},"op":"SCMP_CMP_EQ"}}"#))
-        .collect();
+    let args: Vec<String> = (0..1500).map(|v| format!(r#"{{"index":0,"value":{v},"op":"SCMP_CMP_EQ"}}"#)).collect();
     let e = compile_err(&format!(
         r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["getppid"],"action":"SCMP_ACT_ERRNO","args":[{}]}}]}}"#,
         args.join(",")
     ));
-    assert!(
-        e.starts_with("linux.seccomp: the SCMP_ACT_ERRNO(1) filter needs "),
-        "{e}"
-    );
+    assert!(e.starts_with("linux.seccomp: the SCMP_ACT_ERRNO(1) filter needs "), "{e}");
     assert!(e.contains("limit of 4096 per filter"), "{e}");
 }
 
@@ -502,14 +414,7 @@ fn filter_denying_seccomp_is_installed_last() {
             {"names":["write","exit_group"],"action":"SCMP_ACT_ALLOW"}]}"#,
     );
     let labels: Vec<&str> = c.filters.iter().map(|f| f.label.as_str()).collect();
-    assert_eq!(
-        labels,
-        [
-            "SCMP_ACT_ERRNO(13)",
-            "base (default SCMP_ACT_ERRNO(1))",
-            "SCMP_ACT_ERRNO(38)"
-        ]
-    );
+    assert_eq!(labels, ["SCMP_ACT_ERRNO(13)", "base (default SCMP_ACT_ERRNO(1))", "SCMP_ACT_ERRNO(38)"]);
     assert_eq!(eval0(&c, "seccomp"), errno(38));
 }
 
@@ -520,10 +425,7 @@ fn seccomp_denied_by_two_filters_is_rejected() {
             {"names":["seccomp"],"action":"SCMP_ACT_ERRNO","errnoRet":38,"args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]},
             {"names":["seccomp"],"action":"SCMP_ACT_TRAP","args":[{"index":1,"value":0,"op":"SCMP_CMP_EQ"}]}]}"#,
     );
-    assert!(
-        e.starts_with("linux.seccomp: seccomp(2) itself would be denied by the SCMP_ACT_"),
-        "{e}"
-    );
+    assert!(e.starts_with("linux.seccomp: seccomp(2) itself would be denied by the SCMP_ACT_"), "{e}");
 }
 
 #[test]
@@ -542,12 +444,8 @@ fn big_allowlist() -> String {
     // The 350 oldest syscalls, minus the ones the argument rules below handle.
     let mut all: Vec<(&str, u32)> = syscalls::table().iter().map(|(k, v)| (*k, *v)).collect();
     all.sort_unstable_by_key(|e| e.1);
-    let names: Vec<String> = all
-        .iter()
-        .filter(|e| !["personality", "clone", "clone3", "socket"].contains(&e.0))
-        .take(350)
-        .map(|e| format!("\"{}\"", e.0))
-        .collect();
+    let names: Vec<String> =
+        all.iter().filter(|e| !["personality", "clone", "clone3", "socket"].contains(&e.0)).take(350).map(|e| format!("\"{}\"", e.0)).collect();
     format!(
         r#"{{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":1,
             "architectures":["SCMP_ARCH_X86_64","SCMP_ARCH_X86","SCMP_ARCH_X32"],
@@ -572,36 +470,11 @@ fn compile_time_for_a_350_syscall_allowlist() {
         std::hint::black_box(compile(std::hint::black_box(&p)).unwrap());
     }
     let per = start.elapsed() / runs;
-    let sizes: Vec<String> = c
-        .filters
-        .iter()
-        .map(|f| format!("{}={}", f.label, f.insns.len()))
-        .collect();
+    let sizes: Vec<String> = c.filters.iter().map(|f| format!("{}={}", f.label, f.insns.len())).collect();
     // Longest path through the base filter (an unlisted syscall below the newest one).
     let base = c.filters.last().unwrap();
-    let steps = bpf::steps(
-        &base.insns,
-        &SeccompData {
-            nr: 9999,
-            arch: native_audit(),
-            ip: 0,
-            args: [0; 6],
-        },
-    );
-    let steps_worst = (0..500)
-        .map(|n| {
-            bpf::steps(
-                &base.insns,
-                &SeccompData {
-                    nr: n,
-                    arch: native_audit(),
-                    ip: 0,
-                    args: [0; 6],
-                },
-            )
-        })
-        .max()
-        .unwrap();
+    let steps = bpf::steps(&base.insns, &SeccompData { nr: 9999, arch: native_audit(), ip: 0, args: [0; 6] });
+    let steps_worst = (0..500).map(|n| bpf::steps(&base.insns, &SeccompData { nr: n, arch: native_audit(), ip: 0, args: [0; 6] })).max().unwrap();
     println!(
         "seccomp compile: {per:?} per compile ({} filters, {} instructions: {}); base filter steps: \
          ENOSYS path {steps}, worst path for nr<500 {steps_worst}",
@@ -628,10 +501,7 @@ fn compile_time_for_a_350_syscall_allowlist() {
 /// The child only makes raw syscalls: it must not allocate (another test thread may hold
 /// the allocator's lock at fork time) and must only use syscalls the profile allows
 /// (write and exit_group at least).
-fn run_in_child(
-    c: &CompiledSeccomp,
-    body: impl FnOnce(&mut [i64; 256]) -> usize,
-) -> (i32, Vec<i64>) {
+fn run_in_child(c: &CompiledSeccomp, body: impl FnOnce(&mut [i64; 256]) -> usize) -> (i32, Vec<i64>) {
     use std::io::Read;
     use std::os::fd::FromRawFd;
 
@@ -672,10 +542,7 @@ fn run_in_child(
     let mut status = 0;
     // SAFETY: waiting for our own child with a valid status pointer.
     assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-    let values = bytes
-        .chunks_exact(8)
-        .map(|c| i64::from_ne_bytes(c.try_into().unwrap()))
-        .collect();
+    let values = bytes.chunks_exact(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect();
     (status, values)
 }
 
@@ -718,14 +585,8 @@ fn kernel_allowlist_profile() {
         (libc::SYS_getsid, [6, 0, 0, 0, 0, 0]),
         (libc::SYS_getppid, [0; 6]),
         (libc::SYS_membarrier, [0; 6]),
-        (
-            i64::from(syscalls::X32_SYSCALL_BIT) | libc::SYS_getpid,
-            [0; 6],
-        ),
-        (
-            libc::SYS_seccomp,
-            [libc::SECCOMP_GET_ACTION_AVAIL as u64, 0, 0, 0, 0, 0],
-        ),
+        (i64::from(syscalls::X32_SYSCALL_BIT) | libc::SYS_getpid, [0; 6]),
+        (libc::SYS_seccomp, [libc::SECCOMP_GET_ACTION_AVAIL as u64, 0, 0, 0, 0, 0]),
     ];
     let (status, got) = run_in_child(&c, |buf| {
         for (i, (nr, args)) in calls.iter().enumerate() {
@@ -735,16 +596,8 @@ fn kernel_allowlist_profile() {
     });
     assert!(exited_ok(status), "child status {status:#x}");
     assert!(got[0] > 0, "getpid {}", got[0]);
-    let want_errno = [
-        (1, libc::EACCES),
-        (3, libc::EDOM),
-        (4, libc::ENOTTY),
-        (5, libc::EXDEV),
-        (6, libc::EPERM),
-        (7, libc::ENOSYS),
-        (8, libc::ENOSYS),
-        (9, libc::EPERM),
-    ];
+    let want_errno =
+        [(1, libc::EACCES), (3, libc::EDOM), (4, libc::ENOTTY), (5, libc::EXDEV), (6, libc::EPERM), (7, libc::ENOSYS), (8, libc::ENOSYS), (9, libc::EPERM)];
     for (i, e) in want_errno {
         assert_eq!(got[i], -i64::from(e), "call {i} {:?}", calls[i]);
     }
@@ -770,12 +623,7 @@ fn kernel_argument_operators_match_reference() {
         (libc::SYS_geteuid, "geteuid", "SCMP_CMP_EQ", 3),
         (libc::SYS_getegid, "getegid", "SCMP_CMP_GE", 4),
         (libc::SYS_getpgrp, "getpgrp", "SCMP_CMP_GT", 5),
-        (
-            libc::SYS_sched_yield,
-            "sched_yield",
-            "SCMP_CMP_MASKED_EQ",
-            1,
-        ),
+        (libc::SYS_sched_yield, "sched_yield", "SCMP_CMP_MASKED_EQ", 1),
     ];
     let datum: u64 = 0x1_0000_0005;
     let mask: u64 = 0xf000_0000_ffff_00ff;
@@ -783,20 +631,13 @@ fn kernel_argument_operators_match_reference() {
         .iter()
         .map(|(_, name, op, index)| {
             if *op == "SCMP_CMP_MASKED_EQ" {
-                format!(
-                    r#"{{"names":["{name}"],"action":"SCMP_ACT_ERRNO","args":[{{"index":{index},"value":{mask},"valueTwo":{datum},"op":"{op}"}}]}}"#
-                )
+                format!(r#"{{"names":["{name}"],"action":"SCMP_ACT_ERRNO","args":[{{"index":{index},"value":{mask},"valueTwo":{datum},"op":"{op}"}}]}}"#)
             } else {
-                format!(
-                    r#"{{"names":["{name}"],"action":"SCMP_ACT_ERRNO","args":[{{"index":{index},"value":{datum},"op":"{op}"}}]}}"#
-                )
+                format!(r#"{{"names":["{name}"],"action":"SCMP_ACT_ERRNO","args":[{{"index":{index},"value":{datum},"op":"{op}"}}]}}"#)
             }
         })
         .collect();
-    let c = compiled(&format!(
-        r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{}]}}"#,
-        rules.join(",")
-    ));
+    let c = compiled(&format!(r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{}]}}"#, rules.join(",")));
     let (status, got) = run_in_child(&c, |buf| {
         let mut n = 0;
         for (nr, _, _, index) in &targets {
@@ -821,11 +662,7 @@ fn kernel_argument_operators_match_reference() {
             assert_eq!(kernel_denied, want, "{name} {op} arg{index}={v:#x}");
             let mut args = [0u64; 6];
             args[*index] = v;
-            assert_eq!(
-                eval(&c, *nr as i32, args) != ALLOW,
-                want,
-                "interpreter {name} {op} {v:#x}"
-            );
+            assert_eq!(eval(&c, *nr as i32, args) != ALLOW, want, "interpreter {name} {op} {v:#x}");
             n += 1;
         }
     }
@@ -833,16 +670,10 @@ fn kernel_argument_operators_match_reference() {
 
 #[test]
 fn kernel_kill_trap_and_log_actions() {
-    for (action, killed) in [
-        ("SCMP_ACT_KILL_PROCESS", true),
-        ("SCMP_ACT_KILL", true),
-        ("SCMP_ACT_KILL_THREAD", true),
-        ("SCMP_ACT_TRAP", true),
-        ("SCMP_ACT_LOG", false),
-    ] {
-        let c = compiled(&format!(
-            r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["getppid"],"action":"{action}"}}]}}"#
-        ));
+    for (action, killed) in
+        [("SCMP_ACT_KILL_PROCESS", true), ("SCMP_ACT_KILL", true), ("SCMP_ACT_KILL_THREAD", true), ("SCMP_ACT_TRAP", true), ("SCMP_ACT_LOG", false)]
+    {
+        let c = compiled(&format!(r#"{{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{{"names":["getppid"],"action":"{action}"}}]}}"#));
         let (status, got) = run_in_child(&c, |buf| {
             buf[0] = sys(libc::SYS_getppid, [0; 6]);
             1
@@ -850,10 +681,7 @@ fn kernel_kill_trap_and_log_actions() {
         if killed {
             assert!(killed_by_sigsys(status), "{action}: status {status:#x}");
         } else {
-            assert!(
-                exited_ok(status) && got[0] > 0,
-                "{action}: status {status:#x} {got:?}"
-            );
+            assert!(exited_ok(status) && got[0] > 0, "{action}: status {status:#x} {got:?}");
         }
     }
 }
@@ -864,12 +692,7 @@ fn kernel_flags_are_passed() {
         r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":["SECCOMP_FILTER_FLAG_TSYNC","SECCOMP_FILTER_FLAG_LOG","SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
            "syscalls":[{"names":["getppid"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}"#,
     );
-    assert_eq!(
-        c.flags,
-        libc::SECCOMP_FILTER_FLAG_TSYNC
-            | libc::SECCOMP_FILTER_FLAG_LOG
-            | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
-    );
+    assert_eq!(c.flags, libc::SECCOMP_FILTER_FLAG_TSYNC | libc::SECCOMP_FILTER_FLAG_LOG | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW);
     let (status, got) = run_in_child(&c, |buf| {
         buf[0] = sys(libc::SYS_getppid, [0; 6]);
         1
@@ -887,29 +710,20 @@ fn kernel_profile_denying_seccomp_installs_completely() {
             {"names":["write","exit_group"],"action":"SCMP_ACT_ALLOW"}]}"#,
     );
     let (status, got) = run_in_child(&c, |buf| {
-        buf[0] = sys(
-            libc::SYS_seccomp,
-            [libc::SECCOMP_GET_ACTION_AVAIL as u64, 0, 0, 0, 0, 0],
-        );
+        buf[0] = sys(libc::SYS_seccomp, [libc::SECCOMP_GET_ACTION_AVAIL as u64, 0, 0, 0, 0, 0]);
         buf[1] = sys(libc::SYS_getppid, [0; 6]);
         buf[2] = sys(libc::SYS_getpid, [0; 6]);
         3
     });
     assert!(exited_ok(status), "status {status:#x}");
-    assert_eq!(
-        got,
-        [-38, -i64::from(libc::EACCES), -i64::from(libc::EPERM)]
-    );
+    assert_eq!(got, [-38, -i64::from(libc::EACCES), -i64::from(libc::EPERM)]);
 }
 
 #[test]
 fn kernel_install_error_is_reported() {
     // A program the kernel must reject (unknown opcode) exercises the error path.
     let bogus = CompiledSeccomp {
-        filters: vec![Filter {
-            label: "bogus".into(),
-            insns: vec![bpf::stmt(0xffff, 0)],
-        }],
+        filters: vec![Filter { label: "bogus".into(), insns: vec![bpf::stmt(0xffff, 0)] }],
         flags: 0,
         skipped: Vec::new(),
         ignored_archs: Vec::new(),
@@ -917,16 +731,8 @@ fn kernel_install_error_is_reported() {
     let (status, _) = run_in_child(&bogus, |_| 0);
     assert!(libc::WIFEXITED(status), "status {status:#x}");
     assert_eq!(libc::WEXITSTATUS(status), 100 + libc::EINVAL);
-    let msg = SeccompError::Install {
-        index: 1,
-        count: 1,
-        errno: libc::EACCES,
-    }
-    .to_string();
-    assert!(
-        msg.starts_with("seccomp(2) failed to install filter 1 of 1: "),
-        "{msg}"
-    );
+    let msg = SeccompError::Install { index: 1, count: 1, errno: libc::EACCES }.to_string();
+    assert!(msg.starts_with("seccomp(2) failed to install filter 1 of 1: "), "{msg}");
     assert!(msg.contains("no_new_privs"), "{msg}");
 }
 
@@ -943,11 +749,7 @@ fn kernel_big_allowlist_installs() {
     assert!(exited_ok(status), "status {status:#x}");
     assert!(got[0] > 0, "getppid {}", got[0]);
     assert!(got[1] >= 0, "personality query {}", got[1]);
-    assert_eq!(
-        got[2],
-        -i64::from(libc::EPERM),
-        "personality(ADDR_NO_RANDOMIZE)"
-    );
+    assert_eq!(got[2], -i64::from(libc::EPERM), "personality(ADDR_NO_RANDOMIZE)");
     assert_eq!(got[3], -i64::from(libc::ENOSYS), "clone3");
 }
 
@@ -955,14 +757,8 @@ fn kernel_big_allowlist_installs() {
 
 /// The profiles in seccomp-profiles/ (generated from seccomp-profiles/src/source.rs).
 const SHIPPED: &[(&str, &str)] = &[
-    (
-        "default",
-        include_str!("../../../seccomp-profiles/default.json"),
-    ),
-    (
-        "strict",
-        include_str!("../../../seccomp-profiles/strict.json"),
-    ),
+    ("default", include_str!("../../../seccomp-profiles/default.json")),
+    ("strict", include_str!("../../../seccomp-profiles/strict.json")),
     ("udp", include_str!("../../../seccomp-profiles/udp.json")),
 ];
 
@@ -976,38 +772,13 @@ fn shipped_profiles_compile_and_classify_every_known_syscall() {
         let p = profile(json);
         let c = compile(&p).unwrap_or_else(|e| panic!("{name}: {e}"));
         #[cfg(target_arch = "x86_64")]
-        assert!(
-            c.skipped().is_empty(),
-            "{name}: unknown names {:?}",
-            c.skipped()
-        );
-        let listed: std::collections::BTreeSet<&str> = p
-            .syscalls()
-            .as_deref()
-            .unwrap_or(&[])
-            .iter()
-            .flat_map(|s| s.names().iter().map(String::as_str))
-            .collect();
-        let unclassified: Vec<&str> = syscalls::table()
-            .keys()
-            .copied()
-            .filter(|n| !listed.contains(n))
-            .collect();
-        assert!(
-            unclassified.is_empty(),
-            "{name}.json does not classify {unclassified:?}"
-        );
-        let sizes: Vec<String> = c
-            .filters
-            .iter()
-            .map(|f| format!("{}={}", f.label, f.insns.len()))
-            .collect();
-        println!(
-            "{name}.json: {} filters, {} instructions ({})",
-            c.filter_count(),
-            c.instruction_count(),
-            sizes.join(", ")
-        );
+        assert!(c.skipped().is_empty(), "{name}: unknown names {:?}", c.skipped());
+        let listed: std::collections::BTreeSet<&str> =
+            p.syscalls().as_deref().unwrap_or(&[]).iter().flat_map(|s| s.names().iter().map(String::as_str)).collect();
+        let unclassified: Vec<&str> = syscalls::table().keys().copied().filter(|n| !listed.contains(n)).collect();
+        assert!(unclassified.is_empty(), "{name}.json does not classify {unclassified:?}");
+        let sizes: Vec<String> = c.filters.iter().map(|f| format!("{}={}", f.label, f.insns.len())).collect();
+        println!("{name}.json: {} filters, {} instructions ({})", c.filter_count(), c.instruction_count(), sizes.join(", "));
     }
 }
 
@@ -1033,50 +804,19 @@ fn shipped_profiles_semantics() {
         let strict = name == "strict";
         let allow_if = |cond: bool| if cond { ALLOW } else { eperm };
         // sockets
-        assert_eq!(
-            socket(&c, 1, SOCK_DGRAM | SOCK_FLAGS, 0),
-            ALLOW,
-            "{name} unix"
-        );
-        assert_eq!(
-            socket(&c, 2, SOCK_STREAM | SOCK_FLAGS, 0),
-            ALLOW,
-            "{name} tcp4"
-        );
+        assert_eq!(socket(&c, 1, SOCK_DGRAM | SOCK_FLAGS, 0), ALLOW, "{name} unix");
+        assert_eq!(socket(&c, 2, SOCK_STREAM | SOCK_FLAGS, 0), ALLOW, "{name} tcp4");
         assert_eq!(socket(&c, 10, SOCK_STREAM, 6), ALLOW, "{name} tcp6");
         assert_eq!(socket(&c, 2, SOCK_STREAM, 132), eperm, "{name} sctp");
-        assert_eq!(
-            socket(&c, 2 | 1 << 32, SOCK_STREAM, 0),
-            eperm,
-            "{name} upper bits"
-        );
-        assert_eq!(
-            socket(&c, 2, SOCK_DGRAM | SOCK_FLAGS, 0),
-            allow_if(udp),
-            "{name} udp4"
-        );
+        assert_eq!(socket(&c, 2 | 1 << 32, SOCK_STREAM, 0), eperm, "{name} upper bits");
+        assert_eq!(socket(&c, 2, SOCK_DGRAM | SOCK_FLAGS, 0), allow_if(udp), "{name} udp4");
         assert_eq!(socket(&c, 10, SOCK_DGRAM, 17), allow_if(udp), "{name} udp6");
         assert_eq!(socket(&c, 2, SOCK_DGRAM, 1), eperm, "{name} icmp");
         assert_eq!(socket(&c, 2, SOCK_RAW, 255), eperm, "{name} raw");
-        assert_eq!(
-            socket(&c, AF_PACKET, SOCK_RAW, 0x300),
-            eperm,
-            "{name} packet"
-        );
-        assert_eq!(
-            socket(&c, AF_NETLINK, SOCK_RAW | SOCK_FLAGS, 0),
-            allow_if(!strict),
-            "{name} rtnetlink"
-        );
-        assert_eq!(
-            socket(&c, AF_NETLINK, SOCK_RAW, 9),
-            eperm,
-            "{name} audit netlink"
-        );
-        assert_eq!(
-            eval(&c, nr("socketpair"), [1, SOCK_STREAM, 0, 0, 0, 0]),
-            ALLOW
-        );
+        assert_eq!(socket(&c, AF_PACKET, SOCK_RAW, 0x300), eperm, "{name} packet");
+        assert_eq!(socket(&c, AF_NETLINK, SOCK_RAW | SOCK_FLAGS, 0), allow_if(!strict), "{name} rtnetlink");
+        assert_eq!(socket(&c, AF_NETLINK, SOCK_RAW, 9), eperm, "{name} audit netlink");
+        assert_eq!(eval(&c, nr("socketpair"), [1, SOCK_STREAM, 0, 0, 0, 0]), ALLOW);
         // namespaces
         let sigchld = libc::SIGCHLD as u64;
         let thread_flags = (libc::CLONE_VM
@@ -1091,16 +831,8 @@ fn shipped_profiles_semantics() {
         assert_eq!(arg0(&c, "clone", sigchld), ALLOW, "{name}");
         assert_eq!(arg0(&c, "clone", thread_flags), ALLOW, "{name}");
         assert_eq!(arg0(&c, "clone", CLONE_NEWUSER | sigchld), eperm, "{name}");
-        assert_eq!(
-            arg0(&c, "clone", libc::CLONE_NEWNET as u64),
-            eperm,
-            "{name}"
-        );
-        assert_eq!(
-            arg0(&c, "unshare", libc::CLONE_FILES as u64),
-            ALLOW,
-            "{name}"
-        );
+        assert_eq!(arg0(&c, "clone", libc::CLONE_NEWNET as u64), eperm, "{name}");
+        assert_eq!(arg0(&c, "unshare", libc::CLONE_FILES as u64), ALLOW, "{name}");
         assert_eq!(arg0(&c, "unshare", CLONE_NEWUSER), eperm, "{name}");
         assert_eq!(arg0(&c, "unshare", 0x80), eperm, "{name} CLONE_NEWTIME");
         assert_eq!(eval0(&c, "setns"), eperm);
@@ -1109,29 +841,14 @@ fn shipped_profiles_semantics() {
         assert_eq!(arg0(&c, "personality", 0), ALLOW);
         assert_eq!(arg0(&c, "personality", 0xffff_ffff), ALLOW);
         assert_eq!(arg0(&c, "personality", 8), allow_if(!strict), "{name}");
-        assert_eq!(
-            arg0(&c, "personality", libc::ADDR_NO_RANDOMIZE as u64),
-            eperm
-        );
+        assert_eq!(arg0(&c, "personality", libc::ADDR_NO_RANDOMIZE as u64), eperm);
         assert_eq!(arg0(&c, "personality", 0x0020000), eperm, "UNAME26");
         // mknod
         let mode = |t: u32| u64::from(t | 0o644);
-        assert_eq!(
-            eval(&c, nr("mknod"), [0, mode(libc::S_IFIFO), 0, 0, 0, 0]),
-            ALLOW
-        );
-        assert_eq!(
-            eval(&c, nr("mknod"), [0, mode(libc::S_IFCHR), 0x0103, 0, 0, 0]),
-            eperm
-        );
-        assert_eq!(
-            eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFSOCK), 0, 0, 0]),
-            ALLOW
-        );
-        assert_eq!(
-            eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFBLK), 0, 0, 0]),
-            eperm
-        );
+        assert_eq!(eval(&c, nr("mknod"), [0, mode(libc::S_IFIFO), 0, 0, 0, 0]), ALLOW);
+        assert_eq!(eval(&c, nr("mknod"), [0, mode(libc::S_IFCHR), 0x0103, 0, 0, 0]), eperm);
+        assert_eq!(eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFSOCK), 0, 0, 0]), ALLOW);
+        assert_eq!(eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFBLK), 0, 0, 0]), eperm);
         // denied groups and fallbacks
         for denied in [
             "mount",
@@ -1157,24 +874,12 @@ fn shipped_profiles_semantics() {
         for fallback in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
             assert_eq!(eval0(&c, fallback), enosys, "{name} {fallback}");
         }
-        assert_eq!(
-            eval(&c, 471, [0; 6]),
-            enosys,
-            "{name}: newer than the profile"
-        );
+        assert_eq!(eval(&c, 471, [0; 6]), enosys, "{name}: newer than the profile");
         // MPTCP: refused with the errno of a kernel without it, so programs fall back.
         let eprotonosupport = errno(libc::EPROTONOSUPPORT);
         assert_eq!(socket(&c, 2, SOCK_STREAM, 262), eprotonosupport, "{name} mptcp4");
-        assert_eq!(
-            socket(&c, 10, SOCK_STREAM | SOCK_FLAGS, 262),
-            eprotonosupport,
-            "{name} mptcp6"
-        );
-        assert_eq!(
-            socket(&c, 2, SOCK_STREAM, 262 | 1 << 32),
-            eperm,
-            "{name} mptcp upper bits"
-        );
+        assert_eq!(socket(&c, 10, SOCK_STREAM | SOCK_FLAGS, 262), eprotonosupport, "{name} mptcp6");
+        assert_eq!(socket(&c, 2, SOCK_STREAM, 262 | 1 << 32), eperm, "{name} mptcp upper bits");
         // TCP Fast Open sends (connect without connect(2)) are refused, other sends pass.
         let fastopen = libc::MSG_FASTOPEN as u64;
         let nosignal = libc::MSG_NOSIGNAL as u64;
@@ -1197,16 +902,8 @@ fn shipped_profiles_semantics() {
                 assert_eq!(eval(&c, nr(call), a), eperm, "{name} {call} {bad:o}");
             }
         }
-        assert_eq!(
-            eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFREG | 0o4000), 0, 0, 0]),
-            eperm,
-            "{name} mknodat setuid"
-        );
-        assert_eq!(
-            eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFIFO | 0o2000), 0, 0, 0]),
-            eperm,
-            "{name} mknodat setgid"
-        );
+        assert_eq!(eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFREG | 0o4000), 0, 0, 0]), eperm, "{name} mknodat setuid");
+        assert_eq!(eval(&c, nr("mknodat"), [0, 0, mode(libc::S_IFIFO | 0o2000), 0, 0, 0]), eperm, "{name} mknodat setgid");
         let creat = libc::O_CREAT as u64;
         let tmpfile = libc::O_TMPFILE as u64;
         let rdwr = libc::O_RDWR as u64;
@@ -1257,14 +954,8 @@ fn kernel_shipped_profiles_in_a_child() {
             let calls: [(i64, [u64; 6]); 15] = [
                 (libc::SYS_socket, [2, SOCK_STREAM | SOCK_FLAGS, 0, 0, 0, 0]),
                 (libc::SYS_socket, [2, SOCK_DGRAM | SOCK_FLAGS, 0, 0, 0, 0]),
-                (
-                    libc::SYS_socket,
-                    [AF_PACKET, SOCK_RAW | SOCK_FLAGS, 0x300, 0, 0, 0],
-                ),
-                (
-                    libc::SYS_socket,
-                    [AF_NETLINK, SOCK_RAW | SOCK_FLAGS, 0, 0, 0, 0],
-                ),
+                (libc::SYS_socket, [AF_PACKET, SOCK_RAW | SOCK_FLAGS, 0x300, 0, 0, 0]),
+                (libc::SYS_socket, [AF_NETLINK, SOCK_RAW | SOCK_FLAGS, 0, 0, 0, 0]),
                 (libc::SYS_unshare, [CLONE_NEWUSER, 0, 0, 0, 0, 0]),
                 (libc::SYS_clone3, [0; 6]),
                 (libc::SYS_io_uring_setup, [1, 0, 0, 0, 0, 0]),
@@ -1289,11 +980,7 @@ fn kernel_shipped_profiles_in_a_child() {
         assert_eq!(ok(got[1]), name == "udp", "{name} udp socket {}", got[1]);
         assert_eq!(got[2], -i64::from(libc::EPERM), "{name} packet socket");
         assert_eq!(ok(got[3]), name != "strict", "{name} rtnetlink {}", got[3]);
-        assert_eq!(
-            got[4],
-            -i64::from(libc::EPERM),
-            "{name} unshare(CLONE_NEWUSER)"
-        );
+        assert_eq!(got[4], -i64::from(libc::EPERM), "{name} unshare(CLONE_NEWUSER)");
         assert_eq!(got[5], -i64::from(libc::ENOSYS), "{name} clone3");
         assert_eq!(got[6], -i64::from(libc::ENOSYS), "{name} io_uring_setup");
         assert_eq!(got[7], -i64::from(libc::EPERM), "{name} keyctl");

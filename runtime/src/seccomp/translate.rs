@@ -4,14 +4,8 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
-use oci_spec::runtime::{
-    Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag,
-    LinuxSeccompOperator,
-};
-use seccompiler::{
-    BackendError, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-    SeccompFilter, SeccompRule,
-};
+use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag, LinuxSeccompOperator};
+use seccompiler::{BackendError, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule};
 
 use super::bpf::{self, Prefix, SeccompData};
 use super::syscalls::{self, arch_name, Native};
@@ -41,8 +35,7 @@ struct Entry {
 /// of range, architecture lists without the native architecture, and profiles too large
 /// for the kernel.
 pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
-    let native =
-        syscalls::NATIVE.ok_or(SeccompError::UnsupportedHostArch(std::env::consts::ARCH))?;
+    let native = syscalls::NATIVE.ok_or(SeccompError::UnsupportedHostArch(std::env::consts::ARCH))?;
 
     if cfg.listener_path().is_some() {
         return Err(SeccompError::ListenerNotSupported);
@@ -60,10 +53,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
         let rules = rules_for(sc.args().as_deref().unwrap_or(&[]), i)?;
         for (j, name) in sc.names().iter().enumerate() {
             if name.is_empty() {
-                return Err(SeccompError::InvalidField {
-                    field: format!("linux.seccomp.syscalls[{i}].names[{j}]"),
-                    reason: "empty syscall name".into(),
-                });
+                return Err(SeccompError::InvalidField { field: format!("linux.seccomp.syscalls[{i}].names[{j}]"), reason: "empty syscall name".into() });
             }
             let Some(nr) = syscalls::resolve(name) else {
                 skipped.insert(name);
@@ -72,12 +62,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
             newest_named = newest_named.max(Some(nr));
             // A rule with the default action changes nothing (runc skips these too).
             if ret != default {
-                entries.push(Entry {
-                    nr,
-                    ret,
-                    order: i,
-                    rules: rules.clone(),
-                });
+                entries.push(Entry { nr, ret, order: i, rules: rules.clone() });
             }
         }
     }
@@ -95,33 +80,18 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
     groups.sort_by_key(|g| Reverse(g.1));
 
     // Without a base filter, a guard answers x32 and foreign-architecture syscalls.
-    let guard = (default == ALLOW).then(|| Filter {
-        label: "guard".into(),
-        insns: bpf::guard(Prefix {
-            audit_arch: native.audit,
-            x32_enosys: native.has_x32,
-            enosys_above: None,
-        }),
-    });
+    let guard = (default == ALLOW)
+        .then(|| Filter { label: "guard".into(), insns: bpf::guard(Prefix { audit_arch: native.audit, x32_enosys: native.has_x32, enosys_above: None }) });
     for (ret, _, members) in &groups {
         let label = ret_name(*ret);
         let prog = build(members.iter().copied(), ALLOW, *ret, native, &label)?;
-        filters.push(Filter {
-            label,
-            insns: bpf::from_seccompiler(&prog),
-        });
+        filters.push(Filter { label, insns: bpf::from_seccompiler(&prog) });
     }
     if default != ALLOW {
         let label = format!("base (default {})", ret_name(default));
         let body = build(entries.iter(), default, ALLOW, native, &label)?;
-        let stub = enosys_stub_applies(default)
-            .then_some(newest_named)
-            .flatten();
-        let mut insns = bpf::prefix(Prefix {
-            audit_arch: native.audit,
-            x32_enosys: native.has_x32,
-            enosys_above: stub,
-        });
+        let stub = enosys_stub_applies(default).then_some(newest_named).flatten();
+        let mut insns = bpf::prefix(Prefix { audit_arch: native.audit, x32_enosys: native.has_x32, enosys_above: stub });
         insns.extend(bpf::from_seccompiler(&body));
         filters.push(Filter { label, insns });
     }
@@ -129,12 +99,7 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
     let filters = order_for_install(guard, filters, flags, native)?;
     check_sizes(&filters)?;
 
-    Ok(CompiledSeccomp {
-        filters,
-        flags,
-        skipped: skipped.into_iter().map(str::to_owned).collect(),
-        ignored_archs,
-    })
+    Ok(CompiledSeccomp { filters, flags, skipped: skipped.into_iter().map(str::to_owned).collect(), ignored_archs })
 }
 
 /// runc's rule: no `ENOSYS` stub when the default lets syscalls through anyway (`ALLOW`,
@@ -142,20 +107,12 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
 /// default already is `ERRNO(ENOSYS)`.
 fn enosys_stub_applies(default: Ret) -> bool {
     let action = default & libc::SECCOMP_RET_ACTION_FULL;
-    let permissive = action == libc::SECCOMP_RET_ALLOW
-        || action == libc::SECCOMP_RET_LOG
-        || action == libc::SECCOMP_RET_TRACE;
+    let permissive = action == libc::SECCOMP_RET_ALLOW || action == libc::SECCOMP_RET_LOG || action == libc::SECCOMP_RET_TRACE;
     !permissive && default != bpf::ret_errno(libc::ENOSYS)
 }
 
 /// Builds one seccompiler filter over `entries`.
-fn build<'a>(
-    entries: impl Iterator<Item = &'a Entry>,
-    mismatch: Ret,
-    on_match: Ret,
-    native: Native,
-    label: &str,
-) -> Result<BpfProgram, SeccompError> {
+fn build<'a>(entries: impl Iterator<Item = &'a Entry>, mismatch: Ret, on_match: Ret, native: Native, label: &str) -> Result<BpfProgram, SeccompError> {
     let mut map: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     let mut unconditional: BTreeSet<i64> = BTreeSet::new();
     for e in entries {
@@ -179,30 +136,17 @@ fn build<'a>(
         }
     }
     let backend = |source: BackendError| match source {
-        BackendError::FilterTooLarge(len) => SeccompError::FilterTooLarge {
-            filter: label.to_owned(),
-            len,
-            max: bpf::MAX_INSNS_PER_FILTER,
-        },
-        source => SeccompError::Backend {
-            filter: label.to_owned(),
-            source,
-        },
+        BackendError::FilterTooLarge(len) => SeccompError::FilterTooLarge { filter: label.to_owned(), len, max: bpf::MAX_INSNS_PER_FILTER },
+        source => SeccompError::Backend { filter: label.to_owned(), source },
     };
-    let filter = SeccompFilter::new(map, to_action(mismatch), to_action(on_match), native.target)
-        .map_err(backend)?;
+    let filter = SeccompFilter::new(map, to_action(mismatch), to_action(on_match), native.target).map_err(backend)?;
     BpfProgram::try_from(filter).map_err(backend)
 }
 
 /// Puts the guard first and any filter that would deny the install-time `seccomp(2)`
 /// call last; errors if more than one filter would deny it.
 #[allow(clippy::useless_conversion)] // c_ulong is u64 only on 64-bit targets
-fn order_for_install(
-    guard: Option<Filter>,
-    filters: Vec<Filter>,
-    flags: libc::c_ulong,
-    native: Native,
-) -> Result<Vec<Filter>, SeccompError> {
+fn order_for_install(guard: Option<Filter>, filters: Vec<Filter>, flags: libc::c_ulong, native: Native) -> Result<Vec<Filter>, SeccompError> {
     // The call `install` makes (the pointer argument is a stack address we cannot know;
     // try a null and a typical stack address).
     let denies = |f: &Filter| {
@@ -211,14 +155,7 @@ fn order_for_install(
                 nr: libc::SYS_seccomp as i32,
                 arch: native.audit,
                 ip: 0,
-                args: [
-                    u64::from(libc::SECCOMP_SET_MODE_FILTER),
-                    u64::from(flags),
-                    ptr,
-                    0,
-                    0,
-                    0,
-                ],
+                args: [u64::from(libc::SECCOMP_SET_MODE_FILTER), u64::from(flags), ptr, 0, 0, 0],
             };
             match bpf::run(&f.insns, &call) {
                 Some(r) => {
@@ -229,13 +166,9 @@ fn order_for_install(
             }
         })
     };
-    let (mut ordered, denying): (Vec<Filter>, Vec<Filter>) =
-        filters.into_iter().partition(|f| !denies(f));
+    let (mut ordered, denying): (Vec<Filter>, Vec<Filter>) = filters.into_iter().partition(|f| !denies(f));
     if denying.len() > 1 {
-        let names: Vec<String> = denying
-            .iter()
-            .map(|f| format!("the {} filter", f.label))
-            .collect();
+        let names: Vec<String> = denying.iter().map(|f| format!("the {} filter", f.label)).collect();
         return Err(SeccompError::SelfBlocking(names.join(" and ")));
     }
     ordered.extend(denying);
@@ -248,23 +181,12 @@ fn order_for_install(
 fn check_sizes(filters: &[Filter]) -> Result<(), SeccompError> {
     for f in filters {
         if f.insns.len() > bpf::MAX_INSNS_PER_FILTER {
-            return Err(SeccompError::FilterTooLarge {
-                filter: f.label.clone(),
-                len: f.insns.len(),
-                max: bpf::MAX_INSNS_PER_FILTER,
-            });
+            return Err(SeccompError::FilterTooLarge { filter: f.label.clone(), len: f.insns.len(), max: bpf::MAX_INSNS_PER_FILTER });
         }
     }
-    let total: usize = filters
-        .iter()
-        .map(|f| f.insns.len() + bpf::PATH_OVERHEAD_PER_FILTER)
-        .sum();
+    let total: usize = filters.iter().map(|f| f.insns.len() + bpf::PATH_OVERHEAD_PER_FILTER).sum();
     if total > bpf::MAX_INSNS_PER_PATH {
-        return Err(SeccompError::TotalTooLarge {
-            count: filters.len(),
-            total,
-            max: bpf::MAX_INSNS_PER_PATH,
-        });
+        return Err(SeccompError::TotalTooLarge { count: filters.len(), total, max: bpf::MAX_INSNS_PER_PATH });
     }
     Ok(())
 }
@@ -292,32 +214,19 @@ impl Site {
 }
 
 /// OCI action (+ errnoRet, default EPERM) → kernel return value.
-fn resolve_action(
-    action: LinuxSeccompAction,
-    errno_ret: Option<u32>,
-    site: Site,
-) -> Result<Ret, SeccompError> {
+fn resolve_action(action: LinuxSeccompAction, errno_ret: Option<u32>, site: Site) -> Result<Ret, SeccompError> {
     let data = |max: u32, what: &str| -> Result<u32, SeccompError> {
         let v = errno_ret.unwrap_or(libc::EPERM as u32);
         if v > max {
-            return Err(SeccompError::InvalidField {
-                field: site.errno_field(),
-                reason: format!("{v} is out of range for {what} (0 to {max})"),
-            });
+            return Err(SeccompError::InvalidField { field: site.errno_field(), reason: format!("{v} is out of range for {what} (0 to {max})") });
         }
         Ok(v)
     };
     Ok(match action {
         LinuxSeccompAction::ScmpActAllow => ALLOW,
-        LinuxSeccompAction::ScmpActErrno => {
-            libc::SECCOMP_RET_ERRNO | data(MAX_ERRNO, "SCMP_ACT_ERRNO")?
-        }
-        LinuxSeccompAction::ScmpActTrace => {
-            libc::SECCOMP_RET_TRACE | data(libc::SECCOMP_RET_DATA, "SCMP_ACT_TRACE")?
-        }
-        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
-            libc::SECCOMP_RET_KILL_THREAD
-        }
+        LinuxSeccompAction::ScmpActErrno => libc::SECCOMP_RET_ERRNO | data(MAX_ERRNO, "SCMP_ACT_ERRNO")?,
+        LinuxSeccompAction::ScmpActTrace => libc::SECCOMP_RET_TRACE | data(libc::SECCOMP_RET_DATA, "SCMP_ACT_TRACE")?,
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => libc::SECCOMP_RET_KILL_THREAD,
         LinuxSeccompAction::ScmpActKillProcess => libc::SECCOMP_RET_KILL_PROCESS,
         LinuxSeccompAction::ScmpActTrap => libc::SECCOMP_RET_TRAP,
         LinuxSeccompAction::ScmpActLog => libc::SECCOMP_RET_LOG,
@@ -367,9 +276,7 @@ fn resolve_flags(flags: &[LinuxSeccompFilterFlag]) -> Result<libc::c_ulong, Secc
         bits |= match f {
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
-                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
-            }
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
             LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
                 return Err(SeccompError::UnsupportedFlag {
                     index,
@@ -433,29 +340,14 @@ fn rules_for(args: &[LinuxSeccompArg], i: usize) -> Result<Vec<SeccompRule>, Sec
             LinuxSeccompOperator::ScmpCmpGe => (SeccompCmpOp::Ge, a.value()),
             LinuxSeccompOperator::ScmpCmpGt => (SeccompCmpOp::Gt, a.value()),
             // libseccomp's convention: value is the mask, valueTwo the datum.
-            LinuxSeccompOperator::ScmpCmpMaskedEq => (
-                SeccompCmpOp::MaskedEq(a.value()),
-                a.value_two().unwrap_or(0),
-            ),
+            LinuxSeccompOperator::ScmpCmpMaskedEq => (SeccompCmpOp::MaskedEq(a.value()), a.value_two().unwrap_or(0)),
         };
-        let internal = |source| SeccompError::Backend {
-            filter: format!("linux.seccomp.syscalls[{i}].args[{j}]"),
-            source,
-        };
-        conds.push(
-            SeccompCondition::new(index as u8, SeccompCmpArgLen::Qword, op, value)
-                .map_err(internal)?,
-        );
+        let internal = |source| SeccompError::Backend { filter: format!("linux.seccomp.syscalls[{i}].args[{j}]"), source };
+        conds.push(SeccompCondition::new(index as u8, SeccompCmpArgLen::Qword, op, value).map_err(internal)?);
     }
-    let internal = |source| SeccompError::Backend {
-        filter: format!("linux.seccomp.syscalls[{i}].args"),
-        source,
-    };
+    let internal = |source| SeccompError::Backend { filter: format!("linux.seccomp.syscalls[{i}].args"), source };
     if repeated {
-        conds
-            .into_iter()
-            .map(|c| SeccompRule::new(vec![c]).map_err(internal))
-            .collect()
+        conds.into_iter().map(|c| SeccompRule::new(vec![c]).map_err(internal)).collect()
     } else {
         Ok(vec![SeccompRule::new(conds).map_err(internal)?])
     }

@@ -8,30 +8,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let dir = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let dir = std::env::args_os().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
     let mut files = seccomp_profiles::profile_files();
     let readme_path = dir.join("README.md");
     match std::fs::read_to_string(&readme_path) {
         Ok(current) => match seccomp_profiles::update_readme(&current) {
             Some(updated) => files.push(("README.md".into(), updated)),
             None => {
-                eprintln!(
-                    "gen-profiles: {} lacks the markers {} / {}",
-                    readme_path.display(),
-                    seccomp_profiles::README_BEGIN,
-                    seccomp_profiles::README_END
-                );
+                eprintln!("gen-profiles: {} lacks the markers {} / {}", readme_path.display(), seccomp_profiles::README_BEGIN, seccomp_profiles::README_END);
                 return ExitCode::FAILURE;
             }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
-                "gen-profiles: no README.md in {}, not generating its group section",
-                dir.display()
-            );
+            eprintln!("gen-profiles: no README.md in {}, not generating its group section", dir.display());
         }
         Err(e) => {
             eprintln!("gen-profiles: cannot read {}: {e}", readme_path.display());

@@ -8,10 +8,7 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("cannot read lock file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("lock file {path} is not valid: {reason}")]
     Parse { path: String, reason: String },
 }
@@ -48,14 +45,8 @@ pub struct BusyboxLock {
 
 impl Lock {
     pub fn read(path: &Path) -> Result<Lock, LockError> {
-        let text = std::fs::read_to_string(path).map_err(|e| LockError::Read {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        toml::from_str(&text).map_err(|e| LockError::Parse {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })
+        let text = std::fs::read_to_string(path).map_err(|e| LockError::Read { path: path.display().to_string(), source: e })?;
+        toml::from_str(&text).map_err(|e| LockError::Parse { path: path.display().to_string(), reason: e.to_string() })
     }
 
     pub fn to_text(&self) -> String {

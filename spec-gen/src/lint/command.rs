@@ -26,10 +26,7 @@ fn parent(p: &str) -> String {
 fn find_file(view: &View, cpath: &str) -> Option<Found> {
     let r = view.resolve(cpath, true).ok()?;
     match r.place {
-        Place::Host(h) if h.is_file() => Some(Found {
-            container: r.container,
-            host: h,
-        }),
+        Place::Host(h) if h.is_file() => Some(Found { container: r.container, host: h }),
         _ => None,
     }
 }
@@ -41,13 +38,8 @@ fn is_executable(f: &Found) -> bool {
 /// Locates the command the way execvp would, inside the container.
 fn locate(t: &Target, view: &View) -> Result<Found, String> {
     if t.command.contains('/') {
-        let p = if t.command.starts_with('/') {
-            t.command.clone()
-        } else {
-            format!("{}/{}", t.workdir, t.command)
-        };
-        return find_file(view, &p)
-            .ok_or_else(|| format!("command {p} does not exist inside the rootfs"));
+        let p = if t.command.starts_with('/') { t.command.clone() } else { format!("{}/{}", t.workdir, t.command) };
+        return find_file(view, &p).ok_or_else(|| format!("command {p} does not exist inside the rootfs"));
     }
     for dir in t.path_env.split(':').filter(|d| d.starts_with('/')) {
         if let Some(f) = find_file(view, &format!("{dir}/{}", t.command)) {
@@ -56,10 +48,7 @@ fn locate(t: &Target, view: &View) -> Result<Found, String> {
             }
         }
     }
-    Err(format!(
-        "command `{}` is not in any PATH directory inside the rootfs (PATH={})",
-        t.command, t.path_env
-    ))
+    Err(format!("command `{}` is not in any PATH directory inside the rootfs (PATH={})", t.command, t.path_env))
 }
 
 /// Reads `#!interpreter [arg]`.
@@ -110,10 +99,7 @@ fn glob(view: &View, pattern: &str) -> Vec<String> {
         .filter(|n| n.starts_with(pre) && n.ends_with(suf) && n.len() >= pre.len() + suf.len())
         .collect();
     names.sort();
-    names
-        .into_iter()
-        .map(|n| format!("{}/{n}", dir.trim_end_matches('/')))
-        .collect()
+    names.into_iter().map(|n| format!("{}/{n}", dir.trim_end_matches('/'))).collect()
 }
 
 fn default_dirs(info: &ElfInfo, conf: &[String]) -> Vec<String> {
@@ -137,14 +123,7 @@ struct LibSearch<'a> {
 }
 
 impl LibSearch<'_> {
-    fn find(
-        &self,
-        name: &str,
-        wanted: &ElfInfo,
-        by: &Found,
-        by_info: &ElfInfo,
-        exe: &ElfInfo,
-    ) -> Option<(Found, ElfInfo)> {
+    fn find(&self, name: &str, wanted: &ElfInfo, by: &Found, by_info: &ElfInfo, exe: &ElfInfo) -> Option<(Found, ElfInfo)> {
         let origin = parent(&by.container);
         let expand = |d: &String| d.replace("$ORIGIN", &origin).replace("${ORIGIN}", &origin);
         let mut dirs: Vec<String> = Vec::new();
@@ -158,10 +137,7 @@ impl LibSearch<'_> {
         let candidates: Vec<String> = if name.contains('/') {
             vec![name.to_string()]
         } else {
-            dirs.iter()
-                .filter(|d| d.starts_with('/'))
-                .map(|d| format!("{}/{name}", d.trim_end_matches('/')))
-                .collect()
+            dirs.iter().filter(|d| d.starts_with('/')).map(|d| format!("{}/{name}", d.trim_end_matches('/'))).collect()
         };
         for c in candidates {
             let Some(f) = find_file(self.view, &c) else {
@@ -179,22 +155,12 @@ impl LibSearch<'_> {
 
 /// Checks the command; returns the container directories it executes from.
 pub fn check(t: &Target, view: &View, r: &mut Report) -> BTreeSet<String> {
-    let mut dirs: BTreeSet<String> = t
-        .path_env
-        .split(':')
-        .filter(|d| d.starts_with('/'))
-        .map(String::from)
-        .collect();
+    let mut dirs: BTreeSet<String> = t.path_env.split(':').filter(|d| d.starts_with('/')).map(String::from).collect();
     let rootfs = t.rootfs.display().to_string();
     let mut found = match locate(t, view) {
         Ok(f) => f,
         Err(msg) => {
-            r.add(
-                Severity::Error,
-                rootfs,
-                msg,
-                "install the program in the rootfs (rootfs_build.packages) or give its absolute container path",
-            );
+            r.add(Severity::Error, rootfs, msg, "install the program in the rootfs (rootfs_build.packages) or give its absolute container path");
             return dirs;
         }
     };
@@ -202,21 +168,11 @@ pub fn check(t: &Target, view: &View, r: &mut Report) -> BTreeSet<String> {
         dirs.insert(parent(&found.container));
         let host = found.host.display().to_string();
         if !is_executable(&found) {
-            r.add(
-                Severity::Error,
-                host.clone(),
-                format!("{} is not executable", found.container),
-                format!("chmod +x {host}"),
-            );
+            r.add(Severity::Error, host.clone(), format!("{} is not executable", found.container), format!("chmod +x {host}"));
         }
         if let Some(interp) = shebang(&found) {
             if depth >= MAX_SCRIPT_DEPTH {
-                r.add(
-                    Severity::Error,
-                    host,
-                    "too many nested #! interpreters",
-                    "point the script at a binary interpreter",
-                );
+                r.add(Severity::Error, host, "too many nested #! interpreters", "point the script at a binary interpreter");
                 return dirs;
             }
             match find_file(view, &interp) {
@@ -228,9 +184,7 @@ pub fn check(t: &Target, view: &View, r: &mut Report) -> BTreeSet<String> {
                     r.add(
                         Severity::Error,
                         host,
-                        format!(
-                            "the script's interpreter {interp} does not exist inside the rootfs"
-                        ),
+                        format!("the script's interpreter {interp} does not exist inside the rootfs"),
                         "install the interpreter in the rootfs or fix the #! line",
                     );
                     return dirs;
@@ -243,24 +197,11 @@ pub fn check(t: &Target, view: &View, r: &mut Report) -> BTreeSet<String> {
     let exe = match elf::read(&found.host) {
         Ok(Some(info)) => info,
         Ok(None) => {
-            r.add(
-                Severity::Error,
-                host,
-                format!(
-                    "{} is neither an ELF program nor a #! script",
-                    found.container
-                ),
-                "point the command at a program",
-            );
+            r.add(Severity::Error, host, format!("{} is neither an ELF program nor a #! script", found.container), "point the command at a program");
             return dirs;
         }
         Err(e) => {
-            r.add(
-                Severity::Error,
-                host,
-                e.to_string(),
-                "replace the file with a valid program",
-            );
+            r.add(Severity::Error, host, e.to_string(), "replace the file with a valid program");
             return dirs;
         }
     };
@@ -269,12 +210,7 @@ pub fn check(t: &Target, view: &View, r: &mut Report) -> BTreeSet<String> {
             r.add(
                 Severity::Error,
                 host.clone(),
-                format!(
-                    "{} is built for {} but this host is {}",
-                    found.container,
-                    elf::machine_name(exe.machine),
-                    elf::machine_name(m)
-                ),
+                format!("{} is built for {} but this host is {}", found.container, elf::machine_name(exe.machine), elf::machine_name(m)),
                 "install the rootfs for the host's architecture",
             );
         }
@@ -297,29 +233,11 @@ pub fn check(t: &Target, view: &View, r: &mut Report) -> BTreeSet<String> {
     let search = LibSearch {
         view,
         conf,
-        ld_library_path: t
-            .ld_library_path
-            .iter()
-            .flat_map(|p| p.split(':'))
-            .filter(|d| d.starts_with('/'))
-            .map(String::from)
-            .collect(),
+        ld_library_path: t.ld_library_path.iter().flat_map(|p| p.split(':')).filter(|d| d.starts_with('/')).map(String::from).collect(),
     };
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut queue: VecDeque<(String, Found, ElfInfo)> = exe
-        .needed
-        .iter()
-        .map(|n| {
-            (
-                n.clone(),
-                Found {
-                    container: found.container.clone(),
-                    host: found.host.clone(),
-                },
-                exe.clone(),
-            )
-        })
-        .collect();
+    let mut queue: VecDeque<(String, Found, ElfInfo)> =
+        exe.needed.iter().map(|n| (n.clone(), Found { container: found.container.clone(), host: found.host.clone() }, exe.clone())).collect();
     while let Some((name, by, by_info)) = queue.pop_front() {
         if !seen.insert(name.clone()) {
             continue;
@@ -328,23 +246,13 @@ pub fn check(t: &Target, view: &View, r: &mut Report) -> BTreeSet<String> {
             Some((f, info)) => {
                 dirs.insert(parent(&f.container));
                 for n in &info.needed {
-                    queue.push_back((
-                        n.clone(),
-                        Found {
-                            container: f.container.clone(),
-                            host: f.host.clone(),
-                        },
-                        info.clone(),
-                    ));
+                    queue.push_back((n.clone(), Found { container: f.container.clone(), host: f.host.clone() }, info.clone()));
                 }
             }
             None => r.add(
                 Severity::Error,
                 by.host.display().to_string(),
-                format!(
-                    "library {name} needed by {} is not found inside the rootfs",
-                    by.container
-                ),
+                format!("library {name} needed by {} is not found inside the rootfs", by.container),
                 "install the package that provides it in the rootfs (rootfs_build.packages)",
             ),
         }

@@ -6,10 +6,7 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum ElfError {
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path} looks like ELF but cannot be parsed: {reason}")]
     Parse { path: String, reason: String },
 }
@@ -66,26 +63,16 @@ pub fn multiarch(is_64: bool, m: u16) -> Option<&'static str> {
 }
 
 fn split_paths(list: &[&str]) -> Vec<String> {
-    list.iter()
-        .flat_map(|s| s.split(':'))
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    list.iter().flat_map(|s| s.split(':')).filter(|s| !s.is_empty()).map(str::to_string).collect()
 }
 
 /// `Ok(None)` when the file is not ELF.
 pub fn read(path: &Path) -> Result<Option<ElfInfo>, ElfError> {
-    let bytes = std::fs::read(path).map_err(|e| ElfError::Read {
-        path: path.display().to_string(),
-        source: e,
-    })?;
+    let bytes = std::fs::read(path).map_err(|e| ElfError::Read { path: path.display().to_string(), source: e })?;
     if !bytes.starts_with(b"\x7fELF") {
         return Ok(None);
     }
-    let elf = goblin::elf::Elf::parse(&bytes).map_err(|e| ElfError::Parse {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
+    let elf = goblin::elf::Elf::parse(&bytes).map_err(|e| ElfError::Parse { path: path.display().to_string(), reason: e.to_string() })?;
     Ok(Some(ElfInfo {
         is_64: elf.is_64,
         machine: elf.header.e_machine,
@@ -108,11 +95,6 @@ mod tests {
         assert_eq!(Some(info.machine), host_machine());
         assert!(info.interpreter.is_some());
         assert!(info.needed.iter().any(|n| n.starts_with("libc.so")));
-        assert_eq!(
-            read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-                .ok()
-                .flatten(),
-            None
-        );
+        assert_eq!(read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).ok().flatten(), None);
     }
 }

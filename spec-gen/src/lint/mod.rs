@@ -42,11 +42,7 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "{}: {}: {}\n  fix: {}",
-            self.severity, self.path, self.message, self.fix
-        )
+        write!(f, "{}: {}: {}\n  fix: {}", self.severity, self.path, self.message, self.fix)
     }
 }
 
@@ -57,19 +53,8 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn add(
-        &mut self,
-        severity: Severity,
-        path: impl Into<String>,
-        message: impl Into<String>,
-        fix: impl Into<String>,
-    ) {
-        self.findings.push(Finding {
-            severity,
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
-        });
+    pub fn add(&mut self, severity: Severity, path: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) {
+        self.findings.push(Finding { severity, path: path.into(), message: message.into(), fix: fix.into() });
     }
 
     pub fn count(&self, s: Severity) -> usize {
@@ -88,12 +73,7 @@ impl Report {
     }
 
     pub fn summary(&self) -> String {
-        format!(
-            "{} error(s), {} warning(s), {} note(s)",
-            self.count(Severity::Error),
-            self.count(Severity::Warning),
-            self.count(Severity::Note)
-        )
+        format!("{} error(s), {} warning(s), {} note(s)", self.count(Severity::Error), self.count(Severity::Warning), self.count(Severity::Note))
     }
 }
 

@@ -15,20 +15,12 @@ pub fn rootfs_owner(t: &Target, r: &mut Report) {
         r.add(
             Severity::Warning,
             path.clone(),
-            format!(
-                "the rootfs is owned by uid {}, so that host user can change what the service runs",
-                md.uid()
-            ),
+            format!("the rootfs is owned by uid {}, so that host user can change what the service runs", md.uid()),
             format!("chown root:root {path}"),
         );
     }
     if md.mode() & 0o002 != 0 {
-        r.add(
-            Severity::Error,
-            path.clone(),
-            "the rootfs directory is world-writable",
-            format!("chmod o-w {path}"),
-        );
+        r.add(Severity::Error, path.clone(), "the rootfs directory is world-writable", format!("chmod o-w {path}"));
     }
 }
 

@@ -12,10 +12,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("error: cannot read {path}: {source}\n  fix: give a bundle directory that holds config.json, or a service description")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("error: {path} is not JSON: {reason}\n  fix: regenerate it with `spec-gen bundle`")]
     Json { path: PathBuf, reason: String },
     #[error("error: {path}: {what} is missing\n  fix: regenerate it with `spec-gen bundle`")]
@@ -25,12 +22,7 @@ pub enum TargetError {
 #[derive(Debug, Clone)]
 pub enum UserRef {
     /// From a description: names are looked up in the rootfs.
-    Spec {
-        user: IdSpec,
-        group: Option<IdSpec>,
-        extra: Vec<IdSpec>,
-        origin: String,
-    },
+    Spec { user: IdSpec, group: Option<IdSpec>, extra: Vec<IdSpec>, origin: String },
     /// From config.json.
     Numeric { uid: u32, gid: u32 },
 }
@@ -66,35 +58,18 @@ pub struct Target {
 impl Target {
     pub fn from_service(svc: &Service) -> Target {
         let d = &svc.desc;
-        let mut opaque: Vec<String> = crate::mounts::OPAQUE
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        opaque.extend(
-            d.filesystem
-                .tmpfs
-                .iter()
-                .map(|t| clean_container_path(t.path.get_ref())),
-        );
+        let mut opaque: Vec<String> = crate::mounts::OPAQUE.iter().map(|s| s.to_string()).collect();
+        opaque.extend(d.filesystem.tmpfs.iter().map(|t| clean_container_path(t.path.get_ref())));
         Target {
             rootfs: svc.rootfs.clone(),
             command: d.process.command.get_ref().clone(),
             workdir: clean_container_path(d.process.workdir.get_ref()),
-            path_env: svc
-                .env
-                .get("PATH")
-                .cloned()
-                .unwrap_or_else(|| crate::bundle::DEFAULT_PATH.into()),
+            path_env: svc.env.get("PATH").cloned().unwrap_or_else(|| crate::bundle::DEFAULT_PATH.into()),
             ld_library_path: svc.env.get("LD_LIBRARY_PATH").cloned(),
             user: UserRef::Spec {
                 user: d.process.user.get_ref().clone(),
                 group: d.process.group.as_ref().map(|g| g.get_ref().clone()),
-                extra: d
-                    .process
-                    .supplementary_groups
-                    .iter()
-                    .map(|g| g.get_ref().clone())
-                    .collect(),
+                extra: d.process.supplementary_groups.iter().map(|g| g.get_ref().clone()).collect(),
                 origin: svc.location(&d.process.user.span()),
             },
             binds: d
@@ -108,12 +83,7 @@ impl Target {
                 })
                 .collect(),
             opaque,
-            writable: d
-                .filesystem
-                .writable
-                .iter()
-                .map(|w| (clean_container_path(w.get_ref()), svc.location(&w.span())))
-                .collect(),
+            writable: d.filesystem.writable.iter().map(|w| (clean_container_path(w.get_ref()), svc.location(&w.span()))).collect(),
             no_new_privileges: d.security.no_new_privileges,
             syslog: d.syslog,
             rootfs_writable: !d.filesystem.readonly_root,
@@ -123,65 +93,22 @@ impl Target {
     /// Reads a bundle; also returns config.json's structural problems.
     pub fn from_bundle(dir: &Path) -> Result<(Target, Vec<String>), TargetError> {
         let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| TargetError::Read {
-            path: path.clone(),
-            source: e,
-        })?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| TargetError::Json {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| TargetError::Read { path: path.clone(), source: e })?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| TargetError::Json { path: path.clone(), reason: e.to_string() })?;
         let problems = crate::structure::check(&v);
-        let missing = |what| TargetError::Missing {
-            path: path.clone(),
-            what,
-        };
-        let root = v
-            .pointer("/root/path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| missing("root.path"))?;
-        let args = v
-            .pointer("/process/args")
-            .and_then(Value::as_array)
-            .ok_or_else(|| missing("process.args"))?;
-        let command = args
-            .first()
-            .and_then(Value::as_str)
-            .ok_or_else(|| missing("process.args[0]"))?;
-        let env: Vec<&str> = v
-            .pointer("/process/env")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let get_env = |k: &str| {
-            env.iter()
-                .find_map(|e| e.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
-                .map(str::to_string)
-        };
-        let num = |p: &str| {
-            v.pointer(p)
-                .and_then(Value::as_u64)
-                .and_then(|n| u32::try_from(n).ok())
-                .unwrap_or(0)
-        };
+        let missing = |what| TargetError::Missing { path: path.clone(), what };
+        let root = v.pointer("/root/path").and_then(Value::as_str).ok_or_else(|| missing("root.path"))?;
+        let args = v.pointer("/process/args").and_then(Value::as_array).ok_or_else(|| missing("process.args"))?;
+        let command = args.first().and_then(Value::as_str).ok_or_else(|| missing("process.args[0]"))?;
+        let env: Vec<&str> = v.pointer("/process/env").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let get_env = |k: &str| env.iter().find_map(|e| e.strip_prefix(k).and_then(|r| r.strip_prefix('='))).map(str::to_string);
+        let num = |p: &str| v.pointer(p).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
         let mut binds = Vec::new();
         let mut opaque = Vec::new();
-        for (i, m) in v
-            .pointer("/mounts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, m) in v.pointer("/mounts").and_then(Value::as_array).into_iter().flatten().enumerate() {
             let dest = m.get("destination").and_then(Value::as_str).unwrap_or("/");
-            let opts: Vec<&str> = m
-                .get("options")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let is_bind = m.get("type").and_then(Value::as_str) == Some("bind")
-                || opts.contains(&"bind")
-                || opts.contains(&"rbind");
+            let opts: Vec<&str> = m.get("options").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let is_bind = m.get("type").and_then(Value::as_str) == Some("bind") || opts.contains(&"bind") || opts.contains(&"rbind");
             if is_bind {
                 let src = m.get("source").and_then(Value::as_str).unwrap_or("");
                 binds.push(Bind {
@@ -198,27 +125,15 @@ impl Target {
         let t = Target {
             rootfs: root.canonicalize().unwrap_or(root),
             command: command.to_string(),
-            workdir: v
-                .pointer("/process/cwd")
-                .and_then(Value::as_str)
-                .map_or("/".into(), clean_container_path),
+            workdir: v.pointer("/process/cwd").and_then(Value::as_str).map_or("/".into(), clean_container_path),
             path_env: get_env("PATH").unwrap_or_else(|| crate::bundle::DEFAULT_PATH.into()),
             ld_library_path: get_env("LD_LIBRARY_PATH"),
-            user: UserRef::Numeric {
-                uid: num("/process/user/uid"),
-                gid: num("/process/user/gid"),
-            },
+            user: UserRef::Numeric { uid: num("/process/user/uid"), gid: num("/process/user/gid") },
             syslog: binds.iter().any(|b| b.target == "/dev/log"),
-            binds: binds
-                .into_iter()
-                .filter(|b| b.target != "/dev/log")
-                .collect(),
+            binds: binds.into_iter().filter(|b| b.target != "/dev/log").collect(),
             opaque,
             writable: Vec::new(),
-            no_new_privileges: v
-                .pointer("/process/noNewPrivileges")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            no_new_privileges: v.pointer("/process/noNewPrivileges").and_then(Value::as_bool).unwrap_or(false),
             rootfs_writable: !v.pointer("/root/readonly").and_then(Value::as_bool).unwrap_or(false),
         };
         Ok((t, problems))
@@ -271,10 +186,7 @@ pub fn check_binds(t: &Target, _view: &View, r: &mut Report) {
             r.add(
                 Severity::Error,
                 b.source.display().to_string(),
-                format!(
-                    "bind source for {} does not exist (declared at {})",
-                    b.target, b.origin
-                ),
+                format!("bind source for {} does not exist (declared at {})", b.target, b.origin),
                 "create it on the host or correct the bind's source",
             );
             continue;
@@ -309,22 +221,12 @@ pub fn check_user(t: &Target, view: &View, r: &mut Report) {
     let accounts = match Accounts::read(view) {
         Ok(a) => a,
         Err(e) => {
-            r.add(
-                Severity::Error,
-                t.rootfs.join("etc").display().to_string(),
-                e.to_string(),
-                e.fix(),
-            );
+            r.add(Severity::Error, t.rootfs.join("etc").display().to_string(), e.to_string(), e.fix());
             return;
         }
     };
     let uid = match &t.user {
-        UserRef::Spec {
-            user,
-            group,
-            extra,
-            origin,
-        } => {
+        UserRef::Spec { user, group, extra, origin } => {
             let extra: Vec<&IdSpec> = extra.iter().collect();
             match accounts.resolve(user, group.as_ref(), &extra) {
                 Ok(id) => id.uid,
@@ -371,10 +273,7 @@ pub fn check_writable(t: &Target, view: &View, r: &mut Report) {
                 Severity::Error,
                 origin.clone(),
                 format!("writable path {w} cannot be kept writable: {p}"),
-                format!(
-                    "create it: mkdir -p {}",
-                    t.rootfs.join(w.trim_start_matches('/')).display()
-                ),
+                format!("create it: mkdir -p {}", t.rootfs.join(w.trim_start_matches('/')).display()),
             );
         }
     }

@@ -49,11 +49,7 @@ fn relative(from: &str, to: &str) -> String {
 /// Where a link's own target points inside the container, without following
 /// further links: `..` stops at the root, as it does in the container.
 fn lexical_target(dir: &str, target: &str) -> String {
-    let mut parts: Vec<&str> = if target.starts_with('/') {
-        Vec::new()
-    } else {
-        dir.split('/').filter(|c| !c.is_empty()).collect()
-    };
+    let mut parts: Vec<&str> = if target.starts_with('/') { Vec::new() } else { dir.split('/').filter(|c| !c.is_empty()).collect() };
     for c in target.split('/') {
         match c {
             "" | "." => {}
@@ -97,11 +93,7 @@ impl Walk<'_> {
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
-            let c = if cpath == "/" {
-                format!("/{name}")
-            } else {
-                format!("{cpath}/{name}")
-            };
+            let c = if cpath == "/" { format!("/{name}") } else { format!("{cpath}/{name}") };
             let h = e.path();
             let Ok(md) = std::fs::symlink_metadata(&h) else {
                 continue;
@@ -137,18 +129,14 @@ impl Walk<'_> {
             self.report.add(
                 Severity::Warning,
                 hp.clone(),
-                format!(
-                    "{cpath} is {what} and no_new_privileges is off, so it can raise privileges"
-                ),
+                format!("{cpath} is {what} and no_new_privileges is off, so it can raise privileges"),
                 format!("keep no_new_privileges = true or `chmod u-s,g-s {hp}`"),
             );
         }
     }
 
     fn symlink(&mut self, host: &Path, cpath: &str) {
-        let target = std::fs::read_link(host)
-            .map(|t| t.display().to_string())
-            .unwrap_or_default();
+        let target = std::fs::read_link(host).map(|t| t.display().to_string()).unwrap_or_default();
         let hp = host.display().to_string();
         let inside = match self.view.resolve(cpath, true) {
             Ok(r) => r,
@@ -186,11 +174,7 @@ impl Walk<'_> {
             self.packaged_links.push((cpath.to_string(), target));
             return;
         }
-        let kind = if target.starts_with('/') {
-            "absolute symbolic link"
-        } else {
-            "symbolic link"
-        };
+        let kind = if target.starts_with('/') { "absolute symbolic link" } else { "symbolic link" };
         let rel = relative(parent(cpath), &lexical_target(parent(cpath), &target));
         self.report.add(
             Severity::Warning,
@@ -208,14 +192,7 @@ impl Walk<'_> {
 pub fn check(t: &Target, view: &View, r: &mut Report) {
     let mut mount_points: Vec<String> = t.opaque.clone();
     mount_points.extend(t.binds.iter().map(|b| b.target.clone()));
-    let mut w = Walk {
-        t,
-        view,
-        mount_points,
-        report: r,
-        packaged: package_paths(&t.rootfs),
-        packaged_links: Vec::new(),
-    };
+    let mut w = Walk { t, view, mount_points, report: r, packaged: package_paths(&t.rootfs), packaged_links: Vec::new() };
     if let Ok(md) = std::fs::metadata(&t.rootfs) {
         w.dir(&t.rootfs, "/", md.dev(), 0);
     }
@@ -253,23 +230,14 @@ mod tests {
 
     #[test]
     fn lexical() {
-        assert_eq!(
-            lexical_target("/usr/bin", "../../../../etc/passwd"),
-            "/etc/passwd"
-        );
-        assert_eq!(
-            lexical_target("/usr/bin", "/etc/alternatives/php"),
-            "/etc/alternatives/php"
-        );
+        assert_eq!(lexical_target("/usr/bin", "../../../../etc/passwd"), "/etc/passwd");
+        assert_eq!(lexical_target("/usr/bin", "/etc/alternatives/php"), "/etc/alternatives/php");
         assert_eq!(lexical_target("/usr/bin", "php8"), "/usr/bin/php8");
     }
 
     #[test]
     fn relative_paths() {
-        assert_eq!(
-            relative("/usr/bin", "/etc/alternatives/php"),
-            "../../etc/alternatives/php"
-        );
+        assert_eq!(relative("/usr/bin", "/etc/alternatives/php"), "../../etc/alternatives/php");
         assert_eq!(relative("/", "/run"), "run");
         assert_eq!(relative("/var", "/run"), "../run");
         assert_eq!(relative("/a/b", "/a/b/c"), "c");

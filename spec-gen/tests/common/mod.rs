@@ -40,12 +40,7 @@ pub fn stderr(o: &Output) -> String {
 /// Runs and insists on success.
 pub fn ok(args: &[&str]) -> Output {
     let o = run(args);
-    assert!(
-        o.status.success(),
-        "spec-gen {args:?} failed:\n{}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert!(o.status.success(), "spec-gen {args:?} failed:\n{}{}", stdout(&o), stderr(&o));
     o
 }
 
@@ -56,12 +51,7 @@ pub fn busybox_bundle_dir(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir.join("www")).unwrap();
     std::fs::copy(src.join("www/index.html"), dir.join("www/index.html")).unwrap();
     let service = dir.join("service.toml");
-    ok(&[
-        "rootfs",
-        service.to_str().unwrap(),
-        "--output",
-        dir.join("rootfs").to_str().unwrap(),
-    ]);
+    ok(&["rootfs", service.to_str().unwrap(), "--output", dir.join("rootfs").to_str().unwrap()]);
     service
 }
 
@@ -89,12 +79,7 @@ pub fn golden(name: &str, actual: &str) {
         eprintln!("updated {}", path.display());
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing; run UPDATE_GOLDEN=1 cargo test -p spec-gen",
-            path.display()
-        )
-    });
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing; run UPDATE_GOLDEN=1 cargo test -p spec-gen", path.display()));
     if expected != actual {
         let diff: Vec<String> = expected
             .lines()
@@ -124,12 +109,7 @@ pub fn assert_config_ok(text: &str) {
     assert!(spec.root().as_ref().unwrap().path().is_absolute());
     for m in v["mounts"].as_array().unwrap() {
         let dest = m["destination"].as_str().unwrap();
-        let opts: Vec<&str> = m["options"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|o| o.as_str().unwrap())
-            .collect();
+        let opts: Vec<&str> = m["options"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
         assert!(opts.contains(&"nosuid"), "{dest} lacks nosuid");
         if dest != "/dev" && dest != "/dev/pts" {
             assert!(opts.contains(&"nodev"), "{dest} lacks nodev");
@@ -142,33 +122,13 @@ pub fn assert_config_ok(text: &str) {
         "org.ocirt.landlock.net.connect",
         "org.ocirt.landlock.scope",
     ] {
-        let a = v["annotations"][k]
-            .as_str()
-            .unwrap_or_else(|| panic!("{k} missing"));
-        assert!(
-            serde_json::from_str::<serde_json::Value>(a)
-                .unwrap()
-                .is_array(),
-            "{k} is not a JSON array"
-        );
+        let a = v["annotations"][k].as_str().unwrap_or_else(|| panic!("{k} missing"));
+        assert!(serde_json::from_str::<serde_json::Value>(a).unwrap().is_array(), "{k} is not a JSON array");
     }
-    let masked: Vec<&str> = v["linux"]["maskedPaths"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    for p in [
-        "/proc/kcore",
-        "/proc/keys",
-        "/sys/firmware",
-        "/sys/devices/virtual/powercap",
-    ] {
+    let masked: Vec<&str> = v["linux"]["maskedPaths"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    for p in ["/proc/kcore", "/proc/keys", "/sys/firmware", "/sys/devices/virtual/powercap"] {
         assert!(masked.contains(&p), "{p} not masked");
     }
-    assert_eq!(
-        v["linux"]["resources"]["devices"][0],
-        serde_json::json!({"allow": false, "access": "rwm"})
-    );
+    assert_eq!(v["linux"]["resources"]["devices"][0], serde_json::json!({"allow": false, "access": "rwm"}));
     assert_eq!(v["process"]["noNewPrivileges"], true);
 }
