@@ -18,6 +18,7 @@ mod hooks;
 mod init;
 mod landlock;
 mod log;
+mod mountinfo;
 mod namespaces;
 mod netguard;
 mod notify;

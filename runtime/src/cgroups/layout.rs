@@ -59,26 +59,6 @@ pub fn layout() -> &'static Layout {
     read().as_ref().unwrap_or(&NONE)
 }
 
-/// mountinfo escapes space, tab, newline and backslash as \ooo.
-fn unescape(s: &str) -> String {
-    if !s.contains('\\') {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 const V1_CONTROLLERS: &[&str] =
     &["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb", "net_cls", "net_prio", "perf_event", "rdma", "misc"];
 
@@ -92,7 +72,7 @@ pub fn parse(mountinfo: &str) -> Layout {
     for line in mountinfo.lines() {
         let mut it = line.split(' ');
         let Some(point) = it.nth(4) else { continue };
-        let point = PathBuf::from(unescape(point));
+        let point = PathBuf::from(crate::mountinfo::unescape(point));
         if point != root && point.parent() != Some(root) {
             continue;
         }
@@ -171,8 +151,6 @@ mod tests {
 
     #[test]
     fn escapes_and_junk() {
-        assert_eq!(unescape(r"/a\040b"), "/a b");
-        assert_eq!(unescape(r"/a\04"), r"/a\04");
         assert_eq!(parse("garbage\n\n1 2 3\n"), Layout::default());
     }
 }

@@ -37,23 +37,6 @@ fn own_mntns() -> std::io::Result<u64> {
     std::fs::metadata("/proc/self/ns/mnt").map(|m| m.ino())
 }
 
-/// mountinfo escapes space, tab, newline and backslash as \ooo.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// (mount id, mount point) of every mount at or below `rootfs`, in mountinfo order (a
 /// mount comes after the one it is mounted on).
 fn mounts_at_or_below(mountinfo: &str, rootfs: &Path) -> Vec<(u64, PathBuf)> {
@@ -62,7 +45,7 @@ fn mounts_at_or_below(mountinfo: &str, rootfs: &Path) -> Vec<(u64, PathBuf)> {
         .filter_map(|l| {
             let mut f = l.split(' ');
             let id = f.next()?.parse().ok()?;
-            let mp = PathBuf::from(unescape(f.nth(3)?));
+            let mp = PathBuf::from(crate::mountinfo::unescape(f.nth(3)?));
             mp.starts_with(rootfs).then_some((id, mp))
         })
         .collect()
