@@ -3,8 +3,12 @@
 //! probe commands in one container, the shipped seccomp profiles and the annotation keys.
 
 use std::fs;
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::{Bundle, Ctx, Output};
 use serde_json::{json, Value};
@@ -89,4 +93,56 @@ pub fn probes(ctx: &Ctx, b: &mut Bundle, cmds: &[&[&str]]) -> Vec<Output> {
     }
     assert_eq!(res.len(), cmds.len(), "probe script: expected {} results\nstdout: {}\nstderr: {}", cmds.len(), o.stdout, o.stderr);
     res
+}
+
+/// A random token, `TAG-<16 hex digits>`: what a host-side witness knows and the container is
+/// never told.
+pub fn token(tag: &str) -> String {
+    let mut b = [0u8; 8];
+    fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
+    format!("{tag}-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+}
+
+/// A host TCP listener on [::]:0 (v4 and v6) that writes `token` to every connection and
+/// counts them, until dropped: the host-side witness. A probe that prints the token has
+/// really reached it.
+pub struct HostListener {
+    pub port: u16,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl HostListener {
+    pub fn new(token: &str) -> HostListener {
+        let l = TcpListener::bind("[::]:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let (accepted, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
+        let (a, s, t) = (accepted.clone(), stop.clone(), format!("{token}\n"));
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !s.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(120) {
+                match l.accept() {
+                    Ok((mut c, _)) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                        let _ = c.set_nonblocking(false);
+                        let _ = c.write_all(t.as_bytes());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        HostListener { port, accepted, stop }
+    }
+
+    /// Connections accepted so far.
+    pub fn count(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for HostListener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }

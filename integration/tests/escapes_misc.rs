@@ -16,27 +16,16 @@
 //! protection in which the same probe verb succeeds.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use integration::checks::{profile, token, workspace, HostListener};
 use integration::*;
 
 const DATA: &str = "/data";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace dir").to_path_buf()
-}
-
-fn profile(name: &str) -> Value {
-    let p = workspace().join("seccomp-profiles").join(format!("{name}.json"));
-    serde_json::from_str(&fs::read_to_string(&p).unwrap()).unwrap()
-}
 
 /// Root inside, no capabilities, no_new_privs, the default profile, host networking, a rw
 /// bind of a host directory at /data (nosuid, as spec-gen mounts binds).
@@ -129,55 +118,6 @@ fn mptcp_gets_eprotonosupport_and_tcp_still_works() {
     assert_eq!(got["mptcp-inet"], "socket ok", "control: {got:?}");
 }
 
-/// A host TCP listener on [::]:0 (v4 and v6) that writes `token` to every connection and
-/// counts them, until dropped: the host-side witness. The containers are never told the
-/// token, so a probe that prints it has really reached this listener.
-struct TokenListener {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-}
-
-impl TokenListener {
-    fn new(token: &str) -> TokenListener {
-        let l = TcpListener::bind("[::]:0").unwrap();
-        l.set_nonblocking(true).unwrap();
-        let port = l.local_addr().unwrap().port();
-        let (accepted, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
-        let (a, s, t) = (accepted.clone(), stop.clone(), format!("{token}\n"));
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            while !s.load(Ordering::SeqCst) && start.elapsed() < Duration::from_secs(120) {
-                match l.accept() {
-                    Ok((mut c, _)) => {
-                        a.fetch_add(1, Ordering::SeqCst);
-                        let _ = c.set_nonblocking(false);
-                        let _ = c.write_all(t.as_bytes());
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        TokenListener { port, accepted, stop }
-    }
-
-    fn count(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TokenListener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-fn token(tag: &str) -> String {
-    let mut b = [0u8; 8];
-    fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
-    format!("{tag}-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-}
-
 /// One line per probe: `KEY <probe output>` (`read TOKEN`, `sent 1`, or an errno name).
 fn probe_script(cmds: &[(&str, String)]) -> String {
     cmds.iter().map(|(k, c)| format!("echo \"{k} $(/probe {c} 2>/dev/null)\"; ")).collect()
@@ -217,8 +157,8 @@ fn mptcp_is_refused_by_each_layer_alone() {
     let ctx = Ctx::new("mptcpll");
     assert_eq!(fs::read_to_string("/proc/sys/net/mptcp/enabled").unwrap_or_default().trim(), "1", "the control needs net.mptcp.enabled=1 on the host");
     let (secret, open) = (token("forbidden"), token("declared"));
-    let forbidden = TokenListener::new(&secret);
-    let declared = TokenListener::new(&open);
+    let forbidden = HostListener::new(&secret);
+    let declared = HostListener::new(&open);
     let (fp, dp) = (forbidden.port, declared.port);
 
     // (i) The profile alone.
@@ -277,8 +217,8 @@ fn tcp_fast_open_sends_are_refused_and_plain_sends_work() {
         "the control needs client TFO (net.ipv4.tcp_fastopen & 1)"
     );
     let (secret, open) = (token("forbidden"), token("declared"));
-    let forbidden = TokenListener::new(&secret);
-    let declared = TokenListener::new(&open);
+    let forbidden = HostListener::new(&secret);
+    let declared = HostListener::new(&open);
     let (fp, dp) = (forbidden.port, declared.port);
     let sends = |port: u16| {
         vec![

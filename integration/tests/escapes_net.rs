@@ -13,11 +13,8 @@
 //! docs/security.md, "Host network", maps each class to its mechanism and to these tests.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use integration::checks::*;
@@ -65,54 +62,6 @@ fn guarded(ctx: &Ctx, name: &str, bind: &[u16], connect: &[u16]) -> Svc {
 fn unguarded(b: &mut Bundle) {
     b.remove(&format!("annotations/{LL_NET_BIND}"));
     b.remove(&format!("annotations/{LL_NET_CONNECT}"));
-}
-
-fn token(tag: &str) -> String {
-    let mut b = [0u8; 8];
-    fs::File::open("/dev/urandom").unwrap().read_exact(&mut b).unwrap();
-    format!("{tag}-{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
-}
-
-/// A host TCP listener on [::]:0 (v4 and v6) that writes `token` to every connection and
-/// counts them, until dropped.
-struct HostListener {
-    port: u16,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicUsize>,
-}
-
-impl HostListener {
-    fn new(token: &str) -> HostListener {
-        let l = TcpListener::bind("[::]:0").unwrap();
-        l.set_nonblocking(true).unwrap();
-        let port = l.local_addr().unwrap().port();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicUsize::new(0));
-        let (a, s, t) = (accepted.clone(), stop.clone(), format!("{token}\n"));
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            while s.load(Ordering::SeqCst) == 0 && start.elapsed() < Duration::from_secs(120) {
-                match l.accept() {
-                    Ok((mut c, _)) => {
-                        a.fetch_add(1, Ordering::SeqCst);
-                        let _ = c.set_nonblocking(false);
-                        let _ = c.write_all(t.as_bytes());
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        HostListener { port, accepted, stop }
-    }
-    fn count(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for HostListener {
-    fn drop(&mut self) {
-        self.stop.store(1, Ordering::SeqCst);
-    }
 }
 
 fn free_tcp_port() -> u16 {
