@@ -141,6 +141,15 @@ run() {
     if [ $rc -eq 0 ] && ! grep -E '^not ok' "$out/$t.log" | grep -vq '# TODO'; then r=PASS; pass=$((pass+1)); else r=FAIL; fail=$((fail+1)); fi
     echo "$r $t" | tee -a "$out/summary"
   done
+  # What the runtime under test left behind (the programs' cgroups are /testdir/...; state in
+  # its private root): reported, so a comparison also shows which runtime leaks, then removed
+  # (cgroups only if empty) so that one runtime's leftovers do not fail the next one's run.
+  local left; left=$(ls -d /sys/fs/cgroup/*/testdir /sys/fs/cgroup/testdir "$root"/* 2>/dev/null || true)
+  if [ -n "$left" ]; then
+    echo "residue left by $(basename "$rt"):" | tee -a "$out/summary"
+    echo "$left" | sed 's/^/  /' | tee -a "$out/summary"
+    find /sys/fs/cgroup/*/testdir /sys/fs/cgroup/testdir -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  fi
   rmdir "$root" 2>/dev/null || true
   echo "$pass passed, $fail failed (logs: $out)"
 }
