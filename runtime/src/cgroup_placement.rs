@@ -78,63 +78,35 @@ pub fn below_own(rel: Option<&Path>, id: &str, default_prefix: &str) -> PathBuf 
     }
 }
 
-fn read_only(p: &Path) -> bool {
-    nix::sys::statvfs::statvfs(p).is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
-}
-
-/// The read-only hierarchies under /sys/fs/cgroup, looked at once per process (create asks
-/// several times; mounts do not change under it).
-fn read_only_hierarchies() -> &'static [PathBuf] {
-    static RO: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
-    RO.get_or_init(|| {
-        let root = Path::new(CGROUP_ROOT);
-        if root.join("cgroup.controllers").exists() {
-            return if read_only(root) { vec![root.to_path_buf()] } else { vec![] };
-        }
-        std::fs::read_dir(root)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-            .map(|e| e.path())
-            .filter(|p| read_only(p))
-            .collect()
-    })
+/// The read-only hierarchies, from the layout read once from /proc/self/mountinfo (an
+/// unreadable layout fails create where the hierarchies are listed; here it means none).
+fn read_only_hierarchies() -> Vec<&'static crate::cgroups::Hierarchy> {
+    crate::cgroups::layout_hierarchies().iter().filter(|h| h.read_only).collect()
 }
 
 /// True when some v1 controller hierarchy is mounted read-only: the container then gets no
 /// directory there, and libcgroups (which wants one in every v1 hierarchy it knows) is not
 /// used for it.
 pub fn v1_read_only() -> bool {
-    if Path::new(CGROUP_ROOT).join("cgroup.controllers").exists() {
-        return false;
-    }
-    read_only_hierarchies().iter().any(|h| {
-        let n = h.file_name().unwrap_or_default();
-        n != "unified" && n != "systemd" && h.join("cgroup.procs").exists()
-    })
+    read_only_hierarchies().iter().any(|h| !h.v2 && !h.controllers.is_empty())
 }
 
 /// The hierarchies a container's cgroup is made in: all, less read-only ones.
 pub fn usable(hierarchies: Vec<PathBuf>) -> Vec<PathBuf> {
     let ro = read_only_hierarchies();
-    hierarchies.into_iter().filter(|h| !ro.contains(h)).collect()
+    hierarchies.into_iter().filter(|h| !ro.iter().any(|r| r.path == *h)).collect()
 }
 
 /// Refuses a limit whose v1 controller is mounted read-only, naming the controller and the
 /// unit setting that can carry the limit instead. Nothing asked: no error.
 pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), PlacementError> {
-    let root = Path::new(CGROUP_ROOT);
-    if root.join("cgroup.controllers").exists() {
-        return Ok(());
-    }
+    // The v1 hierarchy that carries the controller (co-mounted ones included, cpu,cpuacct);
+    // a cgroup2-only host has none, and nothing to refuse.
     let need = |cond: bool, ctl: &'static str, field: &'static str, unit_hint: &'static str| -> Result<(), PlacementError> {
-        let m = root.join(ctl);
-        // Looked at directly: `cpu` may be a link to a co-mounted `cpu,cpuacct`.
-        if cond && m.is_dir() && read_only(&m) {
-            return Err(PlacementError::NotDelegated { field, ctl, mount: m.display().to_string(), unit_hint });
+        match crate::cgroups::layout_hierarchies().iter().find(|h| !h.v2 && h.has(ctl)) {
+            Some(h) if cond && h.read_only => Err(PlacementError::NotDelegated { field, ctl, mount: h.path.display().to_string(), unit_hint }),
+            _ => Ok(()),
         }
-        Ok(())
     };
     need(res.memory().is_some(), "memory", "linux.resources.memory", "MemoryMax=")?;
     need(res.cpu().is_some(), "cpu", "linux.resources.cpu", "CPUQuota=")?;

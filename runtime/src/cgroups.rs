@@ -81,6 +81,14 @@ pub fn hierarchies() -> Result<Vec<PathBuf>, CgroupError> {
     Ok(checked_layout()?.hierarchies.iter().map(|h| h.path.clone()).collect())
 }
 
+pub use layout::Hierarchy;
+
+/// The mounted hierarchies as the layout read them (empty if mountinfo could not be read:
+/// `hierarchies()` reports that error where it matters).
+pub fn layout_hierarchies() -> &'static [Hierarchy] {
+    layout::checked().map(|l| l.hierarchies.as_slice()).unwrap_or(&[])
+}
+
 /// The host's layout, or the error that mountinfo could not be read or lists no hierarchy.
 fn checked_layout() -> Result<&'static layout::Layout, CgroupError> {
     let l = layout::checked()

@@ -296,7 +296,7 @@ mod tests {
         ] {
             std::fs::write(d.join("c").join(f), "").unwrap();
         }
-        let h = |p: &Path, c: &[&str]| Hierarchy { path: p.to_path_buf(), controllers: c.iter().map(|s| s.to_string()).collect(), v2: false };
+        let h = |p: &Path, c: &[&str]| Hierarchy { path: p.to_path_buf(), controllers: c.iter().map(|s| s.to_string()).collect(), v2: false, read_only: false };
         let l = Layout { unified: false, hierarchies: vec![h(&mem, &["memory"]), h(&pids, &["pids"]), h(&cpu, &["cpu", "cpuacct"]), h(&devs, &["devices"])] };
         let res: LinuxResources = serde_json::from_value(serde_json::json!({
             "memory": {"limit": 1048576},
@@ -339,7 +339,7 @@ mod tests {
             std::fs::write(d.join("cpuset.cpus"), v).unwrap();
             std::fs::write(d.join("cpuset.mems"), if v.is_empty() { "" } else { "0\n" }).unwrap();
         }
-        let h = Hierarchy { path: base.clone(), controllers: vec!["cpuset".into()], v2: false };
+        let h = Hierarchy { path: base.clone(), controllers: vec!["cpuset".into()], v2: false, read_only: false };
         fill_cpuset(&h, &leaf, &LinuxResources::default(), &|_| false).unwrap();
         assert_eq!(std::fs::read_to_string(leaf.join("cpuset.cpus")).unwrap(), "0-1");
         assert_eq!(std::fs::read_to_string(base.join("p/cpuset.mems")).unwrap(), "0");

@@ -17,6 +17,9 @@ pub struct Hierarchy {
     /// hierarchy (name=systemd) and for cgroup2.
     pub controllers: Vec<String>,
     pub v2: bool,
+    /// Mounted read-only (mount or superblock option `ro`): a hierarchy systemd did not
+    /// delegate; the container gets no directory there.
+    pub read_only: bool,
 }
 
 impl Hierarchy {
@@ -67,8 +70,8 @@ const V1_CONTROLLERS: &[&str] =
 /// /sys/fs/cgroup itself hides everything mounted below it before.
 pub fn parse(mountinfo: &str) -> Layout {
     let root = Path::new(CGROUP_ROOT);
-    // (mount point, fstype, super options), last mount per point wins.
-    let mut mounts: Vec<(PathBuf, String, String)> = vec![];
+    // (mount point, fstype, super options, read-only), last mount per point wins.
+    let mut mounts: Vec<(PathBuf, String, String, bool)> = vec![];
     for line in mountinfo.lines() {
         let mut it = line.split(' ');
         let Some(point) = it.nth(4) else { continue };
@@ -76,34 +79,37 @@ pub fn parse(mountinfo: &str) -> Layout {
         if point != root && point.parent() != Some(root) {
             continue;
         }
+        let ro = |opts: &str| opts.split(',').any(|o| o == "ro");
+        let mount_ro = ro(it.next().unwrap_or(""));
         let mut rest = it.skip_while(|f| *f != "-");
         rest.next();
         let fstype = rest.next().unwrap_or("").to_string();
         let superopts = rest.nth(1).unwrap_or("").to_string();
+        let read_only = mount_ro || ro(&superopts);
         if point == root {
             mounts.clear();
         } else {
-            mounts.retain(|(p, _, _)| *p != point);
+            mounts.retain(|(p, ..)| *p != point);
         }
-        mounts.push((point, fstype, superopts));
+        mounts.push((point, fstype, superopts, read_only));
     }
     let mut l = Layout::default();
-    if let Some((_, t, _)) = mounts.iter().find(|(p, _, _)| p == root) {
+    if let Some((_, t, _, read_only)) = mounts.iter().find(|(p, ..)| p == root) {
         if t == "cgroup2" {
             l.unified = true;
-            l.hierarchies.push(Hierarchy { path: root.to_path_buf(), controllers: vec![], v2: true });
+            l.hierarchies.push(Hierarchy { path: root.to_path_buf(), controllers: vec![], v2: true, read_only: *read_only });
             return l;
         }
     }
-    for (p, t, opts) in mounts {
+    for (p, t, opts, read_only) in mounts {
         if p == root {
             continue;
         }
         match t.as_str() {
-            "cgroup2" => l.hierarchies.push(Hierarchy { path: p, controllers: vec![], v2: true }),
+            "cgroup2" => l.hierarchies.push(Hierarchy { path: p, controllers: vec![], v2: true, read_only }),
             "cgroup" => {
                 let controllers = opts.split(',').filter(|o| V1_CONTROLLERS.contains(o)).map(str::to_string).collect();
-                l.hierarchies.push(Hierarchy { path: p, controllers, v2: false });
+                l.hierarchies.push(Hierarchy { path: p, controllers, v2: false, read_only });
             }
             _ => {}
         }
@@ -135,6 +141,21 @@ mod tests {
         assert!(l.v1("pids").is_none(), "a mount outside /sys/fs/cgroup is not used");
         assert!(l.hierarchies[3].controllers.is_empty(), "name=systemd carries no controller");
         assert_eq!(l.hierarchies.iter().find(|h| h.v2).unwrap().path, Path::new("/sys/fs/cgroup/unified"));
+    }
+
+    #[test]
+    fn read_only_mounts_are_marked() {
+        // As inside a systemd-nspawn machine: v1 controllers mounted ro, cgroup2 rw.
+        let ro = "\
+31 23 0:28 / /sys/fs/cgroup ro,nosuid - tmpfs tmpfs ro,mode=755
+35 31 0:32 / /sys/fs/cgroup/memory ro,nosuid,relatime - cgroup cgroup rw,memory
+36 31 0:33 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup ro,pids
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+        let l = parse(ro);
+        let marks: Vec<_> = l.hierarchies.iter().map(|h| (h.path.to_str().unwrap(), h.read_only)).collect();
+        assert_eq!(marks, [("/sys/fs/cgroup/memory", true), ("/sys/fs/cgroup/pids", true), ("/sys/fs/cgroup/unified", false)]);
+        assert!(parse(HYBRID).hierarchies.iter().all(|h| !h.read_only));
     }
 
     #[test]
