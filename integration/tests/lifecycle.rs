@@ -582,3 +582,35 @@ fn concurrent_creates_and_deletes_share_a_cgroup_parent() {
         assert!(ctx.cgroup_residue().is_empty(), "round {round}: {:?}", ctx.cgroup_residue());
     }
 }
+
+/// The default parent `/ocirt` is shared by containers of every `--root`; the parent list
+/// is per root, so the container that goes last (of whichever root) must still remove it when
+/// it is empty. Two roots overlap here: the one that made the parent goes first.
+#[test]
+fn default_parent_goes_with_the_last_container_of_any_root() {
+    let a = Ctx::new("defpa");
+    let b = Ctx::new("defpb");
+    let id = |ctx: &Ctx| format!("it-defp-{}-{}", std::process::id(), ctx.next_id());
+    let (ida, idb) = (id(&a), id(&b));
+    let mut ba = a.bundle("b");
+    ba.probe(&["sleep", "30"]);
+    ba.set("linux/cgroupsPath", json!(""));
+    let mut bb = b.bundle("b");
+    bb.probe(&["sleep", "30"]);
+    bb.set("linux/cgroupsPath", json!(""));
+    a.create_ok(&ba, &ida);
+    b.create_ok(&bb, &idb);
+    a.delete(&ida, true).expect_ok("delete in the first root");
+    let parent = Path::new("/sys/fs/cgroup/pids/ocirt");
+    assert!(parent.join(&idb).is_dir(), "the other root's container keeps its cgroup");
+    b.delete(&idb, true).expect_ok("delete in the second root");
+    // Other tests may use /ocirt at the same time: it must be gone, or hold something else.
+    wait_until(T, "/ocirt removed or in use by others", || {
+        let others = fs::read_dir(parent).map(|d| d.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).count());
+        match others {
+            Err(_) => Some(()),
+            Ok(n) if n > 0 => Some(()),
+            Ok(_) => None,
+        }
+    });
+}

@@ -314,9 +314,15 @@ fn make_leaves(
             None => orphans.push(leaf),
         }
     }
-    if !orphans.is_empty() {
-        // Rare (the first container under a new parent): one state write for all of them.
+    // Rare (the first container under a new parent): one state write for all of them. A
+    // concurrent delete may remove an empty parent between its mkdir and the leaf's: the
+    // parents are made again, a few times, before that is an error.
+    for attempt in 1..=3 {
+        if orphans.is_empty() {
+            break;
+        }
         make_parents(&orphans, own, reg, save, made)?;
+        let mut again = vec![];
         for leaf in orphans {
             match mkdir(leaf)? {
                 Some(true) => {
@@ -324,9 +330,11 @@ fn make_leaves(
                     record(own, leaf, DirKind::Leaf)?
                 }
                 Some(false) => existing.push(leaf),
+                None if attempt < 3 => again.push(leaf),
                 None => return Err(fail(leaf, std::io::Error::from_raw_os_error(libc::ENOENT))),
             }
         }
+        orphans = again;
     }
     // Only directories that existed before are walked: a new one is empty by definition.
     for leaf in existing {
@@ -348,6 +356,13 @@ fn record(own: &mut Ownership, dir: &Path, kind: DirKind) -> Result<(), CgroupEr
         d.kind = kind;
     }
     Ok(())
+}
+
+/// `<hierarchy root>/ocirt`: the parent of the default cgroup path `/ocirt/<id>`.
+fn is_default_parent(d: &Path, unified: bool) -> bool {
+    let top = Path::new(CGROUP_ROOT);
+    let root = if unified { Some(top) } else { d.parent().and_then(Path::parent) };
+    d.file_name() == Path::new(DEFAULT_PREFIX).file_name() && root == Some(top) && (unified || d.parent() != Some(top))
 }
 
 /// Makes the missing parents of `leaves`. Each is first recorded in this container's state
@@ -503,7 +518,10 @@ fn remove_parents(start: &Path, own: &Ownership, reg: &ParentRegistry, unified: 
         // Made by this create (recorded with this identity), or listed by whichever create
         // made it; the registry is only looked at when the record does not say.
         let recorded = own.dirs.iter().any(|o| o.kind == DirKind::Parent && o.path == d && o.ino.is_none_or(|i| i == md.ino()));
-        if !recorded && !reg.contains(&md) {
+        // The runtime's own default parent (/ocirt under a hierarchy root) is the runtime's
+        // whatever root made it: containers of several --roots share it, and the list of
+        // parents is per root, so the last one out of any root removes it when empty.
+        if !recorded && !reg.contains(&md) && !is_default_parent(d, unified) {
             return Ok(());
         }
         match std::fs::remove_dir(d) {
@@ -803,6 +821,11 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(path_for(None, "c1"), PathBuf::from("/ocirt/c1"));
+        assert!(is_default_parent(Path::new("/sys/fs/cgroup/pids/ocirt"), false));
+        assert!(is_default_parent(Path::new("/sys/fs/cgroup/ocirt"), true));
+        assert!(!is_default_parent(Path::new("/sys/fs/cgroup/ocirt"), false), "a v1 hierarchy named ocirt is a root");
+        assert!(!is_default_parent(Path::new("/sys/fs/cgroup/pids/x/ocirt"), false));
+        assert!(!is_default_parent(Path::new("/sys/fs/cgroup/pids/other"), false));
         assert_eq!(path_for(Some(Path::new("/a/b")), "c1"), PathBuf::from("/a/b"));
         assert_eq!(path_for(Some(Path::new("rel/x")), "c1"), crate::cgroup_placement::own_cgroup().join("rel/x"));
         assert_eq!(path_for(Some(Path::new("system.slice:libpod:abc")), "c1"), PathBuf::from("/system.slice/libpod-abc.scope"));
