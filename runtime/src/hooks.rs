@@ -22,6 +22,15 @@ pub enum HookError {
     Timeout { kind: &'static str, path: String, secs: i64 },
 }
 
+/// The state JSON a hook reads on stdin, from the runtime's side (the init writes its own
+/// before it can see the state file): status as the spec names the moment, the init's pid.
+pub fn state_json(st: &crate::state::ContainerState, status: &str) -> Vec<u8> {
+    let mut v = st.oci_state(crate::state::Status::Created);
+    v["status"] = serde_json::Value::from(status);
+    v["pid"] = serde_json::Value::from(st.pid);
+    v.to_string().into_bytes()
+}
+
 /// Runs `hooks` in order; the first failure stops the list and is returned.
 pub fn run_all(kind: &'static str, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
     for h in hooks {

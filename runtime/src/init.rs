@@ -14,11 +14,8 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-use crate::capabilities::CapPlan;
-use crate::landlock::LandlockPolicy;
 use crate::protocol::{FromInit, InitEnd, ToInit};
 use crate::rootfs::{self, devices, plan::PlannedMount};
-use crate::seccomp::CompiledSeccomp;
 use crate::setup_error::{step, SetupError};
 
 /// Everything the init needs, prepared by the runtime before clone.
@@ -32,20 +29,16 @@ pub struct InitArgs {
     pub unshare_cgroup: bool,
     pub new_userns: bool,
     pub cgroup_path: PathBuf,
-    pub caps: CapPlan,
-    pub seccomp: Option<CompiledSeccomp>,
-    pub landlock: Option<LandlockPolicy>,
+    /// Capabilities, seccomp, Landlock: compiled by the runtime as for `exec`.
+    pub security: crate::process::Security,
     pub no_pivot: bool,
     /// No mount namespace of its own: mounts are made in the runtime's, then chroot
     /// (rootfs/hostns.rs).
     pub host_mntns: bool,
     pub no_new_keyring: bool,
-    pub preserve_fds: u32,
     /// Read end of the start barrier (the exec fifo, opened O_RDWR so open never blocks).
     /// Set by `launch` once the container's state directory exists.
     pub fifo: Option<OwnedFd>,
-    /// The runtime's own executable, to refuse exec'ing it inside the container.
-    pub self_exe: (u64, u64),
     pub extra_env: Vec<String>,
     pub has_runtime_hooks: bool,
     pub bundle: PathBuf,
@@ -66,8 +59,7 @@ pub fn run(args: InitArgs, chan: InitEnd) -> ! {
             1
         }
     };
-    // SAFETY: _exit skips atexit handlers and stdio flushing that belong to the runtime.
-    unsafe { libc::_exit(code) }
+    crate::sys::exit_now(code)
 }
 
 enum Never {}
@@ -88,10 +80,7 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
 
     // 2. Never dumpable while we still run the runtime's code: other processes in the
     //    container cannot ptrace us or open /proc/1/exe (the runtime binary) through us.
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
-        return Err(SetupError::step("prctl(PR_SET_DUMPABLE, 0)", std::io::Error::last_os_error()));
-    }
+    step!("prctl(PR_SET_DUMPABLE, 0)", nix::sys::prctl::set_dumpable(false))?;
 
     // 3. Join existing namespaces, user first: it decides which others we may join.
     for (t, fd) in &a.join_ns {
@@ -171,11 +160,7 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
         step!("hostname", nix::unistd::sethostname(h))?;
     }
     if let Some(d) = a.spec.domainname().as_ref().filter(|d| !d.is_empty()) {
-        let c = CString::new(d.as_bytes()).unwrap_or_default();
-        // SAFETY: valid pointer and length.
-        if unsafe { libc::setdomainname(c.as_ptr(), d.len()) } != 0 {
-            return Err(SetupError::step("domainname", std::io::Error::last_os_error()));
-        }
+        step!("domainname", crate::sys::setdomainname(d))?;
     }
     if process.terminal().unwrap_or(false) {
         let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
@@ -195,15 +180,8 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
 
     // 16-18. The process itself: limits, the program, identity, capabilities, cwd, fds,
     //        no_new_privs and Landlock (see process.rs for the order and why).
-    let sec = crate::process::Security {
-        caps: &a.caps,
-        seccomp: a.seccomp.as_ref(),
-        landlock: a.landlock.as_ref(),
-        setgroups_allowed: !(a.new_userns && linux.gid_mappings().is_none()),
-        preserve_fds: a.preserve_fds,
-        self_exe: a.self_exe,
-    };
-    let mut plan = crate::process::finalize(&process, &sec, &a.extra_env)?;
+    let sec = &a.security;
+    let mut plan = crate::process::finalize(&process, sec, &a.extra_env)?;
     plan.reaper = a.spec.annotations().as_ref().and_then(|m| m.get(crate::reaper::ANNOTATION)).is_some_and(|v| v == "true");
 
     // 19. Ready: the runtime records us as created. Then wait for `start` on the fifo.
@@ -214,22 +192,18 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
         match nix::unistd::read(fifo, &mut b) {
             Ok(1) => break,
             Err(nix::Error::EINTR) => continue,
-            _ => {
-                // SAFETY: plain _exit.
-                unsafe { libc::_exit(1) }
-            }
+            _ => crate::sys::exit_now(1),
         }
     }
     if let Some(h) = a.spec.hooks().as_ref().and_then(|h| h.start_container().clone()) {
         let st = hook_state_json(&a, "created");
         if let Err(e) = crate::hooks::run_all("startContainer", &h, st.as_bytes()) {
             eprintln!("runtime init: {e}");
-            // SAFETY: plain _exit.
-            unsafe { libc::_exit(1) }
+            crate::sys::exit_now(1)
         }
     }
     // 20-21. seccomp as late as possible, then execve (process.rs).
-    crate::process::exec(&plan, &sec)
+    crate::process::exec(&plan, sec)
 }
 
 /// KEYCTL_JOIN_SESSION_KEYRING with a new named keyring. Only a kernel without keyrings

@@ -10,6 +10,7 @@ mod capabilities;
 mod cgroup_placement;
 mod cgroups;
 mod commands;
+mod container;
 /// The config checks live in the contract crate, shared with spec-gen.
 use ocirt_contract::config;
 mod diagnose;

@@ -3,7 +3,7 @@
 //! entry, as in runc.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
@@ -71,10 +71,14 @@ pub fn join(t: LinuxNamespaceType, fd: &OwnedFd) -> Result<(), NamespaceError> {
 }
 
 /// Joins `path` as the pid namespace for our future children; returns a handle to go back.
-pub fn enter_pid_for_children(path: &PathBuf) -> Result<OwnedFd, NamespaceError> {
+pub fn enter_pid_for_children(path: &Path) -> Result<OwnedFd, NamespaceError> {
     let own = std::fs::File::open("/proc/self/ns/pid").map_err(|source| NamespaceError::Open { path: "/proc/self/ns/pid".into(), source })?;
-    let target = std::fs::File::open(path).map_err(|source| NamespaceError::Open { path: path.clone(), source })?;
-    nix::sched::setns(target.as_fd(), CloneFlags::CLONE_NEWPID).map_err(|source| NamespaceError::Join { typ: "pid".into(), path: path.clone(), source })?;
+    let target = std::fs::File::open(path).map_err(|source| NamespaceError::Open { path: path.to_path_buf(), source })?;
+    nix::sched::setns(target.as_fd(), CloneFlags::CLONE_NEWPID).map_err(|source| NamespaceError::Join {
+        typ: "pid".into(),
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(OwnedFd::from(own))
 }
 

@@ -21,29 +21,19 @@
 //!   filter only has to allow execveat (how the program is run), not the sync socket or the
 //!   start barrier.
 
+mod security;
 mod shebang;
+
+pub use security::Security;
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use nix::sys::resource::Resource;
 use oci_spec::runtime::Process;
 
-use crate::capabilities::CapPlan;
-use crate::landlock::LandlockPolicy;
-use crate::seccomp::CompiledSeccomp;
 use crate::setup_error::{step, SetupError};
-
-pub struct Security<'a> {
-    pub caps: &'a CapPlan,
-    pub seccomp: Option<&'a CompiledSeccomp>,
-    pub landlock: Option<&'a LandlockPolicy>,
-    /// False in a user namespace without a gid map, where setgroups(2) is refused.
-    pub setgroups_allowed: bool,
-    pub preserve_fds: u32,
-    /// (st_dev, st_ino) of the runtime binary.
-    pub self_exe: (u64, u64),
-}
 
 /// What execve needs, built before the last privileges go (no allocation after seccomp).
 pub struct ExecPlan<'a> {
@@ -68,12 +58,10 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
     step!("signal mask", nix::sys::signal::SigSet::empty().thread_set_mask())?;
     for r in process.rlimits().iter().flatten() {
         let (name, resource) = rlimit_resource(r.typ());
-        let lim = libc::rlimit { rlim_cur: r.soft(), rlim_max: r.hard() };
-        // SAFETY: a valid rlimit struct for a valid resource number.
-        if unsafe { libc::setrlimit(resource, &lim) } != 0 {
+        if let Err(e) = nix::sys::resource::setrlimit(resource, r.soft(), r.hard()) {
             return Err(SetupError::step(
                 format!("process.rlimits {name} {}:{}", r.soft(), r.hard()),
-                format!("{} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)", std::io::Error::last_os_error()),
+                format!("{} (a hard limit above the runtime's own needs CAP_SYS_RESOURCE: lower it)", std::io::Error::from(e)),
             ));
         }
     }
@@ -104,10 +92,10 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
     step!("close inherited fds", crate::sys::cloexec_from(3 + sec.preserve_fds))?;
     step!("capabilities", sec.caps.drop_bounding())?;
     if !nnp {
-        if let Some(l) = sec.landlock {
+        if let Some(l) = &sec.landlock {
             step!("landlock", l.apply())?;
         }
-        if let Some(s) = sec.seccomp {
+        if let Some(s) = &sec.seccomp {
             // The cwd check below calls getcwd, which the profile may refuse: check the
             // same path now, before the filter (as root; chdir as the user follows).
             if nix::unistd::chdir(process.cwd()).is_ok() {
@@ -138,7 +126,7 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
     let (prog, argv) = step!("process.args[0]", shebang::open_program(exe.as_os_str().as_bytes(), argv, sec.self_exe))?;
     if nnp {
         step!("process.noNewPrivileges", nix::sys::prctl::set_no_new_privs())?;
-        if let Some(l) = sec.landlock {
+        if let Some(l) = &sec.landlock {
             step!("landlock", l.apply())?;
         }
     }
@@ -150,11 +138,10 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
 /// installed never lets the program run unfiltered.
 pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
     if plan.nnp {
-        if let Some(s) = sec.seccomp {
+        if let Some(s) = &sec.seccomp {
             if let Err(e) = s.install() {
                 fail_report(plan, &format!("linux.seccomp: {e}"));
-                // SAFETY: plain _exit.
-                unsafe { libc::_exit(1) }
+                crate::sys::exit_now(1)
             }
         }
     }
@@ -168,8 +155,7 @@ pub fn exec(plan: &ExecPlan, sec: &Security) -> ! {
         _ => "",
     };
     fail_report(plan, &format!("exec {}: {err}{hint}", plan.exe));
-    // SAFETY: plain _exit.
-    unsafe { libc::_exit(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 }) }
+    crate::sys::exit_now(if err.raw_os_error() == Some(libc::ENOENT) { 127 } else { 126 })
 }
 
 /// A failure after the last "ready": to the waiting runtime if there is one (which prints
@@ -334,25 +320,25 @@ fn check_cwd_inside(filtered: bool) -> Result<(), String> {
 }
 
 /// The name (for messages) and resource number of an OCI rlimit type.
-fn rlimit_resource(t: oci_spec::runtime::PosixRlimitType) -> (&'static str, libc::__rlimit_resource_t) {
+fn rlimit_resource(t: oci_spec::runtime::PosixRlimitType) -> (&'static str, Resource) {
     use oci_spec::runtime::PosixRlimitType as T;
     match t {
-        T::RlimitAs => ("RLIMIT_AS", libc::RLIMIT_AS),
-        T::RlimitCore => ("RLIMIT_CORE", libc::RLIMIT_CORE),
-        T::RlimitCpu => ("RLIMIT_CPU", libc::RLIMIT_CPU),
-        T::RlimitData => ("RLIMIT_DATA", libc::RLIMIT_DATA),
-        T::RlimitFsize => ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
-        T::RlimitLocks => ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
-        T::RlimitMemlock => ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
-        T::RlimitMsgqueue => ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
-        T::RlimitNice => ("RLIMIT_NICE", libc::RLIMIT_NICE),
-        T::RlimitNofile => ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
-        T::RlimitNproc => ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
-        T::RlimitRss => ("RLIMIT_RSS", libc::RLIMIT_RSS),
-        T::RlimitRtprio => ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
-        T::RlimitRttime => ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
-        T::RlimitSigpending => ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
-        T::RlimitStack => ("RLIMIT_STACK", libc::RLIMIT_STACK),
+        T::RlimitAs => ("RLIMIT_AS", Resource::RLIMIT_AS),
+        T::RlimitCore => ("RLIMIT_CORE", Resource::RLIMIT_CORE),
+        T::RlimitCpu => ("RLIMIT_CPU", Resource::RLIMIT_CPU),
+        T::RlimitData => ("RLIMIT_DATA", Resource::RLIMIT_DATA),
+        T::RlimitFsize => ("RLIMIT_FSIZE", Resource::RLIMIT_FSIZE),
+        T::RlimitLocks => ("RLIMIT_LOCKS", Resource::RLIMIT_LOCKS),
+        T::RlimitMemlock => ("RLIMIT_MEMLOCK", Resource::RLIMIT_MEMLOCK),
+        T::RlimitMsgqueue => ("RLIMIT_MSGQUEUE", Resource::RLIMIT_MSGQUEUE),
+        T::RlimitNice => ("RLIMIT_NICE", Resource::RLIMIT_NICE),
+        T::RlimitNofile => ("RLIMIT_NOFILE", Resource::RLIMIT_NOFILE),
+        T::RlimitNproc => ("RLIMIT_NPROC", Resource::RLIMIT_NPROC),
+        T::RlimitRss => ("RLIMIT_RSS", Resource::RLIMIT_RSS),
+        T::RlimitRtprio => ("RLIMIT_RTPRIO", Resource::RLIMIT_RTPRIO),
+        T::RlimitRttime => ("RLIMIT_RTTIME", Resource::RLIMIT_RTTIME),
+        T::RlimitSigpending => ("RLIMIT_SIGPENDING", Resource::RLIMIT_SIGPENDING),
+        T::RlimitStack => ("RLIMIT_STACK", Resource::RLIMIT_STACK),
     }
 }
 
@@ -363,8 +349,8 @@ mod tests {
     #[test]
     fn rlimit_names() {
         use oci_spec::runtime::PosixRlimitType as T;
-        assert_eq!(rlimit_resource(T::RlimitNofile), ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE));
-        assert_eq!(rlimit_resource(T::RlimitRttime), ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME));
+        assert_eq!(rlimit_resource(T::RlimitNofile), ("RLIMIT_NOFILE", Resource::RLIMIT_NOFILE));
+        assert_eq!(rlimit_resource(T::RlimitRttime), ("RLIMIT_RTTIME", Resource::RLIMIT_RTTIME));
     }
 
     #[test]

@@ -1,5 +1,12 @@
-//! Thin wrappers over the syscalls that nix does not wrap (clone as fork, openat2, the new
-//! mount API, pidfd, close_range). Each returns std::io::Result with errno preserved.
+//! The runtime's syscall boundary: thin wrappers over what nix does not wrap (clone as fork,
+//! openat2, the new mount API, pidfd, close_range), or wraps in a shape that does not fit
+//! (kill with any signal number, including real-time ones; `_exit`). Each returns
+//! std::io::Result with errno preserved. Everything else calls nix directly.
+//!
+//! Not here, by design: the BPF syscalls of netguard/ and the seccomp filter's BPF and
+//! install (seccomp/bpf.rs, seccomp/install.rs) are their own boundary, each a small module
+//! built around one kernel interface; the Landlock syscalls stay in landlock.rs for the
+//! same reason.
 
 use std::ffi::CString;
 use std::io::{Error, Result};
@@ -124,4 +131,35 @@ pub fn wait_pidfd(pidfd: &OwnedFd, timeout_ms: i32) -> Result<bool> {
         }
         return Ok(r > 0);
     }
+}
+
+/// kill(2) with a raw signal number: nix's Signal has no real-time signals, which `kill`
+/// and the signal forwarder must pass on.
+pub fn kill(pid: i32, sig: i32) -> Result<()> {
+    // SAFETY: plain integers; a bad pid or signal is an errno, not undefined behaviour.
+    let r = unsafe { libc::kill(pid, sig) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// Closes a raw fd that an object in this (forked) process's memory owns but that will never
+/// be dropped here: the child of a clone closes its copies of the parent's fds this way.
+pub fn close_inherited(fd: RawFd) {
+    // SAFETY: the owning object is never used or dropped again in this process (the caller
+    // runs a body that never returns), so nothing closes or reuses the fd after us.
+    unsafe { libc::close(fd) };
+}
+
+/// _exit(2): ends a forked copy of the runtime (the init, exec's child) without running the
+/// atexit handlers or flushing the stdio buffers that belong to the runtime.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes a plain integer and never returns.
+    unsafe { libc::_exit(code) }
+}
+
+/// setdomainname(2); nix wraps only sethostname. A name with a NUL byte is EINVAL.
+pub fn setdomainname(name: &str) -> Result<()> {
+    let c = CString::new(name).map_err(|_| Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `c` outlives the call and the length is that of its bytes without the NUL.
+    let r = unsafe { libc::setdomainname(c.as_ptr(), name.len()) };
+    check(r as libc::c_long).map(|_| ())
 }

@@ -13,7 +13,7 @@ use clap::Args;
 use serde_json::{json, Map, Value};
 
 use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager, ControllerOpt};
-use oci_spec::runtime::{LinuxResources, Spec};
+use oci_spec::runtime::LinuxResources;
 
 use crate::state::{ContainerDir, Status};
 use crate::Cli;
@@ -84,9 +84,7 @@ pub fn run(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<i32> {
         Some(src) => from_file(src)?,
         None => from_flags(a)?,
     };
-    let snapshot = dir.config_snapshot();
-    let mut spec: Spec = serde_json::from_slice(&std::fs::read(&snapshot).with_context(|| format!("read {}", snapshot.display()))?)
-        .with_context(|| format!("{}: corrupt config snapshot", snapshot.display()))?;
+    let mut spec = crate::container::snapshot::load(&dir)?;
     let linux = spec.linux().clone().unwrap_or_default();
     let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default())?;
     merge(&mut current, &change);
@@ -96,7 +94,7 @@ pub fn run(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<i32> {
     let mut linux = linux;
     linux.set_resources(Some(merged));
     spec.set_linux(Some(linux));
-    record(&snapshot, &spec)?;
+    crate::container::snapshot::replace(&dir, &spec)?;
     Ok(0)
 }
 
@@ -219,16 +217,6 @@ fn apply(path: &Path, id: &str, res: &LinuxResources) -> anyhow::Result<()> {
 
 /// The snapshot is replaced atomically: a reader (exec, a concurrent update waiting on
 /// the lock) sees the old or the new one, never half.
-fn record(path: &Path, spec: &Spec) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("json.tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).with_context(|| format!("write {}", tmp.display()))?;
-    f.write_all(&serde_json::to_vec(spec)?).with_context(|| format!("write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replace {}", path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,248 @@
+//! Exec: run another process inside a running container (what `podman exec`, `ctr task
+//! exec` and Kubernetes probes use).
+//!
+//! The new process is spawned like the init (spawn.rs), joins every namespace of the
+//! container's init that differs from ours, joins the container's cgroup, and then goes
+//! through exactly the same final steps as the init (process.rs) with process security
+//! compiled the same way from the config create accepted: seccomp, Landlock, capabilities,
+//! no_new_privs, rlimits. It is never more privileged than that config allows.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+
+use super::exec_process::{self, Overrides};
+use super::spawn::{self, SpawnError};
+use crate::process::Security;
+use crate::protocol::{FromInit, InitEnd, ProtocolError, ToInit};
+use crate::state::{ContainerDir, ContainerState, Status};
+use crate::{cgroups, namespaces};
+
+pub struct Options {
+    pub process: Overrides,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+}
+
+/// Runs the process; returns its exit status (0 when detached).
+pub fn exec(root: &Path, id: &str, o: &Options) -> anyhow::Result<i32> {
+    let dir = ContainerDir::open(root, id, false)?;
+    let st = dir.load()?;
+    match st.status(&dir) {
+        Status::Running | Status::Created => {}
+        s => bail!("cannot exec in container {id} in state {s}: it must be running"),
+    }
+    let spec = super::snapshot::load(&dir)?;
+    let base = spec.process().clone().context("the container's config snapshot has no process")?;
+    let process = exec_process::build(&o.process, &base)?;
+    let u = process.user();
+    crate::config::check_user_ids(u.uid(), u.gid(), u.additional_gids().as_deref().unwrap_or(&[]))
+        .map_err(|(field, msg)| anyhow::anyhow!("exec: user.{field} (from --user, --additional-gids or --process): {msg}"))?;
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && o.console_socket.is_none() && o.detach {
+        bail!("exec --tty --detach needs --console-socket");
+    }
+    let joins = joins_of(&st)?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let sec = Security::compile(&process, &linux, spec.annotations().as_ref(), joins.userns, o.preserve_fds)?;
+    let console_sock = match (&o.console_socket, terminal) {
+        (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
+        _ => None,
+    };
+    if !st.init_alive() {
+        bail!("container {id} stopped while exec was being prepared");
+    }
+    // Blocked before the child exists so that no signal meant for it is lost; the child
+    // inherits the mask and clears it before exec.
+    let forwarder = if o.detach { None } else { Some(crate::foreground::Forwarder::new()?) };
+    let mut close_in_child = vec![dir.lock_fd()];
+    close_in_child.extend(console_sock.as_ref().map(|s| s.as_raw_fd()));
+    let Joins { setns, pid_ns, chroot_to, .. } = joins;
+    let detach = o.detach;
+    let spawned = spawn::spawn(CloneFlags::empty(), pid_ns.as_deref(), &close_in_child, move |chan| tenant(&chan, setns, chroot_to, &process, &sec, detach))?;
+    let pid = spawned.child.pid();
+    // On any error the child is killed and reaped (spawned is dropped).
+    cgroups::join(&st.cgroup_path, &st.id, pid, st.cgroup_dirs.as_ref())?;
+    let ready = spawn::serve(&spawned.chan, console_sock.as_ref(), None).map_err(interrupted_as_is)?;
+    let program = if o.detach {
+        // The program's process, forked inside the container by our child: its pid as we
+        // see it, then the word to exec.
+        let pidfd = ready.fd.context("detached exec: Ready without the program's pidfd")?;
+        let program = pidfd_pid(&pidfd)?;
+        spawned.chan.send(&ToInit::Proceed)?;
+        // The socket closes (close-on-exec) once the program runs: return then, as for a
+        // foreground exec, not while the runtime's code still runs there.
+        match spawned.chan.recv_with_fd() {
+            Err(ProtocolError::Eof) => {}
+            Ok((FromInit::Error { msg }, _)) => bail!("{msg}"),
+            Ok((other, _)) => bail!("sync socket: unexpected {other:?}"),
+            Err(e) => return Err(e.into()),
+        }
+        // Our child forked the program and exits: reap it so it leaves no zombie.
+        spawned.child.reap();
+        program
+    } else {
+        spawned.child.keep()
+    };
+    if let Some(p) = &o.pid_file {
+        super::pid_file::write(p, program)?;
+    }
+    if o.detach {
+        return Ok(0);
+    }
+    drop(dir);
+    let waited = forwarder.map(|f| f.wait(pid, ready.console.as_ref())).transpose();
+    Ok(waited.with_context(|| format!("exec in container {id}"))?.unwrap_or(0))
+}
+
+fn interrupted_as_is(e: SpawnError) -> anyhow::Error {
+    match e {
+        SpawnError::Interrupted(i) => i.into(),
+        e => e.into(),
+    }
+}
+
+/// What the new process must enter to be in the container.
+struct Joins {
+    /// Every namespace of the init's that is not already ours (the pid namespace apart).
+    setns: Vec<(LinuxNamespaceType, OwnedFd)>,
+    /// The init's pid namespace, entered for our children before clone.
+    pid_ns: Option<PathBuf>,
+    userns: bool,
+    /// A container without a mount namespace of its own shares ours and lives chroot'ed in
+    /// its rootfs (rootfs/hostns.rs): the new process must enter that root too, or it would
+    /// run at the host's.
+    chroot_to: Option<OwnedFd>,
+}
+
+fn joins_of(st: &ContainerState) -> anyhow::Result<Joins> {
+    use std::os::unix::fs::MetadataExt;
+    let mut j = Joins { setns: vec![], pid_ns: None, userns: false, chroot_to: None };
+    for (t, name) in [
+        (LinuxNamespaceType::User, "user"),
+        (LinuxNamespaceType::Ipc, "ipc"),
+        (LinuxNamespaceType::Uts, "uts"),
+        (LinuxNamespaceType::Network, "net"),
+        (LinuxNamespaceType::Pid, "pid"),
+        (LinuxNamespaceType::Cgroup, "cgroup"),
+        (LinuxNamespaceType::Time, "time"),
+        (LinuxNamespaceType::Mount, "mnt"),
+    ] {
+        let theirs = format!("/proc/{}/ns/{name}", st.pid);
+        let (Ok(m1), Ok(m2)) = (std::fs::metadata(&theirs), std::fs::metadata(format!("/proc/self/ns/{name}"))) else { continue };
+        if m1.ino() == m2.ino() {
+            if t == LinuxNamespaceType::Mount {
+                let root = format!("/proc/{}/root", st.pid);
+                j.chroot_to = Some(OwnedFd::from(std::fs::File::open(&root).with_context(|| format!("open {root}"))?));
+            }
+            continue;
+        }
+        let fd: OwnedFd = std::fs::File::open(&theirs).with_context(|| format!("open {theirs}"))?.into();
+        if t == LinuxNamespaceType::Pid {
+            j.pid_ns = Some(PathBuf::from(theirs));
+        } else {
+            j.userns |= t == LinuxNamespaceType::User;
+            j.setns.push((t, fd));
+        }
+    }
+    Ok(j)
+}
+
+/// The pid (in our pid namespace) of the process behind a pidfd, from its fdinfo.
+fn pidfd_pid(pidfd: &OwnedFd) -> anyhow::Result<i32> {
+    let path = format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd());
+    let info = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+    let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).and_then(|v| v.trim().parse::<i32>().ok());
+    match pid {
+        Some(p) if p > 0 => Ok(p),
+        _ => bail!("detached exec: the program's process is gone before it ran ({path}: no live pid)"),
+    }
+}
+
+/// `exec -d`: the program must end up a child of the container's init, not of whoever
+/// reaps orphans on the host. An orphan goes to the reaper of its *parent's* pid namespace,
+/// so the split happens here, in a process that is already inside the container's pid
+/// namespace: the child runs the program, this process reports it and exits. The child
+/// waits for the runtime's Proceed, so its pid is known (and written to --pid-file) before
+/// the program can run and exit. Returns Ok only in the child.
+fn split_detached(chan: &InitEnd) -> Result<(), String> {
+    // SAFETY: single-threaded process.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            if chan.expect(ToInit::Proceed).is_err() {
+                crate::sys::exit_now(1)
+            }
+            Ok(())
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => {
+            let code = match crate::sys::pidfd_open(child.as_raw()) {
+                Ok(pidfd) => i32::from(chan.send_with_fd(&FromInit::Ready, Some(pidfd.as_raw_fd())).is_err()),
+                Err(e) => {
+                    let _ = chan.send_error(&format!("detached exec: pidfd_open: {e}"));
+                    1
+                }
+            };
+            // The child is orphaned to the container's init.
+            crate::sys::exit_now(code)
+        }
+        Err(e) => Err(format!("detached exec: fork inside the container: {e}")),
+    }
+}
+
+/// The child side: join, then the shared final steps, then exec.
+fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: Option<OwnedFd>, process: &Process, sec: &Security, detach: bool) -> ! {
+    let fail = |msg: String| -> ! { spawn::fail(chan, &msg) };
+    // Never dumpable while the runtime's code runs in the container (as the init, step 2).
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        fail(format!("prctl(PR_SET_DUMPABLE, 0): {e}"));
+    }
+    if let Err(e) = chan.expect(ToInit::Proceed) {
+        fail(e.to_string());
+    }
+    for (t, fd) in &join {
+        if let Err(e) = namespaces::join(*t, fd) {
+            fail(e.to_string());
+        }
+    }
+    drop(join);
+    if let Some(root) = chroot_to {
+        if let Err(e) = crate::rootfs::hostns::enter(&root) {
+            fail(format!("enter the container's root: {e}"));
+        }
+    }
+    let _ = nix::unistd::setsid();
+    if process.terminal().unwrap_or(false) {
+        let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
+        match crate::tty::open_container_pty(w, h) {
+            Ok(master) => {
+                if let Err(e) = chan.send_with_fd(&FromInit::Console, Some(master.as_raw_fd())) {
+                    fail(e.to_string());
+                }
+            }
+            Err(e) => fail(format!("process.terminal: {e}")),
+        }
+    }
+    let mut plan = match crate::process::finalize(process, sec, &[]) {
+        Ok(p) => p,
+        Err(e) => fail(e.to_string()),
+    };
+    if detach {
+        if let Err(e) = split_detached(chan) {
+            fail(e);
+        }
+    }
+    let report = |msg: &str| {
+        let _ = chan.send_error(msg);
+    };
+    if detach {
+        plan.report = Some(&report);
+    } else if chan.send(&FromInit::Ready).is_err() {
+        crate::sys::exit_now(1)
+    }
+    crate::process::exec(&plan, sec)
+}

@@ -1,0 +1,80 @@
+//! The process an `exec` runs: a runtime-spec `process` object from a file, or the
+//! container's own process (from the accepted config) with the command line's overrides.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use oci_spec::runtime::{Capability, Process};
+
+/// runc's exec options that shape the process.
+#[derive(Default)]
+pub struct Overrides {
+    /// `--process FILE`: the whole process; the other fields are then ignored, as in runc.
+    pub process_file: Option<PathBuf>,
+    pub command: Vec<String>,
+    pub tty: bool,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<String>,
+    /// UID[:GID]
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+}
+
+pub fn build(o: &Overrides, base: &Process) -> anyhow::Result<Process> {
+    if let Some(p) = &o.process_file {
+        let bytes = std::fs::read(p).with_context(|| format!("--process {}", p.display()))?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        let process: Process =
+            serde_path_to_error::deserialize(de).map_err(|e| anyhow::anyhow!("--process {}: field `{}`: {}", p.display(), e.path(), e.inner()))?;
+        if process.apparmor_profile().as_ref().is_some_and(|v| !v.is_empty()) || process.selinux_label().as_ref().is_some_and(|v| !v.is_empty()) {
+            bail!("--process {}: field `apparmorProfile`/`selinuxLabel`: not supported by this runtime: remove it", p.display());
+        }
+        return Ok(process);
+    }
+    if o.command.is_empty() {
+        bail!("exec: give a command to run, or --process FILE");
+    }
+    let mut p = base.clone();
+    p.set_args(Some(o.command.clone()));
+    p.set_terminal(Some(o.tty));
+    let mut env = base.env().clone().unwrap_or_default();
+    env.extend(o.env.iter().cloned());
+    p.set_env(Some(env));
+    if let Some(cwd) = &o.cwd {
+        p.set_cwd(cwd.clone());
+    }
+    if let Some(u) = &o.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u.parse::<u32>()?, g.parse::<u32>()?),
+            None => (u.parse::<u32>().context("--user: give a numeric UID[:GID]")?, 0),
+        };
+        let user = p.user_mut();
+        user.set_uid(uid);
+        user.set_gid(gid);
+    }
+    if !o.additional_gids.is_empty() {
+        p.user_mut().set_additional_gids(Some(o.additional_gids.clone()));
+    }
+    if o.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if !o.caps.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        for name in &o.caps {
+            let c: Capability = serde_json::from_value(serde_json::Value::from(name.as_str()))
+                .map_err(|_| anyhow::anyhow!("--cap {name:?}: not a capability name (e.g. CAP_NET_RAW)"))?;
+            let add = |s: &Option<oci_spec::runtime::Capabilities>| {
+                let mut s = s.clone().unwrap_or_default();
+                s.insert(c);
+                Some(s)
+            };
+            caps.set_bounding(add(caps.bounding()));
+            caps.set_effective(add(caps.effective()));
+            caps.set_permitted(add(caps.permitted()));
+        }
+        p.set_capabilities(Some(caps));
+    }
+    Ok(p)
+}

@@ -1,0 +1,170 @@
+//! The one way a container process comes into being, for `create` (the init) and `exec` (a
+//! process joining a running container): clone into the new namespaces with the sync socket,
+//! then serve the child's requests until it reports Ready. The protocol is in protocol.rs.
+//!
+//! The runtime is single-threaded, so clone is a plain fork-style copy: the child runs a
+//! closure that never returns (it execs the program or `_exit`s), so nothing of the parent's
+//! stack is ever dropped twice. A [`Child`] is killed and reaped when it is dropped, which is
+//! the rollback of every failure between clone and the caller keeping the process.
+
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+
+use crate::hooks::HookError;
+use crate::namespaces::NamespaceError;
+use crate::protocol::{self, FromInit, InitEnd, ProtocolError, RuntimeEnd, ToInit};
+use crate::signals::Interrupted;
+use crate::tty::TtyError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("clone the container process (namespaces {flags:?}): {source}")]
+    Clone { flags: CloneFlags, source: std::io::Error },
+    #[error(transparent)]
+    Namespace(#[from] NamespaceError),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
+    #[error(transparent)]
+    Console(#[from] TtyError),
+    #[error(transparent)]
+    Hook(#[from] HookError),
+    /// The child's own report of what failed inside the container.
+    #[error("{0}")]
+    Child(String),
+    #[error("sync socket: {0}")]
+    Unexpected(String),
+}
+
+impl SpawnError {
+    /// The sync socket broke (the child died without a word): worth asking the kernel why.
+    pub fn is_broken_channel(&self) -> bool {
+        matches!(self, SpawnError::Protocol(ProtocolError::Eof | ProtocolError::Send(_) | ProtocolError::Recv(_)))
+    }
+}
+
+/// A direct child of the runtime, killed and reaped on drop unless kept.
+pub struct Child {
+    pid: i32,
+}
+
+impl Child {
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The caller keeps the process (it runs, or it is someone else's to reap now).
+    pub fn keep(self) -> i32 {
+        let pid = self.pid;
+        std::mem::forget(self);
+        pid
+    }
+
+    /// Waits for a child that exits by itself (exec -d's intermediate process).
+    pub fn reap(self) {
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(self.keep()), None);
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = crate::sys::kill(self.pid, libc::SIGKILL);
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(self.pid), None);
+    }
+}
+
+/// A cloned child and the runtime's end of its sync socket. Field order matters: on drop
+/// the child is killed first, so it never sees the socket close and never reports a
+/// second, misleading error of its own.
+pub struct Spawned {
+    pub child: Child,
+    pub chan: RuntimeEnd,
+}
+
+/// Clones the child with `flags` (in the pid namespace `pid_ns` for children, when given)
+/// and runs `body` in it with its end of the sync socket (`body` execs or exits). `close_in_child`: fds the parent
+/// keeps but the child must not hold (the state lock: flock belongs to the open file, so an
+/// inherited copy would keep the container locked while it waits for `start`; the console
+/// socket).
+pub fn spawn(flags: CloneFlags, pid_ns: Option<&Path>, close_in_child: &[RawFd], body: impl FnOnce(InitEnd)) -> Result<Spawned, SpawnError> {
+    let (parent_chan, child_chan) = protocol::pair()?;
+    let back = match pid_ns {
+        Some(p) => Some(crate::namespaces::enter_pid_for_children(p)?),
+        None => None,
+    };
+    // SAFETY: this process is single-threaded (the binary never spawns threads), which is
+    // what a fork-style clone requires.
+    let pid = unsafe { crate::sys::clone_fork(flags.bits() as libc::c_ulong) };
+    match pid {
+        Ok(0) => {
+            drop(parent_chan);
+            for fd in close_in_child {
+                crate::sys::close_inherited(*fd);
+            }
+            body(child_chan);
+            // Not reached: the body execs or exits. Were it to return, the copy of the
+            // runtime must still not go on running the parent's code.
+            crate::sys::exit_now(1)
+        }
+        Ok(pid) => {
+            if let Some(own) = back {
+                crate::namespaces::leave_pid_for_children(own);
+            }
+            Ok(Spawned { child: Child { pid }, chan: parent_chan })
+        }
+        Err(source) => {
+            if let Some(own) = back {
+                crate::namespaces::leave_pid_for_children(own);
+            }
+            Err(SpawnError::Clone { flags, source })
+        }
+    }
+}
+
+/// What the child handed over by the time it was Ready.
+pub struct Ready {
+    /// The pty master, when the process has a terminal and no console socket took it.
+    pub console: Option<OwnedFd>,
+    /// The fd that came with Ready (exec -d: the program's pidfd).
+    pub fd: Option<OwnedFd>,
+}
+
+/// Tells the child to go on, then serves it until Ready: the pty master goes to the console
+/// socket (or is kept), createRuntime hooks run when it asks (`runtime_hooks`; a child that
+/// asks without them is a protocol error), its Error becomes ours. A fatal signal to the
+/// runtime during create interrupts the wait (signals.rs).
+pub fn serve(chan: &RuntimeEnd, console_sock: Option<&UnixStream>, runtime_hooks: Option<&dyn Fn() -> Result<(), HookError>>) -> Result<Ready, SpawnError> {
+    chan.send(&ToInit::Proceed)?;
+    let mut console = None;
+    loop {
+        crate::signals::wait_readable(chan)?;
+        let (msg, fd) = chan.recv_with_fd()?;
+        match msg {
+            FromInit::Error { msg } => return Err(SpawnError::Child(msg)),
+            FromInit::RunCreateRuntimeHooks => {
+                let run = runtime_hooks.ok_or_else(|| SpawnError::Unexpected("RunCreateRuntimeHooks from a process that has none".into()))?;
+                run()?;
+                chan.send(&ToInit::HooksDone)?;
+            }
+            FromInit::Console => {
+                let master = fd.ok_or_else(|| SpawnError::Unexpected("console message without a pty fd".into()))?;
+                match console_sock {
+                    Some(sock) => crate::tty::send_master(sock, master.as_fd())?,
+                    None => console = Some(master),
+                }
+            }
+            FromInit::Ready => return Ok(Ready { console, fd }),
+        }
+    }
+}
+
+/// In the child: reports `msg` to the runtime and exits 1.
+pub fn fail(chan: &InitEnd, msg: &str) -> ! {
+    let _ = chan.send_error(msg);
+    crate::sys::exit_now(1)
+}
