@@ -173,3 +173,47 @@ fn missing_hook_binary_fails_create() {
     assert!(line.contains("/nonexistent/hook-binary"), "{line}");
     ctx.assert_no_residue("failed create (missing hook)");
 }
+
+/// The hooks that run after create (startContainer, poststart, poststop) are those of the
+/// config create accepted: a bundle whose config.json is rewritten after create does not
+/// change them. Control: a container created from the rewritten bundle runs the new hooks,
+/// so the rewrite is real and would have been seen had the runtime read the bundle again.
+#[test]
+fn hooks_after_create_come_from_the_accepted_config() {
+    let ctx = Ctx::new("hookaccepted");
+    let (mut b, dir) = hook_bundle(&ctx);
+    let host_script = dir.join("hook.sh");
+    let host_log = dir.join("log");
+    let hl = host_log.to_str().unwrap();
+    b.probe(&["sleep", "30"]);
+    let set_hooks = |b: &mut Bundle, tag: &str| {
+        b.remove("hooks");
+        b.push("hooks/startContainer", hook(Path::new("/hooks/hook.sh"), &format!("{tag}-startContainer"), "/hooks/log"));
+        b.push("hooks/poststart", hook(&host_script, &format!("{tag}-poststart"), hl));
+        b.push("hooks/poststop", hook(&host_script, &format!("{tag}-poststop"), hl));
+    };
+    set_hooks(&mut b, "accepted");
+    ctx.create_ok(&b, "a");
+    // The bundle changes under the created container: other hooks, another program.
+    set_hooks(&mut b, "edited");
+    b.probe(&["exit", "0"]);
+    ctx.write_config(&b, "a");
+    let read = || fs::read_to_string(&host_log).unwrap_or_default();
+    let names = |s: &str| s.lines().map(|l| l.split(' ').next().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    ctx.start("a").expect_ok("start after the bundle was edited");
+    wait_until(T, "startContainer and poststart", || (read().lines().count() >= 2).then_some(()));
+    assert_eq!(ctx.status("a"), "running", "the accepted program (sleep) runs, not the edited one");
+    ctx.kill("a", "KILL").expect_ok("kill");
+    ctx.wait_for_status("a", "stopped", T);
+    ctx.delete("a", false).expect_ok("delete");
+    assert_eq!(names(&read()), ["accepted-startContainer", "accepted-poststart", "accepted-poststop"], "{}", read());
+
+    // Control: the edited bundle, created anew, runs the edited hooks.
+    fs::remove_file(&host_log).unwrap();
+    ctx.create_ok(&b, "c");
+    ctx.start("c").expect_ok("start the control");
+    ctx.wait_for_status("c", "stopped", T);
+    ctx.delete("c", false).expect_ok("delete the control");
+    assert_eq!(names(&read()), ["edited-startContainer", "edited-poststart", "edited-poststop"], "{}", read());
+    ctx.assert_no_residue("hooks from the accepted config");
+}
