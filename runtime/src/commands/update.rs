@@ -1,21 +1,12 @@
-//! `update`: change a live container's cgroup limits (runc's flags and `-r FILE|-`).
-//!
-//! The change is merged into the resources the container has now (the config snapshot in
-//! its state directory, which earlier updates rewrote), applied through libcgroups to the
-//! container's cgroup (v1, cgroup2 or hybrid: libcgroups picks), and only then recorded,
-//! so a later `update` or `exec` starts from what is really in force.
+//! `update`: change a live container's cgroup limits, from runc's flags or `-r FILE|-`
+//! (container/update.rs).
 
 use std::io::Read;
-use std::path::Path;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Map, Value};
 
-use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager, ControllerOpt};
-use oci_spec::runtime::LinuxResources;
-
-use crate::state::{ContainerDir, Status};
 use crate::Cli;
 
 #[derive(Args, Debug)]
@@ -70,31 +61,12 @@ pub struct UpdateArgs {
     pub pids_limit: Option<i64>,
 }
 
-/// The sections `update` changes; the others (devices, hugepages, network, ...) are fixed
-/// at create, and asking to change them is an error rather than a silent no-op.
-const UPDATABLE: [&str; 4] = ["memory", "cpu", "pids", "blockIO"];
-
 pub fn run(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<i32> {
-    let dir = ContainerDir::open(&cli.root, &a.id, true)?;
-    let st = dir.load()?;
-    if matches!(st.status(&dir), Status::Stopped) {
-        bail!("container {} is stopped: there is no cgroup to update", a.id);
-    }
     let change = match &a.resources {
         Some(src) => from_file(src)?,
         None => from_flags(a)?,
     };
-    let mut spec = crate::container::snapshot::load(&dir)?;
-    let linux = spec.linux().clone().unwrap_or_default();
-    let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default())?;
-    merge(&mut current, &change);
-    let merged: LinuxResources = serde_json::from_value(current).context("the merged resources")?;
-    crate::cgroups::check_supported(&merged)?;
-    apply(&st.cgroup_path, &a.id, &merged)?;
-    let mut linux = linux;
-    linux.set_resources(Some(merged));
-    spec.set_linux(Some(linux));
-    crate::container::snapshot::replace(&dir, &spec)?;
+    crate::container::update::update(&cli.root, &a.id, &change)?;
     Ok(0)
 }
 
@@ -107,14 +79,7 @@ fn from_file(src: &str) -> anyhow::Result<Value> {
     } else {
         (src.to_string(), std::fs::read_to_string(src).with_context(|| format!("-r {src}"))?)
     };
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{name}: not JSON"))?;
-    let Value::Object(map) = &v else { bail!("{name}: expected a linux.resources object, e.g. {{\"memory\":{{\"limit\":268435456}}}}") };
-    if let Some(k) = map.keys().find(|k| !UPDATABLE.contains(&k.as_str())) {
-        bail!("{name}: field `{k}`: cannot be updated on a live container (only {}): remove it", UPDATABLE.join(", "));
-    }
-    // Typed once, so a wrong type names its field now rather than after the merge.
-    serde_json::from_value::<LinuxResources>(v.clone()).with_context(|| format!("{name}: not a valid linux.resources object"))?;
-    Ok(v)
+    crate::container::update::resources_from_json(&name, &text)
 }
 
 fn from_flags(a: &UpdateArgs) -> anyhow::Result<Value> {
@@ -186,37 +151,6 @@ fn parse_bytes(s: &str) -> anyhow::Result<i64> {
     Ok(v as i64)
 }
 
-/// Objects merge key by key; anything else replaces.
-fn merge(into: &mut Value, change: &Value) {
-    match (into, change) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-        (slot, v) => *slot = v.clone(),
-    }
-}
-
-/// Writes the updatable sections to the cgroup. Only those: re-applying device rules
-/// would open a moment of deny-all for a running container, and nothing else changed.
-fn apply(path: &Path, id: &str, res: &LinuxResources) -> anyhow::Result<()> {
-    let mut only = LinuxResources::default();
-    only.set_memory(*res.memory());
-    only.set_cpu(res.cpu().clone());
-    only.set_pids(*res.pids());
-    only.set_block_io(res.block_io().clone());
-    let mgr = create_cgroup_manager(CgroupConfig { cgroup_path: path.to_path_buf(), systemd_cgroup: false, container_name: id.to_string() })
-        .map_err(|e| anyhow::anyhow!("cgroup {}: {e}", path.display()))?;
-    // libcgroups rewrites memory.oom_control with every memory change: keep what the
-    // container was created with.
-    let disable_oom_killer = res.memory().and_then(|m| m.disable_oom_killer()).unwrap_or(false);
-    let opt = ControllerOpt { resources: &only, disable_oom_killer, oom_score_adj: None, freezer_state: None };
-    mgr.apply(&opt).map_err(|e| anyhow::anyhow!("cgroup {}: {e}", path.display()))
-}
-
-/// The snapshot is replaced atomically: a reader (exec, a concurrent update waiting on
-/// the lock) sees the old or the new one, never half.
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,12 +164,5 @@ mod tests {
         assert_eq!(parse_bytes("-1").unwrap(), -1);
         assert!(parse_bytes("12x").is_err());
         assert!(parse_bytes("m").is_err());
-    }
-
-    #[test]
-    fn merge_keeps_what_the_change_does_not_name() {
-        let mut cur = json!({"memory": {"limit": 100, "disableOOMKiller": true}, "devices": [{"allow": false, "access": "rwm"}]});
-        merge(&mut cur, &json!({"memory": {"limit": 200}, "pids": {"limit": 5}}));
-        assert_eq!(cur, json!({"memory": {"limit": 200, "disableOOMKiller": true}, "devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 5}}));
     }
 }

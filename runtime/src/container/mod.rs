@@ -12,11 +12,13 @@
 //!   (create + start + wait + delete), kill.rs.
 //! - exec.rs (+ exec_process.rs: which process), snapshot.rs (the accepted config, read
 //!   after create instead of the bundle's), pid_file.rs, locate.rs (`run NAME`).
-//! - The engines of `update`, `events`, `ps` stay in their verbs (commands/) for now.
+//! - update.rs and events.rs: the engines of `update` and `events` (ps is small enough to
+//!   stay in its verb).
 
 pub mod activation;
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod exec_process;
 pub mod kill;
@@ -26,3 +28,4 @@ pub mod run;
 pub mod snapshot;
 pub mod spawn;
 pub mod start;
+pub mod update;

@@ -1,0 +1,99 @@
+//! Update: change a live container's cgroup limits.
+//!
+//! The change is merged into the resources the container has now (the config snapshot in
+//! its state directory, which earlier updates rewrote), applied through libcgroups to the
+//! container's cgroup (v1, cgroup2 or hybrid: libcgroups picks), and only then recorded,
+//! so a later `update` or `exec` starts from what is really in force.
+
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager, ControllerOpt};
+use oci_spec::runtime::LinuxResources;
+
+use crate::state::{ContainerDir, Status};
+
+/// The sections `update` changes; the others (devices, hugepages, network, ...) are fixed
+/// at create, and asking to change them is an error rather than a silent no-op.
+const UPDATABLE: [&str; 4] = ["memory", "cpu", "pids", "blockIO"];
+
+/// Applies `change` (a partial linux.resources object, checked by [`resources_from_json`]
+/// or built from runc's flags) to the container's cgroup, then records it.
+pub fn update(root: &Path, id: &str, change: &Value) -> anyhow::Result<()> {
+    let dir = ContainerDir::open(root, id, true)?;
+    let st = dir.load()?;
+    if matches!(st.status(&dir), Status::Stopped) {
+        bail!("container {id} is stopped: there is no cgroup to update");
+    }
+    let mut spec = super::snapshot::load(&dir)?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default())?;
+    merge(&mut current, change);
+    let merged: LinuxResources = serde_json::from_value(current).context("the merged resources")?;
+    crate::cgroups::check_supported(&merged)?;
+    apply(&st.cgroup_path, id, &merged)?;
+    let mut linux = linux;
+    linux.set_resources(Some(merged));
+    spec.set_linux(Some(linux));
+    // Replaced atomically: a reader (exec, a concurrent update waiting on the lock) sees
+    // the old or the new one, never half.
+    super::snapshot::replace(&dir, &spec)?;
+    Ok(())
+}
+
+/// A `-r` document (`name` says where it came from): a linux.resources object with only the
+/// updatable sections.
+pub fn resources_from_json(name: &str, text: &str) -> anyhow::Result<Value> {
+    let v: Value = serde_json::from_str(text).with_context(|| format!("{name}: not JSON"))?;
+    let Value::Object(map) = &v else { bail!("{name}: expected a linux.resources object, e.g. {{\"memory\":{{\"limit\":268435456}}}}") };
+    if let Some(k) = map.keys().find(|k| !UPDATABLE.contains(&k.as_str())) {
+        bail!("{name}: field `{k}`: cannot be updated on a live container (only {}): remove it", UPDATABLE.join(", "));
+    }
+    // Typed once, so a wrong type names its field now rather than after the merge.
+    serde_json::from_value::<LinuxResources>(v.clone()).with_context(|| format!("{name}: not a valid linux.resources object"))?;
+    Ok(v)
+}
+
+/// Objects merge key by key; anything else replaces.
+fn merge(into: &mut Value, change: &Value) {
+    match (into, change) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+/// Writes the updatable sections to the cgroup. Only those: re-applying device rules
+/// would open a moment of deny-all for a running container, and nothing else changed.
+fn apply(path: &Path, id: &str, res: &LinuxResources) -> anyhow::Result<()> {
+    let mut only = LinuxResources::default();
+    only.set_memory(*res.memory());
+    only.set_cpu(res.cpu().clone());
+    only.set_pids(*res.pids());
+    only.set_block_io(res.block_io().clone());
+    let mgr = create_cgroup_manager(CgroupConfig { cgroup_path: path.to_path_buf(), systemd_cgroup: false, container_name: id.to_string() })
+        .map_err(|e| anyhow::anyhow!("cgroup {}: {e}", path.display()))?;
+    // libcgroups rewrites memory.oom_control with every memory change: keep what the
+    // container was created with.
+    let disable_oom_killer = res.memory().and_then(|m| m.disable_oom_killer()).unwrap_or(false);
+    let opt = ControllerOpt { resources: &only, disable_oom_killer, oom_score_adj: None, freezer_state: None };
+    mgr.apply(&opt).map_err(|e| anyhow::anyhow!("cgroup {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_keeps_what_the_change_does_not_name() {
+        let mut cur = json!({"memory": {"limit": 100, "disableOOMKiller": true}, "devices": [{"allow": false, "access": "rwm"}]});
+        merge(&mut cur, &json!({"memory": {"limit": 200}, "pids": {"limit": 5}}));
+        assert_eq!(cur, json!({"memory": {"limit": 200, "disableOOMKiller": true}, "devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 5}}));
+    }
+}
