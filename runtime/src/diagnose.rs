@@ -14,18 +14,9 @@ use std::time::{Duration, Instant};
 fn status(pid: i32) -> Option<(i32, i32)> {
     let deadline = Instant::now() + Duration::from_millis(500);
     loop {
-        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid on our own child with a valid out-pointer; WNOWAIT leaves it to be
-        // reaped by the create guard.
-        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT | libc::WNOHANG) };
-        if r != 0 {
-            return None;
-        }
-        // SAFETY: waitid filled info (or left si_pid 0 when the child has not ended).
-        let (got, status) = unsafe { (info.si_pid(), info.si_status()) };
-        if got == pid {
-            return Some((info.si_code, status));
+        // Not reaped (WNOWAIT): the create guard reaps it.
+        if let Some(ended) = crate::sys::peek_exit(pid).ok()? {
+            return Some(ended);
         }
         if Instant::now() >= deadline {
             return None;

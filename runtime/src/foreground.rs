@@ -59,8 +59,8 @@ impl Forwarder {
                         crate::tty::copy_window_size(m.as_fd());
                     }
                 } else if sig != libc::SIGCHLD {
-                    // SAFETY: kill(2) on our own direct child.
-                    unsafe { libc::kill(pid.as_raw(), sig) };
+                    // Our own direct child, not yet reaped: the pid is still its.
+                    let _ = crate::sys::kill(pid.as_raw(), sig);
                 }
             }
             match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {

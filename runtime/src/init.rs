@@ -211,15 +211,8 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
 /// seccomp filter around the runtime, fails it with the way out (`--no-new-keyring` keeps
 /// the caller's session keyring knowingly, as runc's flag does).
 fn join_session_keyring(id: &str) -> Result<(), SetupError> {
-    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
     let name = CString::new(format!("_ses.{id}")).map_err(|_| SetupError::step("session keyring", "the container id contains a NUL byte"))?;
-    // SAFETY: keyctl with an integer operation and a valid NUL-terminated string that
-    // outlives the call; the kernel only reads it.
-    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
-    if r >= 0 {
-        return Ok(());
-    }
-    let err = std::io::Error::last_os_error();
+    let Err(err) = crate::sys::join_session_keyring(&name) else { return Ok(()) };
     let hint = match err.raw_os_error() {
         Some(libc::ENOSYS) => return Ok(()),
         Some(libc::EDQUOT) => {

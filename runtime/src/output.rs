@@ -24,14 +24,12 @@ pub fn print(text: &str) -> Result<(), OutputError> {
 fn die_of_sigpipe() -> ! {
     // Rust starts with SIGPIPE ignored; put back the default and take it, so our parent sees
     // what it would see from any Unix tool whose reader went away.
-    // SAFETY: signal(2) and raise(2) with constant arguments; the process ends here.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGPIPE);
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::raise(libc::SIGPIPE);
-    }
+    use nix::sys::signal::{raise, signal, SigHandler, SigSet, Signal};
+    // SAFETY: installs the default disposition, which runs no code of ours.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGPIPE);
+    let _ = set.thread_unblock();
+    let _ = raise(Signal::SIGPIPE);
     std::process::exit(141)
 }

@@ -177,27 +177,8 @@ fn set_io_priority(io: &oci_spec::runtime::LinuxIOPriority) -> Result<(), String
     if !(0..=7).contains(&io.priority()) {
         return Err(format!("priority {} is outside 0-7", io.priority()));
     }
-    // IOPRIO_PRIO_VALUE(class, data) = class << 13 | data; IOPRIO_WHO_PROCESS = 1, pid 0 = us.
-    // SAFETY: ioprio_set with plain integers.
-    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, (class << 13) | io.priority()) };
-    if r < 0 {
-        Err(std::io::Error::last_os_error().to_string())
-    } else {
-        Ok(())
-    }
-}
-
-/// struct sched_attr (include/uapi/linux/sched/types.h), without the util-clamp fields.
-#[repr(C)]
-struct SchedAttr {
-    size: u32,
-    policy: u32,
-    flags: u64,
-    nice: i32,
-    priority: u32,
-    runtime: u64,
-    deadline: u64,
-    period: u64,
+    // IOPRIO_PRIO_VALUE(class, data) = class << 13 | data.
+    crate::sys::ioprio_set_self(class, io.priority()).map_err(|e| e.to_string())
 }
 
 fn set_scheduler(s: &oci_spec::runtime::Scheduler) -> Result<(), String> {
@@ -223,8 +204,8 @@ fn set_scheduler(s: &oci_spec::runtime::Scheduler) -> Result<(), String> {
             F::SchedFlagUtilClampMax => 0x40,
         };
     }
-    let attr = SchedAttr {
-        size: std::mem::size_of::<SchedAttr>() as u32,
+    let attr = crate::sys::SchedAttr {
+        size: 0,
         policy,
         flags,
         nice: s.nice().unwrap_or(0),
@@ -233,13 +214,7 @@ fn set_scheduler(s: &oci_spec::runtime::Scheduler) -> Result<(), String> {
         deadline: s.deadline().unwrap_or(0),
         period: s.period().unwrap_or(0),
     };
-    // SAFETY: `attr` is a valid sched_attr of the size it declares; pid 0 = this thread.
-    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
-    if r < 0 {
-        Err(std::io::Error::last_os_error().to_string())
-    } else {
-        Ok(())
-    }
+    crate::sys::sched_setattr_self(attr).map_err(|e| e.to_string())
 }
 
 /// "0-3,7" → sched_setaffinity.

@@ -37,11 +37,10 @@ pub fn split() {
 fn reap(child: Pid, all: &SigSet) -> ! {
     // This process never execs, so its close-on-exec fds would stay open: among them the
     // start fifo, whose hang-up is how `start` learns the program was exec'd. It needs none.
-    // SAFETY: close_range with plain integers; nothing here uses an fd above 2 again.
-    unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    // Nothing here uses an fd above 2 again.
+    let _ = crate::sys::close_from(3);
     // Not dumpable, so nothing in the container can reach this process's executable.
-    // SAFETY: prctl with integer arguments.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     loop {
         let sig = match all.wait() {
             Ok(s) => s,
@@ -63,6 +62,5 @@ fn reap(child: Pid, all: &SigSet) -> ! {
 }
 
 fn exit(code: i32) -> ! {
-    // SAFETY: plain _exit.
-    unsafe { libc::_exit(code) }
+    crate::sys::exit_now(code)
 }

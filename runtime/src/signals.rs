@@ -9,7 +9,7 @@
 //! [`setup_fd`]) and aborts through its cleanup guard with [`Interrupted`]; once the container
 //! runs, the foreground forwarder reads whatever is still pending and passes it on.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
@@ -79,25 +79,19 @@ pub fn take_fatal() -> Option<i32> {
     let fd = setup_fd()?;
     let mut found = None;
     // SignalFd::read_signal wants &mut and the fd lives in a static: read it directly.
+    // One read is one signalfd_siginfo; ssi_signo is its first field, a native-endian u32.
+    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
     loop {
-        let mut info = zeroed_siginfo();
-        let size = std::mem::size_of::<libc::signalfd_siginfo>();
-        // SAFETY: reading one signalfd_siginfo into a buffer of exactly its size.
-        let n = unsafe { libc::read(fd.as_raw_fd(), (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
-        if n != size as isize {
-            break;
+        match nix::unistd::read(fd, &mut info) {
+            Ok(n) if n == info.len() => {}
+            _ => break,
         }
-        let sig = info.ssi_signo as i32;
+        let sig = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]) as i32;
         if found.is_none() && ends_by_default(sig) {
             found = Some(sig);
         }
     }
     found
-}
-
-fn zeroed_siginfo() -> libc::signalfd_siginfo {
-    // SAFETY: signalfd_siginfo is plain integers; all-zero is a valid value.
-    unsafe { std::mem::zeroed() }
 }
 
 fn ends_by_default(sig: i32) -> bool {

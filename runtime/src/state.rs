@@ -215,16 +215,8 @@ impl ContainerDir {
 }
 
 fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let f = std::ffi::CString::new(from.as_os_str().as_bytes())?;
-    let t = std::ffi::CString::new(to.as_os_str().as_bytes())?;
-    // SAFETY: two valid C strings that outlive the call.
-    let r = unsafe { libc::syscall(libc::SYS_renameat2, libc::AT_FDCWD, f.as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::RENAME_NOREPLACE) };
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    use nix::fcntl::{renameat2, RenameFlags, AT_FDCWD};
+    renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE).map_err(std::io::Error::from)
 }
 
 /// Removes the hidden half-built directories of `id` left by `create`s that were killed
@@ -241,17 +233,7 @@ pub fn sweep_dead_claims(root: &Path, id: &str) {
 }
 
 fn flock(f: &File, op: i32) -> std::io::Result<()> {
-    loop {
-        // SAFETY: flock on a valid, owned fd; no memory is passed.
-        let r = unsafe { libc::flock(f.as_raw_fd(), op) };
-        if r == 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
+    crate::sys::flock(f, op)
 }
 
 /// Start time of `pid` (clock ticks since boot) and whether it is a zombie, or None if gone.

@@ -5,8 +5,10 @@
 //!
 //! Not here, by design: the BPF syscalls of netguard/ and the seccomp filter's BPF and
 //! install (seccomp/bpf.rs, seccomp/install.rs) are their own boundary, each a small module
-//! built around one kernel interface; the Landlock syscalls stay in landlock.rs for the
-//! same reason.
+//! built around one kernel interface; the Landlock syscalls stay in landlock.rs and
+//! capget/capset/PR_CAPBSET_* in capabilities.rs for the same reason. What else is unsafe
+//! outside this file is not a syscall: fork/clone (single-threaded), taking ownership of an
+//! fd received with SCM_RIGHTS, borrowing an fd number given by the service manager.
 
 use std::ffi::CString;
 use std::io::{Error, Result};
@@ -43,12 +45,18 @@ pub unsafe fn clone_fork(flags: libc::c_ulong) -> Result<i32> {
 /// openat2 with RESOLVE_IN_ROOT: `path` is resolved as if `root` were "/", so `..` and
 /// absolute symlinks cannot leave it; magic links (/proc/self/fd/...) are refused.
 pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> Result<OwnedFd> {
+    openat2(root, path, flags, libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS)
+}
+
+/// openat2(2) relative to `dir` (or AT_FDCWD) with the given RESOLVE_* flags; always
+/// close-on-exec.
+pub fn openat2(dir: RawFd, path: &Path, flags: i32, resolve: u64) -> Result<OwnedFd> {
     let c = cstr(path)?;
     let mut how: libc::open_how = unsafe_zeroed_open_how();
     how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     // SAFETY: `c` and `how` live across the call; the kernel reads `size` bytes of `how`.
-    let r = unsafe { libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
+    let r = unsafe { libc::syscall(libc::SYS_openat2, dir, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
     // SAFETY: on success the kernel returned a new fd that nobody else owns.
     check(r).map(|fd| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
@@ -161,5 +169,111 @@ pub fn setdomainname(name: &str) -> Result<()> {
     let c = CString::new(name).map_err(|_| Error::from_raw_os_error(libc::EINVAL))?;
     // SAFETY: `c` outlives the call and the length is that of its bytes without the NUL.
     let r = unsafe { libc::setdomainname(c.as_ptr(), name.len()) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// How a child of ours ended, without reaping it (waitid with WNOWAIT|WNOHANG): Some((si_code,
+/// si_status)) once it has ended, None while it runs. Raw values, unlike nix's WaitStatus,
+/// so that a real-time signal is reported too.
+pub fn peek_exit(pid: i32) -> Result<Option<(i32, i32)>> {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value (and si_pid 0 = not ended).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on a pid with a valid out-pointer; WNOWAIT leaves the child unreaped.
+    let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT | libc::WNOHANG) };
+    check(r as libc::c_long)?;
+    // SAFETY: waitid filled info, or left it zeroed when the child has not ended.
+    let (got, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok((got == pid).then_some((info.si_code, status)))
+}
+
+/// flock(2); nix's free function is deprecated for an owning wrapper that does not fit a
+/// lock held by a long-lived File. Retries on EINTR.
+pub fn flock(fd: &impl AsRawFd, op: i32) -> Result<()> {
+    loop {
+        // SAFETY: flock on an fd the caller holds open; no memory is passed.
+        let r = unsafe { libc::flock(fd.as_raw_fd(), op) };
+        match check(r as libc::c_long) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
+/// Closes every fd from `first` on (close_range without flags).
+pub fn close_from(first: u32) -> Result<()> {
+    // SAFETY: plain integers; the caller uses none of those fds again.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) };
+    check(r).map(|_| ())
+}
+
+/// KEYCTL_JOIN_SESSION_KEYRING: joins a new session keyring called `name`.
+pub fn join_session_keyring(name: &std::ffi::CStr) -> Result<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: an integer operation and a NUL-terminated string that outlives the call; the
+    // kernel only reads it.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+    check(r).map(|_| ())
+}
+
+/// ioprio_set(IOPRIO_WHO_PROCESS, 0 = this process, IOPRIO_PRIO_VALUE(class, level)).
+pub fn ioprio_set_self(class: i64, level: i64) -> Result<()> {
+    // SAFETY: plain integers.
+    let r = unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, (class << 13) | level) };
+    check(r).map(|_| ())
+}
+
+/// struct sched_attr (include/uapi/linux/sched/types.h), without the util-clamp fields.
+#[repr(C)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+}
+
+/// sched_setattr(2) for this thread; `size` is filled in here.
+pub fn sched_setattr_self(mut attr: SchedAttr) -> Result<()> {
+    attr.size = std::mem::size_of::<SchedAttr>() as u32;
+    // SAFETY: a valid sched_attr of the size it declares; pid 0 = this thread.
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
+    check(r).map(|_| ())
+}
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file behind `fd`. Returns only on
+/// failure, with the errno.
+pub fn execveat_fd(fd: &impl AsRawFd, argv: &[CString], env: &[CString]) -> Error {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = env.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: NUL-terminated arrays of pointers to C strings that outlive the call; an empty
+    // path with AT_EMPTY_PATH names the fd itself.
+    unsafe { libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), a.as_ptr(), e.as_ptr(), libc::AT_EMPTY_PATH) };
+    Error::last_os_error()
+}
+
+/// The terminal size of `fd` (TIOCGWINSZ); an error if it is not a terminal.
+pub fn window_size(fd: &impl AsRawFd) -> Result<libc::winsize> {
+    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
+    check(r as libc::c_long).map(|_| ws)
+}
+
+/// TIOCSWINSZ on `fd`.
+pub fn set_window_size(fd: &impl AsRawFd, ws: &libc::winsize) -> Result<()> {
+    // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which is valid.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, ws as *const libc::winsize) };
+    check(r as libc::c_long).map(|_| ())
+}
+
+/// TIOCSCTTY: `fd`'s terminal becomes our session's controlling terminal (never stolen).
+pub fn set_controlling_terminal(fd: &impl AsRawFd) -> Result<()> {
+    // SAFETY: an integer request and argument 0 (do not steal).
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
     check(r as libc::c_long).map(|_| ())
 }

@@ -3,7 +3,7 @@
 //! protocol: one SCM_RIGHTS message on a unix stream socket), or, for `run` in the
 //! foreground without a console socket, the runtime copies between its stdio and the master.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,26 +29,18 @@ pub fn open_container_pty(width: u16, height: u16) -> Result<OwnedFd, TtyError> 
     let slave = nix::fcntl::open(Path::new(&name), OFlag::O_RDWR | OFlag::O_NOCTTY, nix::sys::stat::Mode::empty()).map_err(sys("open pty slave"))?;
     if width > 0 && height > 0 {
         let ws = libc::winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
-        // SAFETY: TIOCSWINSZ reads one winsize from the pointer, which is valid.
-        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        // A size the pty does not take leaves the default: not worth failing the start.
+        let _ = crate::sys::set_window_size(&slave, &ws);
     }
-    for target in 0..=2 {
-        // SAFETY: dup2 onto the standard fds; `slave` stays valid.
-        if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            return Err(TtyError::Sys { what: "dup2 pty slave", source: nix::Error::last() });
-        }
-    }
-    // SAFETY: TIOCSCTTY on our own new session's terminal; argument 0 = do not steal.
-    if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } < 0 {
-        return Err(TtyError::Sys { what: "TIOCSCTTY", source: nix::Error::last() });
-    }
-    // SAFETY: from_raw_fd takes ownership of the master, which nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(into_raw(master)) })
+    nix::unistd::dup2_stdin(&slave).map_err(sys("dup2 pty slave"))?;
+    nix::unistd::dup2_stdout(&slave).map_err(sys("dup2 pty slave"))?;
+    nix::unistd::dup2_stderr(&slave).map_err(sys("dup2 pty slave"))?;
+    crate::sys::set_controlling_terminal(&std::io::stdin()).map_err(|e| TtyError::Sys { what: "TIOCSCTTY", source: io_to_nix(e) })?;
+    Ok(OwnedFd::from(master))
 }
 
-fn into_raw(m: nix::pty::PtyMaster) -> RawFd {
-    use std::os::fd::IntoRawFd;
-    m.into_raw_fd()
+fn io_to_nix(e: std::io::Error) -> nix::Error {
+    nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// Connects to the console socket (in the runtime, before clone, so the path is resolved on
@@ -73,14 +65,10 @@ pub fn send_master(sock: &std::os::unix::net::UnixStream, master: BorrowedFd<'_>
 /// start of a proxied session and on every SIGWINCH, so full-screen programs in the container
 /// follow the caller's window.
 pub fn copy_window_size(master: BorrowedFd<'_>) {
-    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
-    // SAFETY: TIOCGWINSZ writes one winsize into the struct we pass; fd 0 may be anything,
-    // and a non-terminal only makes the call fail.
-    if unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) } != 0 {
-        return;
+    // stdin may be anything: a non-terminal only makes the call fail.
+    if let Ok(ws) = crate::sys::window_size(&std::io::stdin()) {
+        let _ = crate::sys::set_window_size(&master, &ws);
     }
-    // SAFETY: TIOCSWINSZ reads one winsize from the struct we pass; master is a pty master.
-    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
 }
 
 pub fn proxy(master: &OwnedFd, mut stop: impl FnMut() -> bool) {

@@ -21,7 +21,7 @@
 //!   is never interpreted: whatever the kernel runs is an fd we checked.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 /// BINPRM_BUF_SIZE: how much of a file the kernel reads to decide how to run it.
 const HEADER: usize = 256;
@@ -66,64 +66,38 @@ pub fn open_program(path: &[u8], argv: Vec<CString>, self_exe: (u64, u64)) -> Re
 
 /// execveat(fd, "", argv, envp, AT_EMPTY_PATH). Returns only on failure.
 pub fn exec_fd(fd: &OwnedFd, argv: &[CString], env: &[CString]) -> std::io::Error {
-    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
-    a.push(std::ptr::null());
-    let mut e: Vec<*const libc::c_char> = env.iter().map(|s| s.as_ptr()).collect();
-    e.push(std::ptr::null());
-    // SAFETY: NUL-terminated arrays of pointers to C strings that outlive the call; an empty
-    // path with AT_EMPTY_PATH names the fd itself.
-    unsafe { libc::syscall(libc::SYS_execveat, fd.as_raw_fd(), c"".as_ptr(), a.as_ptr(), e.as_ptr(), libc::AT_EMPTY_PATH) };
-    std::io::Error::last_os_error()
+    crate::sys::execveat_fd(fd, argv, env)
 }
 
 /// Opens for reading the header; a file we may execute but not read is opened O_PATH.
 fn open_exec(path: &CString) -> Result<(OwnedFd, bool), String> {
+    use nix::fcntl::{open, OFlag};
+    use nix::sys::stat::Mode;
     let shown = path.to_string_lossy();
-    // SAFETY: valid C string; plain flags.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY) };
-    if fd >= 0 {
-        // SAFETY: a fresh fd that we own.
-        return Ok((unsafe { OwnedFd::from_raw_fd(fd) }, true));
+    match open(path.as_c_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOCTTY, Mode::empty()) {
+        Ok(fd) => return Ok((fd, true)),
+        Err(nix::Error::EACCES) => {}
+        Err(e) => return Err(format!("{shown}: {}", std::io::Error::from(e))),
     }
-    let e = std::io::Error::last_os_error();
-    if e.raw_os_error() != Some(libc::EACCES) {
-        return Err(format!("{shown}: {e}"));
+    match open(path.as_c_str(), OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()) {
+        Ok(fd) => Ok((fd, false)),
+        Err(e) => Err(format!("{shown}: {}", std::io::Error::from(e))),
     }
-    // SAFETY: as above.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(format!("{shown}: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: a fresh fd that we own.
-    Ok((unsafe { OwnedFd::from_raw_fd(fd) }, false))
 }
 
-fn fstat(fd: &OwnedFd) -> std::io::Result<libc::stat> {
-    // SAFETY: a zeroed stat is a valid out-buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid fd and out-buffer.
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(st)
+fn fstat(fd: &OwnedFd) -> std::io::Result<nix::sys::stat::FileStat> {
+    nix::sys::stat::fstat(fd).map_err(std::io::Error::from)
 }
 
 fn pread_full(fd: &OwnedFd, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        // SAFETY: writes at most buf.len() - n bytes into buf[n..].
-        let r = unsafe { libc::pread(fd.as_raw_fd(), buf[n..].as_mut_ptr().cast(), buf.len() - n, n as libc::off_t) };
-        if r < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
+        match nix::sys::uio::pread(fd, &mut buf[n..], n as libc::off_t) {
+            Ok(0) => break,
+            Ok(r) => n += r,
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        if r == 0 {
-            break;
-        }
-        n += r as usize;
     }
     Ok(n)
 }

@@ -9,6 +9,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
+use nix::sys::stat::{FchmodatFlags, Mode, SFlag};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 
 use super::resolve::{ensure, open, Kind};
@@ -81,10 +82,10 @@ fn create_one(root: &OwnedFd, d: &Dev, userns: bool) -> Result<(), RootfsError> 
     }
     let parent = ensure(root, parent_path, Kind::Dir)?;
     let cname = CString::new(name.to_string_lossy().as_bytes()).map_err(|_| RootfsError::Refused("bad device name".into()))?;
-    let dev = if fifo { 0 } else { libc::makedev(d.major as u32, d.minor as u32) };
-    // SAFETY: valid dirfd and C string; mknodat creates exactly this name in that directory.
-    if unsafe { libc::mknodat(parent.as_raw_fd(), cname.as_ptr(), d.kind | d.mode, dev) } != 0 {
-        let e = std::io::Error::last_os_error();
+    let dev = if fifo { 0 } else { nix::sys::stat::makedev(d.major as u64, d.minor as u64) };
+    // mknodat creates exactly this name in that directory.
+    if let Err(e) = nix::sys::stat::mknodat(&parent, cname.as_c_str(), SFlag::from_bits_truncate(d.kind), Mode::from_bits_truncate(d.mode), dev) {
+        let e = std::io::Error::from(e);
         if e.raw_os_error() == Some(libc::EEXIST) && fifo {
             return Err(RootfsError::Refused(format!(
                 "{} (a FIFO in linux.devices) exists in the rootfs as something else: remove it from the rootfs or from linux.devices, or mount a tmpfs on /dev",
@@ -103,11 +104,11 @@ fn create_one(root: &OwnedFd, d: &Dev, userns: bool) -> Result<(), RootfsError> 
         return Err(io_err("mknod", d.path.display())(e));
     }
     // mknod applies the umask; set the exact mode and owner the config asked for.
-    // SAFETY: valid dirfd and C string; AT_SYMLINK_NOFOLLOW keeps it to this node.
-    unsafe {
-        libc::fchmodat(parent.as_raw_fd(), cname.as_ptr(), d.mode, 0);
-        libc::fchownat(parent.as_raw_fd(), cname.as_ptr(), d.uid, d.gid, libc::AT_SYMLINK_NOFOLLOW);
-    }
+    nix::sys::stat::fchmodat(&parent, cname.as_c_str(), Mode::from_bits_truncate(d.mode), FchmodatFlags::FollowSymlink)
+        .map_err(|e| io_err("chmod", d.path.display())(e.into()))?;
+    let (uid, gid) = (Some(nix::unistd::Uid::from_raw(d.uid)), Some(nix::unistd::Gid::from_raw(d.gid)));
+    nix::unistd::fchownat(&parent, cname.as_c_str(), uid, gid, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW)
+        .map_err(|e| io_err("chown", d.path.display())(e.into()))?;
     Ok(())
 }
 
@@ -126,11 +127,9 @@ pub fn symlinks(root: &OwnedFd, with_pts: bool) -> Result<(), RootfsError> {
         links.push(("pts/ptmx", "ptmx"));
     }
     for (target, name) in links {
-        let t = CString::new(target).expect("static");
-        let n = CString::new(name).expect("static");
-        // SAFETY: valid dirfd and C strings; symlinkat creates only this name.
-        if unsafe { libc::symlinkat(t.as_ptr(), dev.as_raw_fd(), n.as_ptr()) } != 0 {
-            let e = std::io::Error::last_os_error();
+        // symlinkat creates only this name.
+        if let Err(e) = nix::unistd::symlinkat(target, &dev, name) {
+            let e = std::io::Error::from(e);
             if e.raw_os_error() != Some(libc::EEXIST) {
                 return Err(io_err("symlink", format!("/dev/{name}"))(e));
             }

@@ -1,6 +1,5 @@
 //! Executing the mount plan inside the container's mount namespace, before pivot_root.
 
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
@@ -173,20 +172,11 @@ fn mount_cgroup(root: &OwnedFd, m: &PlannedMount, target: &OwnedFd, cgroup_path:
 
 /// mkdirat + an O_PATH open of the new directory, without following a symlink.
 fn mkdir_open(dir: &OwnedFd, name: &std::ffi::OsStr) -> std::io::Result<OwnedFd> {
-    use std::os::fd::FromRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    let c = CString::new(name.as_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: a valid dirfd and C string.
-    if unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: as above; the flags ask for a path-only fd of a directory, no symlink followed.
-    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: the kernel just returned this fd; nobody else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    use nix::fcntl::OFlag;
+    nix::sys::stat::mkdirat(dir, name, nix::sys::stat::Mode::from_bits_truncate(0o755))?;
+    // A path-only fd of a directory, no symlink followed.
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    Ok(nix::fcntl::openat(dir, name, flags, nix::sys::stat::Mode::empty())?)
 }
 
 /// The controller options of a v1 hierarchy ("memory", "cpu", "name=systemd"), from its name.

@@ -5,6 +5,9 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
 use super::{io_err, RootfsError};
 use crate::sys::open_in_root;
 
@@ -56,29 +59,17 @@ pub fn ensure(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd, Rootfs
         }
         let name = CString::new(c.as_os_str().as_bytes()).map_err(|_| RootfsError::Refused(format!("bad path {path:?}")))?;
         let shown = format!("/{}", cur.display());
-        if last && kind == Kind::File {
-            // SAFETY: valid dirfd and C string; O_CREAT|O_EXCL never follows a symlink.
-            let fd = unsafe {
-                libc::openat(parent.as_raw_fd(), name.as_ptr(), libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW, 0o644)
-            };
-            if fd < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.raw_os_error() != Some(libc::EEXIST) {
-                    return Err(io_err("create mount point", shown)(e));
-                }
-            } else {
-                // SAFETY: we own the fd just returned.
-                unsafe { libc::close(fd) };
-            }
+        let made = if last && kind == Kind::File {
+            // O_CREAT|O_EXCL never follows a symlink; the fd is closed at once.
+            let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW;
+            nix::fcntl::openat(&parent, name.as_c_str(), flags, Mode::from_bits_truncate(0o644)).map(drop)
         } else {
-            // SAFETY: valid dirfd and C string; mkdirat never follows a final symlink.
-            let r = unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) };
-            if r < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.raw_os_error() != Some(libc::EEXIST) {
-                    return Err(io_err("create mount point", shown)(e));
-                }
-            }
+            // mkdirat never follows a final symlink.
+            nix::sys::stat::mkdirat(&parent, name.as_c_str(), Mode::from_bits_truncate(0o755))
+        };
+        match made {
+            Ok(()) | Err(nix::Error::EEXIST) => {}
+            Err(e) => return Err(io_err("create mount point", shown)(e.into())),
         }
         if open(root, &cur).is_err() {
             return Err(RootfsError::Refused(format!(

@@ -19,9 +19,8 @@
 //!   That is also why this works when the init is the root of a new user namespace, which
 //!   may not search the directories a source lies in.
 
-use std::ffi::{CString, OsStr};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsStr;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
@@ -107,28 +106,11 @@ fn open_no_symlinks(path: &Path) -> std::io::Result<OwnedFd> {
 }
 
 fn openat2(dir: RawFd, name: &OsStr, flags: i32, resolve: u64) -> std::io::Result<OwnedFd> {
-    let c = CString::new(name.as_bytes()).map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
-    // SAFETY: open_how is a plain C struct; all-zero is its default.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = resolve;
-    // SAFETY: `c` and `how` outlive the call; the kernel reads `size` bytes of `how`.
-    let r = unsafe { libc::syscall(libc::SYS_openat2, dir, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
-    if r < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a fresh fd that nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
+    sys::openat2(dir, Path::new(name), flags, resolve)
 }
 
-fn fstat(fd: &OwnedFd) -> std::io::Result<libc::stat> {
-    // SAFETY: a zeroed stat is a valid out-buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid fd and out-buffer.
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(st)
+fn fstat(fd: &OwnedFd) -> std::io::Result<nix::sys::stat::FileStat> {
+    Ok(nix::sys::stat::fstat(fd)?)
 }
 
 /// One directory on the walk: its fd, its path (for messages), and the container-writable
@@ -213,14 +195,8 @@ fn components(p: &Path) -> Vec<std::ffi::OsString> {
 }
 
 fn readlink(fd: &OwnedFd) -> std::io::Result<std::ffi::OsString> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: an O_PATH fd of a symlink with an empty path reads that link; buf is writable.
-    let n = unsafe { libc::readlinkat(fd.as_raw_fd(), c"".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if n < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
-    Ok(std::os::unix::ffi::OsStringExt::from_vec(buf))
+    // An O_PATH fd of a symlink with an empty path reads that link.
+    Ok(nix::fcntl::readlinkat(fd, c"")?)
 }
 
 #[cfg(test)]
