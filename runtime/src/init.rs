@@ -9,7 +9,7 @@
 //! sync socket as `FromInit::Error` and become the runtime's error; the init then exits.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
@@ -162,11 +162,7 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     if let Some(d) = a.spec.domainname().as_ref().filter(|d| !d.is_empty()) {
         step!("domainname", crate::sys::setdomainname(d))?;
     }
-    if process.terminal().unwrap_or(false) {
-        let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
-        let master = step!("process.terminal", crate::tty::open_container_pty(w, h))?;
-        chan.send_with_fd(&FromInit::Console, Some(master.as_raw_fd()))?;
-    }
+    crate::container::spawn::child_terminal(chan, &process)?;
 
     // 15. The container-wide execution domain.
     if let Some(p) = linux.personality() {

@@ -216,16 +216,8 @@ fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: O
         }
     }
     let _ = nix::unistd::setsid();
-    if process.terminal().unwrap_or(false) {
-        let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
-        match crate::tty::open_container_pty(w, h) {
-            Ok(master) => {
-                if let Err(e) = chan.send_with_fd(&FromInit::Console, Some(master.as_raw_fd())) {
-                    fail(e.to_string());
-                }
-            }
-            Err(e) => fail(format!("process.terminal: {e}")),
-        }
+    if let Err(e) = spawn::child_terminal(chan, process) {
+        fail(e.to_string());
     }
     let mut plan = match crate::process::finalize(process, sec, &[]) {
         Ok(p) => p,

@@ -7,7 +7,7 @@
 //! stack is ever dropped twice. A [`Child`] is killed and reaped when it is dropped, which is
 //! the rollback of every failure between clone and the caller keeping the process.
 
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -17,6 +17,7 @@ use nix::unistd::Pid;
 use crate::hooks::HookError;
 use crate::namespaces::NamespaceError;
 use crate::protocol::{self, FromInit, InitEnd, ProtocolError, RuntimeEnd, ToInit};
+use crate::setup_error::{step, SetupError};
 use crate::signals::Interrupted;
 use crate::tty::TtyError;
 
@@ -161,6 +162,19 @@ pub fn serve(chan: &RuntimeEnd, console_sock: Option<&UnixStream>, runtime_hooks
             FromInit::Ready => return Ok(Ready { console, fd }),
         }
     }
+}
+
+/// In the child, once in the container's namespaces (and root): with `process.terminal`,
+/// a pty from the container's devpts becomes the process's stdio and controlling terminal,
+/// and its master goes to the runtime (Console), which passes it on.
+pub fn child_terminal(chan: &InitEnd, process: &oci_spec::runtime::Process) -> Result<(), SetupError> {
+    if !process.terminal().unwrap_or(false) {
+        return Ok(());
+    }
+    let (w, h) = process.console_size().map(|b| (b.width() as u16, b.height() as u16)).unwrap_or((0, 0));
+    let master = step!("process.terminal", crate::tty::open_container_pty(w, h))?;
+    chan.send_with_fd(&FromInit::Console, Some(master.as_raw_fd()))?;
+    Ok(())
 }
 
 /// In the child: reports `msg` to the runtime and exits 1.
