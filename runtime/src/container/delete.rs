@@ -3,17 +3,33 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::bail;
-
+use crate::cgroups::{self, CgroupError};
+use crate::hooks;
 use crate::state::{ContainerDir, ContainerState, StateError, Status};
-use crate::{cgroups, hooks};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("cannot delete container {id} that is not stopped: {status} (use delete --force, or kill it first)")]
+    NotStopped { id: String, status: Status },
+    #[error(
+        "container {id}: container init still running (pid {pid} survived SIGKILL for {}s; it is stuck in the kernel, e.g. frozen or in uninterruptible I/O): state kept, run delete --force again once it is gone",
+        KILL_WAIT.as_secs()
+    )]
+    Survived { id: String, pid: i32 },
+    #[error("container {id}: the mounts it made in the host's mount namespace: {source}")]
+    HostMounts { id: String, source: std::io::Error },
+}
 
 /// How long `delete` waits for a SIGKILLed init to be gone before giving up (runc's figure).
 const KILL_WAIT: Duration = Duration::from_secs(10);
 
 /// `delete [--force] ID`: a stopped or created container goes; with `force`, a running or
 /// paused one is killed first, and a missing one is not an error.
-pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), DeleteError> {
     let dir = match ContainerDir::open(root, id, true) {
         Ok(d) => d,
         Err(StateError::NotFound(..)) => {
@@ -48,7 +64,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
                 let _ = cgroups::freeze(&st.cgroup_path, &st.id, false);
             }
         }
-        s => bail!("cannot delete container {} that is not stopped: {s} (use delete --force, or kill it first)", id),
+        status => return Err(DeleteError::NotStopped { id: id.to_string(), status }),
     }
     destroy(&dir, &st)
 }
@@ -56,7 +72,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
 /// Kills whatever is left, removes the cgroup, runs poststop hooks, removes the state.
 /// An init that outlives SIGKILL (stuck in the kernel) keeps everything in place and fails:
 /// the state is what lets a later `delete` finish the job.
-pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> anyhow::Result<()> {
+pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> Result<(), DeleteError> {
     // The container directory is <root>/<id>: its parent is the --root it was made under.
     let root = dir.dir.parent().unwrap_or(Path::new("/"));
     if st.init_alive() {
@@ -66,7 +82,7 @@ pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> anyhow::Result<()> {
     }
     ensure_gone(&st.id, st.pid, || st.init_alive())?;
     if let Some(h) = &st.host_mounts {
-        crate::rootfs::hostns::unmount_ours(h).map_err(|e| anyhow::anyhow!("container {}: the mounts it made in the host's mount namespace: {e}", st.id))?;
+        crate::rootfs::hostns::unmount_ours(h).map_err(|source| DeleteError::HostMounts { id: st.id.clone(), source })?;
     }
     // Kills anything still in the cgroup (a container without its own pid namespace can
     // leave children behind its init) and removes it: only what this container's create
@@ -86,12 +102,9 @@ pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> anyhow::Result<()> {
 }
 
 /// The decision after the wait, apart so that it can be tested without a stuck process.
-fn ensure_gone(id: &str, pid: i32, alive: impl Fn() -> bool) -> anyhow::Result<()> {
+fn ensure_gone(id: &str, pid: i32, alive: impl Fn() -> bool) -> Result<(), DeleteError> {
     if alive() {
-        bail!(
-            "container {id}: container init still running (pid {pid} survived SIGKILL for {}s; it is stuck in the kernel, e.g. frozen or in uninterruptible I/O): state kept, run delete --force again once it is gone",
-            KILL_WAIT.as_secs()
-        );
+        return Err(DeleteError::Survived { id: id.to_string(), pid });
     }
     Ok(())
 }

@@ -5,12 +5,24 @@
 
 use std::path::Path;
 
-use anyhow::bail;
+use crate::cgroups::{self, CgroupError};
+use crate::state::{ContainerDir, StateError, Status};
 
-use crate::cgroups;
-use crate::state::{ContainerDir, Status};
+#[derive(Debug, thiserror::Error)]
+pub enum KillError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("cannot kill container {0}: container not running (stopped)")]
+    NotRunning(String),
+    #[error("cannot kill container {id} (pid {pid}): no such process")]
+    NoSuchProcess { id: String, pid: i32 },
+    #[error("cannot kill container {id} (pid {pid}): {source}")]
+    Kill { id: String, pid: i32, source: std::io::Error },
+}
 
-pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
+pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> Result<(), KillError> {
     let dir = ContainerDir::open(root, id, false)?;
     let st = dir.load()?;
     let status = st.status(&dir);
@@ -30,13 +42,10 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
     }
     // The pid is only signalled while its start time still matches: never a recycled pid.
     if status == Status::Stopped || !st.init_pid_is_ours() {
-        bail!("cannot kill container {id}: container not running (stopped)");
+        return Err(KillError::NotRunning(id.to_string()));
     }
-    if let Err(e) = crate::sys::kill(st.pid, sig) {
-        if e.raw_os_error() == Some(libc::ESRCH) {
-            bail!("cannot kill container {id} (pid {}): no such process", st.pid);
-        }
-        bail!("cannot kill container {id} (pid {}): {e}", st.pid);
-    }
-    Ok(())
+    crate::sys::kill(st.pid, sig).map_err(|source| match source.raw_os_error() {
+        Some(libc::ESRCH) => KillError::NoSuchProcess { id: id.to_string(), pid: st.pid },
+        _ => KillError::Kill { id: id.to_string(), pid: st.pid, source },
+    })
 }

@@ -3,14 +3,22 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use crate::BUNDLE_STORE;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocateError {
+    #[error("bundle {}: {source}", dir.display())]
+    Canonicalize { dir: PathBuf, source: std::io::Error },
+    #[error(
+        "no bundle for {name:?}: looked for {places}; pass --bundle DIR, run it from the bundle directory, or register it with `ln -s DIR {BUNDLE_STORE}/NAME`"
+    )]
+    NotFound { name: String, places: String },
+}
 
 /// runc's meaning holds whenever --bundle is given or ./config.json exists. Otherwise the
 /// argument names a bundle (see the `id` argument's help): the id is what the user typed, never
 /// a name found by following links, so `runtime kill NAME` works on what `run NAME` started.
-pub fn resolve(bundle: Option<&Path>, name: &str) -> anyhow::Result<(PathBuf, String)> {
+pub fn resolve(bundle: Option<&Path>, name: &str) -> Result<(PathBuf, String), LocateError> {
     if let Some(b) = bundle {
         return Ok((b.to_path_buf(), name.to_string()));
     }
@@ -22,17 +30,13 @@ pub fn resolve(bundle: Option<&Path>, name: &str) -> anyhow::Result<(PathBuf, St
     for dir in &looked {
         if dir.join("config.json").is_file() {
             let id = if arg.contains('/') { id_from_path(Path::new(arg)) } else { arg.to_string() };
-            let abs = std::fs::canonicalize(dir).with_context(|| format!("bundle {}", dir.display()))?;
+            let abs = std::fs::canonicalize(dir).map_err(|source| LocateError::Canonicalize { dir: dir.clone(), source })?;
             return Ok((abs, id));
         }
     }
     let mut places = vec!["./config.json (the current directory as the bundle)".to_string()];
     places.extend(looked.iter().map(|d| d.join("config.json").display().to_string()));
-    anyhow::bail!(
-        "no bundle for {:?}: looked for {}; pass --bundle DIR, run it from the bundle directory, or register it with `ln -s DIR {BUNDLE_STORE}/NAME`",
-        name,
-        places.join(", ")
-    )
+    Err(LocateError::NotFound { name: name.to_string(), places: places.join(", ") })
 }
 
 /// The container id for a bundle given as a path: its last component as typed, or the one

@@ -28,7 +28,7 @@ pub fn run(o: &create::Options, keep: bool) -> anyhow::Result<i32> {
     let forwarder = crate::foreground::Forwarder::new().context("block signals for forwarding")?.relay(notify);
     if let Err(e) = start::start(&dir, &mut st) {
         let _ = delete::destroy(&dir, &st);
-        return Err(e);
+        return Err(e.into());
     }
     // While the container runs, `state`, `kill`, `list` and `delete` must work on it.
     dir.unlock();
@@ -45,7 +45,12 @@ pub fn run(o: &create::Options, keep: bool) -> anyhow::Result<i32> {
             return Err(match gone {
                 Ok(()) => anyhow::anyhow!("container {}: {e}; the container was killed and deleted", st.id),
                 Err(d) => {
-                    anyhow::anyhow!("container {}: {e}; killing and deleting it failed too ({}): run `delete --force {}`", st.id, crate::error_chain(&d), st.id)
+                    anyhow::anyhow!(
+                        "container {}: {e}; killing and deleting it failed too ({}): run `delete --force {}`",
+                        st.id,
+                        crate::error_chain(&d.into()),
+                        st.id
+                    )
                 }
             });
         }

@@ -3,13 +3,33 @@
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
-use anyhow::{bail, Context};
+use std::path::PathBuf;
 
 use crate::hooks;
-use crate::state::{ContainerDir, ContainerState, Status};
+use crate::state::{ContainerDir, ContainerState, StateError, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot start a container that has stopped: {0} (delete it and create it again)")]
+    Stopped(String),
+    #[error("cannot start container {id} in state {status}: it must be created")]
+    NotCreated { id: String, status: Status },
+    #[error("container {id}: open {}: {source}", fifo.display())]
+    OpenFifo { id: String, fifo: PathBuf, source: std::io::Error },
+    #[error("container {id}: the init is not waiting for start ({}): {source}", fifo.display())]
+    NotWaiting { id: String, fifo: PathBuf, source: std::io::Error },
+    #[error("write to the start fifo: {0}")]
+    Write(std::io::Error),
+    #[error("remove {}: {source}", fifo.display())]
+    Remove { fifo: PathBuf, source: std::io::Error },
+    #[error("container {0}: its init exited before it could be started")]
+    InitGone(String),
+}
 
 /// Opens the container (exclusively) and starts it.
-pub fn start_by_id(root: &std::path::Path, id: &str) -> anyhow::Result<()> {
+pub fn start_by_id(root: &std::path::Path, id: &str) -> Result<(), StartError> {
     let dir = ContainerDir::open(root, id, true)?;
     let mut st = dir.load()?;
     start(&dir, &mut st)
@@ -37,37 +57,37 @@ fn wait_for_exec(reader: &std::fs::File) {
 
 /// Writes the byte the init waits for, removes the fifo (the "created" marker), runs the
 /// poststart hooks of the accepted config.
-pub fn start(dir: &ContainerDir, st: &mut ContainerState) -> anyhow::Result<()> {
+pub fn start(dir: &ContainerDir, st: &mut ContainerState) -> Result<(), StartError> {
     match st.status(dir) {
         Status::Created => {}
-        Status::Stopped => bail!("cannot start a container that has stopped: {} (delete it and create it again)", st.id),
-        s => bail!("cannot start container {} in state {s}: it must be created", st.id),
+        Status::Stopped => return Err(StartError::Stopped(st.id.clone())),
+        status => return Err(StartError::NotCreated { id: st.id.clone(), status }),
     }
     let fifo = dir.fifo_path();
     // The init holds the fifo open read-write and close-on-exec. We open a reader first and
     // then a writer of our own: once our writer is closed, the reader reports POLLHUP exactly
     // when the init's copy closes, that is when it has exec'd the program (or died). Only
     // then are poststart hooks run, as the runtime-spec orders.
-    let reader = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .with_context(|| format!("container {}: open {}", st.id, fifo.display()))?;
-    let mut writer = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo)
-        .with_context(|| format!("container {}: the init is not waiting for start ({})", st.id, fifo.display()))?;
-    writer.write_all(&[0]).context("write to the start fifo")?;
+    let reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).map_err(|source| StartError::OpenFifo {
+        id: st.id.clone(),
+        fifo: fifo.clone(),
+        source,
+    })?;
+    let mut writer = std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo).map_err(|source| StartError::NotWaiting {
+        id: st.id.clone(),
+        fifo: fifo.clone(),
+        source,
+    })?;
+    writer.write_all(&[0]).map_err(StartError::Write)?;
     drop(writer);
     wait_for_exec(&reader);
     // If our byte is still there, the init never read it: it was gone before start.
     let mut b = [0u8; 1];
     let unread = matches!(nix::unistd::read(&reader, &mut b), Ok(1));
     drop(reader);
-    std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    std::fs::remove_file(&fifo).map_err(|source| StartError::Remove { fifo: fifo.clone(), source })?;
     if unread {
-        bail!("container {}: its init exited before it could be started", st.id);
+        return Err(StartError::InitGone(st.id.clone()));
     }
     st.phase = Status::Running;
     dir.save(st)?;
