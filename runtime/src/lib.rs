@@ -135,7 +135,8 @@ pub fn main() -> ! {
     match result {
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            if let Some(signals::Interrupted(sig)) = err.downcast_ref::<signals::Interrupted>() {
+            // Anywhere in the chain: the library's typed errors carry it as a source.
+            if let Some(signals::Interrupted(sig)) = err.chain().find_map(|c| c.downcast_ref::<signals::Interrupted>()) {
                 log::error(&err.to_string());
                 std::process::exit(128 + sig);
             }

@@ -24,7 +24,7 @@
 mod security;
 mod shebang;
 
-pub use security::Security;
+pub use security::{Security, SecurityError};
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;

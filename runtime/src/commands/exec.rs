@@ -80,5 +80,5 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         no_new_privs: a.no_new_privs,
     };
     let o = Options { process, detach: a.detach, pid_file: a.pid_file.clone(), console_socket: a.console_socket.clone(), preserve_fds: a.preserve_fds };
-    exec::exec(&cli.root, &a.id, &o)
+    Ok(exec::exec(&cli.root, &a.id, &o)?)
 }

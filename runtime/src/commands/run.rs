@@ -32,5 +32,5 @@ pub struct RunArgs {
 
 pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
     let (bundle, id) = crate::container::locate::resolve(a.bundle.as_deref(), &a.id)?;
-    crate::container::run::run(&a.launch.options(cli, bundle, id, !a.detach), a.keep)
+    Ok(crate::container::run::run(&a.launch.options(cli, bundle, id, !a.detach), a.keep)?)
 }

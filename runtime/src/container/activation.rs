@@ -6,9 +6,12 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
-
 use crate::rootfs::plan;
+
+/// What was wrong with the sockets the service manager announced.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ActivationError(String);
 
 /// The sockets systemd handed us (fds 3..3+count) and their names.
 pub struct Activation {
@@ -23,7 +26,7 @@ pub struct Activation {
 /// fd must be a socket, else create fails: passing a non-socket would hand a host file to
 /// the container. The variables are removed from our environment either way, so nothing
 /// we start later (hooks, a nested runtime) takes them as its own.
-pub fn socket_activation() -> anyhow::Result<Option<Activation>> {
+pub fn socket_activation() -> Result<Option<Activation>, ActivationError> {
     let fds = std::env::var("LISTEN_FDS").ok();
     let pid = std::env::var("LISTEN_PID").ok();
     let names = std::env::var("LISTEN_FDNAMES").ok();
@@ -40,7 +43,7 @@ pub fn socket_activation() -> anyhow::Result<Option<Activation>> {
         ));
         return Ok(None);
     }
-    let count: u32 = fds.trim().parse().map_err(|_| anyhow::anyhow!("LISTEN_FDS={fds:?}: not a number of fds"))?;
+    let count: u32 = fds.trim().parse().map_err(|_| ActivationError(format!("LISTEN_FDS={fds:?}: not a number of fds")))?;
     if count == 0 {
         return Ok(None);
     }
@@ -50,10 +53,15 @@ pub fn socket_activation() -> anyhow::Result<Option<Activation>> {
         let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd as i32) };
         let st = match nix::sys::stat::fstat(borrowed) {
             Ok(st) => st,
-            Err(e) => bail!("LISTEN_FDS={count}: fd {fd}: {} (the service manager passed fewer fds than it announced)", std::io::Error::from(e)),
+            Err(e) => {
+                let e = std::io::Error::from(e);
+                return Err(ActivationError(format!("LISTEN_FDS={count}: fd {fd}: {e} (the service manager passed fewer fds than it announced)")));
+            }
         };
         if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
-            bail!("LISTEN_FDS={count}: fd {fd} is not a socket; refusing to pass a non-socket fd into the container (check the unit's socket activation, or unset LISTEN_FDS)");
+            return Err(ActivationError(format!(
+                "LISTEN_FDS={count}: fd {fd} is not a socket; refusing to pass a non-socket fd into the container (check the unit's socket activation, or unset LISTEN_FDS)"
+            )));
         }
     }
     // LISTEN_FDNAMES is colon-separated, one name per fd; a mismatching list is dropped.

@@ -10,17 +10,74 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
 use oci_spec::runtime::LinuxNamespaceType;
 
 use super::activation;
 use super::spawn;
-use crate::config::{self, Config};
+use crate::config::{self, Config, ConfigError};
 use crate::init::InitArgs;
 use crate::namespaces;
 use crate::rootfs::{devices, plan};
+use crate::signals::Interrupted;
+use crate::state::StateError;
 use crate::state::{ContainerDir, ContainerState, Status};
 use crate::{cgroups, hooks};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The config (at `path`) asks for something this runtime refuses; `msg` names the field
+    /// and the fix.
+    #[error("{}: {msg}", path.display())]
+    Refused { path: PathBuf, msg: String },
+    /// Applying what the config at `path` asks for failed.
+    #[error("{}: {source}", path.display())]
+    Applying { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error("{}: linux.resources: {source}", path.display())]
+    Resources { path: PathBuf, source: cgroups::CgroupError },
+    /// A linux.* step of the runtime's own (time namespace, id maps); `what` names it.
+    #[error("{what}: {source}")]
+    Step { what: String, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Console(#[from] crate::tty::TtyError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::NotifyError),
+    #[error(transparent)]
+    Namespace(#[from] crate::namespaces::NamespaceError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Snapshot(#[from] super::snapshot::SnapshotError),
+    #[error(transparent)]
+    PidFile(#[from] super::pid_file::PidFileError),
+    #[error(transparent)]
+    Spawn(#[from] spawn::SpawnError),
+    /// A fatal signal during create; kept as a source so that main finds it in the chain.
+    #[error("{0}")]
+    Interrupted(#[source] Interrupted),
+}
+
+impl From<Interrupted> for CreateError {
+    fn from(i: Interrupted) -> Self {
+        CreateError::Interrupted(i)
+    }
+}
+
+/// The error of applying the config at `path`.
+fn at<E: std::error::Error + Send + Sync + 'static>(path: &Path) -> impl FnOnce(E) -> CreateError + '_ {
+    move |e| CreateError::Applying { path: path.to_path_buf(), source: Box::new(e) }
+}
+
+fn refused(path: &Path, msg: impl Into<String>) -> CreateError {
+    CreateError::Refused { path: path.to_path_buf(), msg: msg.into() }
+}
+
+fn step(what: &str) -> impl FnOnce(std::io::Error) -> CreateError + '_ {
+    move |source| CreateError::Step { what: what.to_string(), source }
+}
 
 /// What `create` and `run` are asked for (runc's options).
 pub struct Options {
@@ -103,7 +160,7 @@ struct Prepared {
 }
 
 /// Everything that can be checked without side effects, done before the id is claimed.
-fn prepare(o: &Options, relay: Option<&Path>) -> anyhow::Result<Prepared> {
+fn prepare(o: &Options, relay: Option<&Path>) -> Result<Prepared, CreateError> {
     let cfg = config::load(&o.bundle)?;
     let spec = &cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();
@@ -112,37 +169,37 @@ fn prepare(o: &Options, relay: Option<&Path>) -> anyhow::Result<Prepared> {
     let has_mnt = ns.has_new(LinuxNamespaceType::Mount) || ns.join.iter().any(|(t, _)| *t == LinuxNamespaceType::Mount);
     if !has_mnt && o.no_pivot {
         // runc's words: --no-pivot moves the rootfs onto "/", which here is the host's.
-        bail!(
-            "{}: field `linux.namespaces`: unable to use no-pivot without a private MNT namespace: add {{\"type\":\"mount\"}} or drop --no-pivot",
-            cfg.path.display()
-        );
+        return Err(refused(
+            &cfg.path,
+            "field `linux.namespaces`: unable to use no-pivot without a private MNT namespace: add {\"type\":\"mount\"} or drop --no-pivot",
+        ));
     }
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && !o.foreground {
-        bail!("{}: field `process.terminal` is true: pass --console-socket (or set terminal to false)", cfg.path.display());
+        return Err(refused(&cfg.path, "field `process.terminal` is true: pass --console-socket (or set terminal to false)"));
     }
     let console_sock = match (&o.console_socket, terminal) {
         (Some(p), true) => Some(crate::tty::connect_console_socket(p)?),
         _ => None,
     };
-    let mut mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle).map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    let mut mounts = plan::build(spec.mounts().as_deref().unwrap_or(&[]), &cfg.bundle).map_err(|e| refused(&cfg.path, format!("field `{e}`")))?;
     // Every bind source opened now, as host root, before any namespace or uid switch.
     let rootfs_writable = !spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
-    crate::rootfs::sources::open_all(&mut mounts, &cfg.rootfs, rootfs_writable).map_err(|e| anyhow::anyhow!("{}: field `{e}`", cfg.path.display()))?;
+    crate::rootfs::sources::open_all(&mut mounts, &cfg.rootfs, rootfs_writable).map_err(|e| refused(&cfg.path, format!("field `{e}`")))?;
     let notify = activation::notify_socket_mount(&mounts, relay);
     if let Some(m) = &notify {
         mounts.push(m.clone());
     }
     let mut devs = devices::defaults();
     devs.extend(devices::from_config(linux.devices().as_deref().unwrap_or(&[])));
-    let netguard = spec.annotations().as_ref().map(crate::netguard::prepare).transpose().with_context(|| cfg.path.display().to_string())?.flatten();
+    let netguard = spec.annotations().as_ref().map(crate::netguard::prepare).transpose().map_err(at(&cfg.path))?.flatten();
     if let Some(r) = linux.resources() {
-        cgroups::check_supported(r).with_context(|| cfg.path.display().to_string())?;
+        cgroups::check_supported(r).map_err(at(&cfg.path))?;
     }
     if let Some(p) = linux.rootfs_propagation() {
         let ok = ["", "shared", "rshared", "slave", "rslave", "private", "rprivate", "unbindable", "runbindable"];
         if !ok.contains(&p.as_str()) {
-            bail!("{}: field `linux.rootfsPropagation`: unknown value {p:?}", cfg.path.display());
+            return Err(refused(&cfg.path, format!("field `linux.rootfsPropagation`: unknown value {p:?}")));
         }
     }
     let join_ns = namespaces::open_all(&ns)?;
@@ -154,7 +211,7 @@ fn prepare(o: &Options, relay: Option<&Path>) -> anyhow::Result<Prepared> {
         }
     }
     let mut preserve = o.preserve_fds;
-    if let Some(passed) = activation::socket_activation().with_context(|| cfg.path.display().to_string())? {
+    if let Some(passed) = activation::socket_activation().map_err(at(&cfg.path))? {
         extra_env.push(format!("LISTEN_FDS={}", passed.count));
         extra_env.push("LISTEN_PID=1".into());
         if let Some(names) = passed.names {
@@ -163,11 +220,10 @@ fn prepare(o: &Options, relay: Option<&Path>) -> anyhow::Result<Prepared> {
         preserve += passed.count;
     }
     if let Some(soft) = config::nofile_soft(spec).filter(|_| preserve > 0) {
-        config::check_nofile(spec, soft, preserve).map_err(|m| anyhow::anyhow!("{}: field `process.rlimits` (RLIMIT_NOFILE): {m}", cfg.path.display()))?;
+        config::check_nofile(spec, soft, preserve).map_err(|m| refused(&cfg.path, format!("field `process.rlimits` (RLIMIT_NOFILE): {m}")))?;
     }
     let new_userns = ns.has_new(LinuxNamespaceType::User);
-    let security = crate::process::Security::compile(process, &linux, spec.annotations().as_ref(), new_userns, preserve)
-        .with_context(|| cfg.path.display().to_string())?;
+    let security = crate::process::Security::compile(process, &linux, spec.annotations().as_ref(), new_userns, preserve).map_err(at(&cfg.path))?;
     let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &o.id);
     let hooks = spec.hooks().clone().unwrap_or_default();
     let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty()) || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
@@ -195,12 +251,12 @@ fn prepare(o: &Options, relay: Option<&Path>) -> anyhow::Result<Prepared> {
 }
 
 /// Create, shared with `run`.
-pub fn launch(o: &Options) -> anyhow::Result<Launched> {
+pub fn launch(o: &Options) -> Result<Launched, CreateError> {
     let relay = if o.foreground { crate::notify::Relay::open(&o.root, &o.id)? } else { None };
     let Prepared { cfg, ns, mut init, console_sock, cgroup_path, netguard } = prepare(o, relay.as_ref().map(|r| r.path()))?;
     // A stop request that came while we validated: nothing is made yet.
     crate::signals::check()?;
-    let planned = cgroups::plan(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
+    let planned = cgroups::plan(&cgroup_path).map_err(at(&cfg.path))?;
     let mut state = ContainerState {
         id: o.id.clone(),
         pid: 0,
@@ -219,7 +275,7 @@ pub fn launch(o: &Options) -> anyhow::Result<Launched> {
         host_mounts: None,
     };
     if init.host_mntns {
-        let snap = crate::rootfs::hostns::snapshot(&cfg.rootfs).context("read /proc/self/mountinfo")?;
+        let snap = crate::rootfs::hostns::snapshot(&cfg.rootfs).map_err(step("read /proc/self/mountinfo"))?;
         state.host_mounts = Some(snap);
     }
     // The id is claimed first, with the cgroup directories this create may make already in
@@ -235,14 +291,15 @@ pub fn launch(o: &Options) -> anyhow::Result<Launched> {
         cgroup: planned,
         host_mounts: state.host_mounts.clone(),
     };
-    claim_cgroup(&o.root, &o.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).with_context(|| cfg.path.display().to_string())?;
+    claim_cgroup(&o.root, &o.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).map_err(at(&cfg.path))?;
     super::snapshot::save(&dir, &cfg.spec)?;
 
     // The start barrier: a fifo the init holds open read-write (so opening never blocks)
     // and reads one byte from; `start` writes that byte.
     let fifo = dir.fifo_path();
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).with_context(|| format!("mkfifo {}", fifo.display()))?;
-    init.fifo = Some(std::fs::OpenOptions::new().read(true).write(true).open(&fifo).with_context(|| format!("open {}", fifo.display()))?.into());
+    let what = |verb: &str| format!("{verb} {}", fifo.display());
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).map_err(|e| step(&what("mkfifo"))(e.into()))?;
+    init.fifo = Some(std::fs::OpenOptions::new().read(true).write(true).open(&fifo).map_err(|e| step(&what("open"))(e))?.into());
 
     let linux = cfg.spec.linux().clone().unwrap_or_default();
     if ns.new_time {
@@ -258,10 +315,11 @@ pub fn launch(o: &Options) -> anyhow::Result<Launched> {
     state.pid_start = crate::state::proc_start_time(pid).map(|(s, _)| s).unwrap_or(0);
     dir.save(&state)?;
 
-    cgroups::setup(&cgroup_path, &o.id, pid, linux.resources().as_ref(), &guard.cgroup).with_context(|| format!("{}: linux.resources", cfg.path.display()))?;
+    cgroups::setup(&cgroup_path, &o.id, pid, linux.resources().as_ref(), &guard.cgroup)
+        .map_err(|source| CreateError::Resources { path: cfg.path.clone(), source })?;
     // Before Proceed: the init must never run without the network guard.
     if let Some(g) = &netguard {
-        g.attach(&cgroup_path).with_context(|| cfg.path.display().to_string())?;
+        g.attach(&cgroup_path).map_err(at(&cfg.path))?;
     }
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
@@ -274,16 +332,14 @@ pub fn launch(o: &Options) -> anyhow::Result<Launched> {
         hooks::run_all("createRuntime", h.create_runtime().as_deref().unwrap_or(&[]), &st)
     };
     let served = spawn::serve(&spawned.chan, console_sock.as_ref(), Some(&runtime_hooks));
-    let console = served.map(|r| r.console).map_err(|e| -> anyhow::Error {
-        match e {
-            spawn::SpawnError::Interrupted(i) => i.into(),
-            e => {
-                // The sync socket broke: say how the init died (a signal, the OOM killer).
-                let limit = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.limit());
-                let why = Some(&e).filter(|e| e.is_broken_channel()).and_then(|_| crate::diagnose::explain_init_death(pid, &cgroup_path, limit));
-                // Setup inside the container failed: say which config it came from.
-                anyhow::anyhow!("{}: {}", cfg.path.display(), why.unwrap_or_else(|| crate::error_chain(&anyhow::Error::from(e))))
-            }
+    let console = served.map(|r| r.console).map_err(|e| match e {
+        spawn::SpawnError::Interrupted(i) => CreateError::Interrupted(i),
+        e => {
+            // The sync socket broke: say how the init died (a signal, the OOM killer).
+            let limit = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.limit());
+            let why = Some(&e).filter(|e| e.is_broken_channel()).and_then(|_| crate::diagnose::explain_init_death(pid, &cgroup_path, limit));
+            // Setup inside the container failed: say which config it came from.
+            refused(&cfg.path, why.unwrap_or_else(|| crate::error_chain(&anyhow::Error::from(e))))
         }
     })?;
     guard.child = Some(spawned.child);
@@ -300,7 +356,14 @@ pub fn launch(o: &Options) -> anyhow::Result<Launched> {
 /// Refuses a cgroup another stored container owns (in this --root and in the default one),
 /// then makes the container's cgroup directories, recording in the state what was made.
 /// Runs after the id is claimed: two creates racing for one cgroup then see each other.
-fn claim_cgroup(root: &Path, id: &str, path: &Path, own: &mut cgroups::Ownership, dir: &ContainerDir, state: &mut ContainerState) -> anyhow::Result<()> {
+fn claim_cgroup(
+    root: &Path,
+    id: &str,
+    path: &Path,
+    own: &mut cgroups::Ownership,
+    dir: &ContainerDir,
+    state: &mut ContainerState,
+) -> Result<(), cgroups::CgroupError> {
     let mut roots = vec![root];
     if root != Path::new(crate::DEFAULT_ROOT) {
         roots.push(Path::new(crate::DEFAULT_ROOT));
@@ -310,7 +373,7 @@ fn claim_cgroup(root: &Path, id: &str, path: &Path, own: &mut cgroups::Ownership
         if let Err(e) = cgroups::check_claims(path, &claims, r) {
             // The planned directories are the other container's: this cleanup must not touch them.
             own.dirs.clear();
-            return Err(e.into());
+            return Err(e);
         }
     }
     cgroups::make_dirs(path, own, &cgroups::ParentRegistry::new(root, id), |o| {
@@ -321,34 +384,35 @@ fn claim_cgroup(root: &Path, id: &str, path: &Path, own: &mut cgroups::Ownership
     Ok(())
 }
 
-fn setup_time_namespace(linux: &oci_spec::runtime::Linux) -> anyhow::Result<()> {
-    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).context("linux.namespaces: create time namespace")?;
+fn setup_time_namespace(linux: &oci_spec::runtime::Linux) -> Result<(), CreateError> {
+    nix::sched::unshare(nix::sched::CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+        .map_err(|e| step("linux.namespaces: create time namespace")(e.into()))?;
     if let Some(offsets) = linux.time_offsets() {
         let mut s = String::new();
         for (clock, off) in offsets {
             let name = match clock.as_str() {
                 "monotonic" => "monotonic",
                 "boottime" => "boottime",
-                other => bail!("linux.timeOffsets: unknown clock {other:?} (monotonic or boottime)"),
+                other => return Err(CreateError::Invalid(format!("linux.timeOffsets: unknown clock {other:?} (monotonic or boottime)"))),
             };
             s.push_str(&format!("{name} {} {}\n", off.secs().unwrap_or(0), off.nanosecs().unwrap_or(0)));
         }
-        std::fs::write("/proc/self/timens_offsets", s).context("linux.timeOffsets: write /proc/self/timens_offsets")?;
+        std::fs::write("/proc/self/timens_offsets", s).map_err(step("linux.timeOffsets: write /proc/self/timens_offsets"))?;
     }
     Ok(())
 }
 
-fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> anyhow::Result<()> {
+fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<(), CreateError> {
     let fmt = |m: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
         m.iter().flatten().map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size())).collect::<String>()
     };
     let uid = fmt(linux.uid_mappings());
     let gid = fmt(linux.gid_mappings());
     if uid.is_empty() || gid.is_empty() {
-        bail!("linux.uidMappings/gidMappings: a new user namespace needs both mappings");
+        return Err(CreateError::Invalid("linux.uidMappings/gidMappings: a new user namespace needs both mappings".into()));
     }
-    std::fs::write(format!("/proc/{pid}/uid_map"), uid).context("linux.uidMappings: write uid_map")?;
-    std::fs::write(format!("/proc/{pid}/gid_map"), gid).context("linux.gidMappings: write gid_map")?;
+    std::fs::write(format!("/proc/{pid}/uid_map"), uid).map_err(step("linux.uidMappings: write uid_map"))?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), gid).map_err(step("linux.gidMappings: write gid_map"))?;
     Ok(())
 }
 

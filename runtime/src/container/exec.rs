@@ -10,16 +10,67 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
 use nix::sched::CloneFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
-use super::exec_process::{self, Overrides};
+use super::exec_process::{self, Overrides, ProcessError};
 use super::spawn::{self, SpawnError};
-use crate::process::Security;
+use crate::cgroups::{self, CgroupError};
+use crate::namespaces;
+use crate::process::{Security, SecurityError};
 use crate::protocol::{FromInit, InitEnd, ProtocolError, ToInit};
-use crate::state::{ContainerDir, ContainerState, Status};
-use crate::{cgroups, namespaces};
+use crate::state::{ContainerDir, ContainerState, StateError, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot exec in container {id} in state {status}: it must be running")]
+    NotRunning { id: String, status: Status },
+    #[error(transparent)]
+    Snapshot(#[from] super::snapshot::SnapshotError),
+    #[error("the container's config snapshot has no process")]
+    NoProcess,
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error("exec: user.{field} (from --user, --additional-gids or --process): {msg}")]
+    User { field: String, msg: String },
+    #[error("exec --tty --detach needs --console-socket")]
+    TtyDetach,
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+    #[error(transparent)]
+    Console(#[from] crate::tty::TtyError),
+    #[error("open {path}: {source}")]
+    Open { path: String, source: std::io::Error },
+    #[error("container {0} stopped while exec was being prepared")]
+    Stopped(String),
+    #[error("block signals for forwarding: {0}")]
+    Signals(nix::Error),
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error("detached exec: Ready without the program's pidfd")]
+    NoPidfd,
+    #[error("detached exec: the program's process is gone before it ran ({path}: no live pid)")]
+    ProgramGone { path: String },
+    /// The child's report of what failed once the program was to run.
+    #[error("{0}")]
+    Child(String),
+    #[error("sync socket: unexpected {0}")]
+    Unexpected(String),
+    #[error(transparent)]
+    PidFile(#[from] super::pid_file::PidFileError),
+    #[error("exec in container {id}: {source}")]
+    Wait { id: String, source: crate::foreground::WaitError },
+}
+
+fn open_error(path: &str) -> impl FnOnce(std::io::Error) -> ExecError + '_ {
+    move |source| ExecError::Open { path: path.to_string(), source }
+}
 
 pub struct Options {
     pub process: Overrides,
@@ -30,22 +81,21 @@ pub struct Options {
 }
 
 /// Runs the process; returns its exit status (0 when detached).
-pub fn exec(root: &Path, id: &str, o: &Options) -> anyhow::Result<i32> {
+pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32, ExecError> {
     let dir = ContainerDir::open(root, id, false)?;
     let st = dir.load()?;
     match st.status(&dir) {
         Status::Running | Status::Created => {}
-        s => bail!("cannot exec in container {id} in state {s}: it must be running"),
+        status => return Err(ExecError::NotRunning { id: id.to_string(), status }),
     }
     let spec = super::snapshot::load(&dir)?;
-    let base = spec.process().clone().context("the container's config snapshot has no process")?;
+    let base = spec.process().clone().ok_or(ExecError::NoProcess)?;
     let process = exec_process::build(&o.process, &base)?;
     let u = process.user();
-    crate::config::check_user_ids(u.uid(), u.gid(), u.additional_gids().as_deref().unwrap_or(&[]))
-        .map_err(|(field, msg)| anyhow::anyhow!("exec: user.{field} (from --user, --additional-gids or --process): {msg}"))?;
+    crate::config::check_user_ids(u.uid(), u.gid(), u.additional_gids().as_deref().unwrap_or(&[])).map_err(|(field, msg)| ExecError::User { field, msg })?;
     let terminal = process.terminal().unwrap_or(false);
     if terminal && o.console_socket.is_none() && o.detach {
-        bail!("exec --tty --detach needs --console-socket");
+        return Err(ExecError::TtyDetach);
     }
     let joins = joins_of(&st)?;
     let linux = spec.linux().clone().unwrap_or_default();
@@ -55,11 +105,11 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> anyhow::Result<i32> {
         _ => None,
     };
     if !st.init_alive() {
-        bail!("container {id} stopped while exec was being prepared");
+        return Err(ExecError::Stopped(id.to_string()));
     }
     // Blocked before the child exists so that no signal meant for it is lost; the child
     // inherits the mask and clears it before exec.
-    let forwarder = if o.detach { None } else { Some(crate::foreground::Forwarder::new()?) };
+    let forwarder = if o.detach { None } else { Some(crate::foreground::Forwarder::new().map_err(ExecError::Signals)?) };
     let mut close_in_child = vec![dir.lock_fd()];
     close_in_child.extend(console_sock.as_ref().map(|s| s.as_raw_fd()));
     let Joins { setns, pid_ns, chroot_to, .. } = joins;
@@ -68,19 +118,19 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> anyhow::Result<i32> {
     let pid = spawned.child.pid();
     // On any error the child is killed and reaped (spawned is dropped).
     cgroups::join(&st.cgroup_path, &st.id, pid, st.cgroup_dirs.as_ref())?;
-    let ready = spawn::serve(&spawned.chan, console_sock.as_ref(), None).map_err(interrupted_as_is)?;
+    let ready = spawn::serve(&spawned.chan, console_sock.as_ref(), None)?;
     let program = if o.detach {
         // The program's process, forked inside the container by our child: its pid as we
         // see it, then the word to exec.
-        let pidfd = ready.fd.context("detached exec: Ready without the program's pidfd")?;
+        let pidfd = ready.fd.ok_or(ExecError::NoPidfd)?;
         let program = pidfd_pid(&pidfd)?;
         spawned.chan.send(&ToInit::Proceed)?;
         // The socket closes (close-on-exec) once the program runs: return then, as for a
         // foreground exec, not while the runtime's code still runs there.
         match spawned.chan.recv_with_fd() {
             Err(ProtocolError::Eof) => {}
-            Ok((FromInit::Error { msg }, _)) => bail!("{msg}"),
-            Ok((other, _)) => bail!("sync socket: unexpected {other:?}"),
+            Ok((FromInit::Error { msg }, _)) => return Err(ExecError::Child(msg)),
+            Ok((other, _)) => return Err(ExecError::Unexpected(format!("{other:?}"))),
             Err(e) => return Err(e.into()),
         }
         // Our child forked the program and exits: reap it so it leaves no zombie.
@@ -97,14 +147,7 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> anyhow::Result<i32> {
     }
     drop(dir);
     let waited = forwarder.map(|f| f.wait(pid, ready.console.as_ref())).transpose();
-    Ok(waited.with_context(|| format!("exec in container {id}"))?.unwrap_or(0))
-}
-
-fn interrupted_as_is(e: SpawnError) -> anyhow::Error {
-    match e {
-        SpawnError::Interrupted(i) => i.into(),
-        e => e.into(),
-    }
+    Ok(waited.map_err(|source| ExecError::Wait { id: id.to_string(), source })?.unwrap_or(0))
 }
 
 /// What the new process must enter to be in the container.
@@ -120,7 +163,7 @@ struct Joins {
     chroot_to: Option<OwnedFd>,
 }
 
-fn joins_of(st: &ContainerState) -> anyhow::Result<Joins> {
+fn joins_of(st: &ContainerState) -> Result<Joins, ExecError> {
     use std::os::unix::fs::MetadataExt;
     let mut j = Joins { setns: vec![], pid_ns: None, userns: false, chroot_to: None };
     for (t, name) in [
@@ -138,11 +181,11 @@ fn joins_of(st: &ContainerState) -> anyhow::Result<Joins> {
         if m1.ino() == m2.ino() {
             if t == LinuxNamespaceType::Mount {
                 let root = format!("/proc/{}/root", st.pid);
-                j.chroot_to = Some(OwnedFd::from(std::fs::File::open(&root).with_context(|| format!("open {root}"))?));
+                j.chroot_to = Some(OwnedFd::from(std::fs::File::open(&root).map_err(open_error(&root))?));
             }
             continue;
         }
-        let fd: OwnedFd = std::fs::File::open(&theirs).with_context(|| format!("open {theirs}"))?.into();
+        let fd: OwnedFd = std::fs::File::open(&theirs).map_err(open_error(&theirs))?.into();
         if t == LinuxNamespaceType::Pid {
             j.pid_ns = Some(PathBuf::from(theirs));
         } else {
@@ -154,13 +197,13 @@ fn joins_of(st: &ContainerState) -> anyhow::Result<Joins> {
 }
 
 /// The pid (in our pid namespace) of the process behind a pidfd, from its fdinfo.
-fn pidfd_pid(pidfd: &OwnedFd) -> anyhow::Result<i32> {
+fn pidfd_pid(pidfd: &OwnedFd) -> Result<i32, ExecError> {
     let path = format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd());
-    let info = std::fs::read_to_string(&path).with_context(|| format!("read {path}"))?;
+    let info = std::fs::read_to_string(&path).map_err(open_error(&path))?;
     let pid = info.lines().find_map(|l| l.strip_prefix("Pid:")).and_then(|v| v.trim().parse::<i32>().ok());
     match pid {
         Some(p) if p > 0 => Ok(p),
-        _ => bail!("detached exec: the program's process is gone before it ran ({path}: no live pid)"),
+        _ => Err(ExecError::ProgramGone { path }),
     }
 }
 

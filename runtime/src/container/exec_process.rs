@@ -3,8 +3,21 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
 use oci_spec::runtime::{Capability, Process};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("--process {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("--process {}: field `{field}`: {msg}", path.display())]
+    Field { path: PathBuf, field: String, msg: String },
+    #[error("exec: give a command to run, or --process FILE")]
+    NoCommand,
+    #[error("--user {0:?}: give a numeric UID[:GID]")]
+    User(String),
+    #[error("--cap {0:?}: not a capability name (e.g. CAP_NET_RAW)")]
+    Cap(String),
+}
 
 /// runc's exec options that shape the process.
 #[derive(Default)]
@@ -22,19 +35,26 @@ pub struct Overrides {
     pub no_new_privs: bool,
 }
 
-pub fn build(o: &Overrides, base: &Process) -> anyhow::Result<Process> {
+pub fn build(o: &Overrides, base: &Process) -> Result<Process, ProcessError> {
     if let Some(p) = &o.process_file {
-        let bytes = std::fs::read(p).with_context(|| format!("--process {}", p.display()))?;
+        let bytes = std::fs::read(p).map_err(|source| ProcessError::Read { path: p.clone(), source })?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let process: Process =
-            serde_path_to_error::deserialize(de).map_err(|e| anyhow::anyhow!("--process {}: field `{}`: {}", p.display(), e.path(), e.inner()))?;
+        let process: Process = serde_path_to_error::deserialize(de).map_err(|e| ProcessError::Field {
+            path: p.clone(),
+            field: e.path().to_string(),
+            msg: e.inner().to_string(),
+        })?;
         if process.apparmor_profile().as_ref().is_some_and(|v| !v.is_empty()) || process.selinux_label().as_ref().is_some_and(|v| !v.is_empty()) {
-            bail!("--process {}: field `apparmorProfile`/`selinuxLabel`: not supported by this runtime: remove it", p.display());
+            return Err(ProcessError::Field {
+                path: p.clone(),
+                field: "apparmorProfile`/`selinuxLabel".into(),
+                msg: "not supported by this runtime: remove it".into(),
+            });
         }
         return Ok(process);
     }
     if o.command.is_empty() {
-        bail!("exec: give a command to run, or --process FILE");
+        return Err(ProcessError::NoCommand);
     }
     let mut p = base.clone();
     p.set_args(Some(o.command.clone()));
@@ -46,9 +66,10 @@ pub fn build(o: &Overrides, base: &Process) -> anyhow::Result<Process> {
         p.set_cwd(cwd.clone());
     }
     if let Some(u) = &o.user {
+        let bad = |_| ProcessError::User(u.clone());
         let (uid, gid) = match u.split_once(':') {
-            Some((u, g)) => (u.parse::<u32>()?, g.parse::<u32>()?),
-            None => (u.parse::<u32>().context("--user: give a numeric UID[:GID]")?, 0),
+            Some((uid, gid)) => (uid.parse::<u32>().map_err(bad)?, gid.parse::<u32>().map_err(bad)?),
+            None => (u.parse::<u32>().map_err(bad)?, 0),
         };
         let user = p.user_mut();
         user.set_uid(uid);
@@ -63,8 +84,7 @@ pub fn build(o: &Overrides, base: &Process) -> anyhow::Result<Process> {
     if !o.caps.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();
         for name in &o.caps {
-            let c: Capability = serde_json::from_value(serde_json::Value::from(name.as_str()))
-                .map_err(|_| anyhow::anyhow!("--cap {name:?}: not a capability name (e.g. CAP_NET_RAW)"))?;
+            let c: Capability = serde_json::from_value(serde_json::Value::from(name.as_str())).map_err(|_| ProcessError::Cap(name.clone()))?;
             let add = |s: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = s.clone().unwrap_or_default();
                 s.insert(c);

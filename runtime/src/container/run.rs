@@ -1,13 +1,33 @@
 //! Run: create + start. In the foreground it forwards signals to the container, proxies a
 //! terminal if there is no console socket, returns the container's status and deletes it.
 
-use anyhow::Context;
+use super::create::{self, CreateError};
+use super::delete::{self, DeleteError};
+use super::start::{self, StartError};
+use crate::foreground::WaitError;
+use crate::state::StateError;
 
-use super::{create, delete, start};
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Create(#[from] CreateError),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error(transparent)]
+    Delete(#[from] DeleteError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("block signals for forwarding: {0}")]
+    Signals(nix::Error),
+    #[error("container {id}: {source}; the container was killed and deleted")]
+    Unwatched { id: String, source: WaitError },
+    #[error("container {id}: {wait}; killing and deleting it failed too ({delete}): run `delete --force {id}`")]
+    UnwatchedAndLeft { id: String, wait: WaitError, delete: String },
+}
 
 /// `keep`: leave the container's state after it exits. Returns the exit status to pass on
 /// (0 when detached).
-pub fn run(o: &create::Options, keep: bool) -> anyhow::Result<i32> {
+pub fn run(o: &create::Options, keep: bool) -> Result<i32, RunError> {
     let mut launched = create::launch(o)?;
     // A signal after this point reaches the container: the forwarder reads it from the
     // pending set once the container runs, and the container decides how to end.
@@ -25,7 +45,7 @@ pub fn run(o: &create::Options, keep: bool) -> anyhow::Result<i32> {
         })?;
         return Ok(0);
     }
-    let forwarder = crate::foreground::Forwarder::new().context("block signals for forwarding")?.relay(notify);
+    let forwarder = crate::foreground::Forwarder::new().map_err(RunError::Signals)?.relay(notify);
     if let Err(e) = start::start(&dir, &mut st) {
         let _ = delete::destroy(&dir, &st);
         return Err(e.into());
@@ -43,15 +63,8 @@ pub fn run(o: &create::Options, keep: bool) -> anyhow::Result<i32> {
         Err(e) => {
             let gone = if dir.dir.join(crate::state::STATE_FILE).exists() { delete::destroy(&dir, &st) } else { Ok(()) };
             return Err(match gone {
-                Ok(()) => anyhow::anyhow!("container {}: {e}; the container was killed and deleted", st.id),
-                Err(d) => {
-                    anyhow::anyhow!(
-                        "container {}: {e}; killing and deleting it failed too ({}): run `delete --force {}`",
-                        st.id,
-                        crate::error_chain(&d.into()),
-                        st.id
-                    )
-                }
+                Ok(()) => RunError::Unwatched { id: st.id.clone(), source: e },
+                Err(d) => RunError::UnwatchedAndLeft { id: st.id.clone(), wait: e, delete: crate::error_chain(&d.into()) },
             });
         }
     };
