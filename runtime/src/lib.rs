@@ -149,8 +149,17 @@ pub fn main() -> ! {
 /// "context: cause: cause", leaving out a cause whose text the previous link already
 /// includes (our error types print their source inline).
 pub fn error_chain(err: &anyhow::Error) -> String {
+    chain_text(err.chain())
+}
+
+/// [`error_chain`] for a typed error of the library.
+pub fn error_text(err: &(dyn std::error::Error + 'static)) -> String {
+    chain_text(std::iter::successors(Some(err), |e| e.source()))
+}
+
+fn chain_text<'a>(chain: impl Iterator<Item = &'a (dyn std::error::Error + 'static)>) -> String {
     let mut out = String::new();
-    for cause in err.chain() {
+    for cause in chain {
         let text = cause.to_string();
         if out.contains(&text) {
             continue;

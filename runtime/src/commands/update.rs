@@ -79,7 +79,7 @@ fn from_file(src: &str) -> anyhow::Result<Value> {
     } else {
         (src.to_string(), std::fs::read_to_string(src).with_context(|| format!("-r {src}"))?)
     };
-    crate::container::update::resources_from_json(&name, &text)
+    Ok(crate::container::update::resources_from_json(&name, &text)?)
 }
 
 fn from_flags(a: &UpdateArgs) -> anyhow::Result<Value> {

@@ -339,7 +339,7 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
             let limit = linux.resources().as_ref().and_then(|r| r.memory().as_ref()).and_then(|m| m.limit());
             let why = Some(&e).filter(|e| e.is_broken_channel()).and_then(|_| crate::diagnose::explain_init_death(pid, &cgroup_path, limit));
             // Setup inside the container failed: say which config it came from.
-            refused(&cfg.path, why.unwrap_or_else(|| crate::error_chain(&anyhow::Error::from(e))))
+            refused(&cfg.path, why.unwrap_or_else(|| crate::error_text(&e)))
         }
     })?;
     guard.child = Some(spawned.child);

@@ -12,27 +12,40 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
 use serde_json::{json, Map, Value};
 
 use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager};
 use libcgroups::stats::{BlkioDeviceStat, MemoryData, Stats};
 
-use crate::state::{ContainerDir, Status};
+use crate::output::OutputError;
+use crate::state::{ContainerDir, StateError, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventsError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    /// libcgroups' errors carry their cause as text.
+    #[error("cgroup {}{what}: {msg}", path.display())]
+    Cgroup { path: PathBuf, what: &'static str, msg: String },
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
 
 const OOM_TICK: Duration = Duration::from_millis(100);
 
 /// Streams the container's events until it stops (`stats_once`: one statistics event).
-pub fn events(root: &Path, id: &str, interval: Duration, stats_once: bool) -> anyhow::Result<()> {
+pub fn events(root: &Path, id: &str, interval: Duration, stats_once: bool) -> Result<(), EventsError> {
     let dir = ContainerDir::open(root, id, false)?;
     let st = dir.load()?;
     if matches!(st.status(&dir), Status::Stopped) {
-        bail!("container {} is not running", id);
+        return Err(EventsError::NotRunning(id.to_string()));
     }
     let mgr = create_cgroup_manager(CgroupConfig { cgroup_path: st.cgroup_path.clone(), systemd_cgroup: false, container_name: id.to_string() })
-        .map_err(|e| anyhow::anyhow!("cgroup {}: {e}", st.cgroup_path.display()))?;
-    let stats_event = || -> anyhow::Result<String> {
-        let s = mgr.stats().map_err(|e| anyhow::anyhow!("cgroup {} statistics: {e}", st.cgroup_path.display()))?;
+        .map_err(|e| EventsError::Cgroup { path: st.cgroup_path.clone(), what: "", msg: e.to_string() })?;
+    let stats_event = || -> Result<String, EventsError> {
+        let s = mgr.stats().map_err(|e| EventsError::Cgroup { path: st.cgroup_path.clone(), what: " statistics", msg: e.to_string() })?;
         Ok(format!("{}\n", json!({"type": "stats", "id": id, "data": runc_stats(&s)})))
     };
     if stats_once {

@@ -64,7 +64,7 @@ pub fn run(o: &create::Options, keep: bool) -> Result<i32, RunError> {
             let gone = if dir.dir.join(crate::state::STATE_FILE).exists() { delete::destroy(&dir, &st) } else { Ok(()) };
             return Err(match gone {
                 Ok(()) => RunError::Unwatched { id: st.id.clone(), source: e },
-                Err(d) => RunError::UnwatchedAndLeft { id: st.id.clone(), wait: e, delete: crate::error_chain(&d.into()) },
+                Err(d) => RunError::UnwatchedAndLeft { id: st.id.clone(), wait: e, delete: crate::error_text(&d) },
             });
         }
     };

@@ -7,13 +7,35 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context};
 use serde_json::Value;
 
 use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager, ControllerOpt};
 use oci_spec::runtime::LinuxResources;
 
-use crate::state::{ContainerDir, Status};
+use crate::cgroups::CgroupError;
+use crate::state::{ContainerDir, StateError, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("container {0} is stopped: there is no cgroup to update")]
+    Stopped(String),
+    #[error(transparent)]
+    Snapshot(#[from] super::snapshot::SnapshotError),
+    /// The change, or the resources merged with it, is not valid linux.resources.
+    #[error("{what}: {msg}")]
+    Invalid { what: String, msg: String },
+    #[error(transparent)]
+    Unsupported(#[from] CgroupError),
+    /// libcgroups' errors carry their cause as text.
+    #[error("cgroup {}: {msg}", path.display())]
+    Apply { path: std::path::PathBuf, msg: String },
+}
+
+fn invalid(what: impl Into<String>, msg: impl ToString) -> UpdateError {
+    UpdateError::Invalid { what: what.into(), msg: msg.to_string() }
+}
 
 /// The sections `update` changes; the others (devices, hugepages, network, ...) are fixed
 /// at create, and asking to change them is an error rather than a silent no-op.
@@ -21,17 +43,17 @@ const UPDATABLE: [&str; 4] = ["memory", "cpu", "pids", "blockIO"];
 
 /// Applies `change` (a partial linux.resources object, checked by [`resources_from_json`]
 /// or built from runc's flags) to the container's cgroup, then records it.
-pub fn update(root: &Path, id: &str, change: &Value) -> anyhow::Result<()> {
+pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> {
     let dir = ContainerDir::open(root, id, true)?;
     let st = dir.load()?;
     if matches!(st.status(&dir), Status::Stopped) {
-        bail!("container {id} is stopped: there is no cgroup to update");
+        return Err(UpdateError::Stopped(id.to_string()));
     }
     let mut spec = super::snapshot::load(&dir)?;
     let linux = spec.linux().clone().unwrap_or_default();
-    let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default())?;
+    let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default()).map_err(|e| invalid("the current resources", e))?;
     merge(&mut current, change);
-    let merged: LinuxResources = serde_json::from_value(current).context("the merged resources")?;
+    let merged: LinuxResources = serde_json::from_value(current).map_err(|e| invalid("the merged resources", e))?;
     crate::cgroups::check_supported(&merged)?;
     apply(&st.cgroup_path, id, &merged)?;
     let mut linux = linux;
@@ -45,14 +67,14 @@ pub fn update(root: &Path, id: &str, change: &Value) -> anyhow::Result<()> {
 
 /// A `-r` document (`name` says where it came from): a linux.resources object with only the
 /// updatable sections.
-pub fn resources_from_json(name: &str, text: &str) -> anyhow::Result<Value> {
-    let v: Value = serde_json::from_str(text).with_context(|| format!("{name}: not JSON"))?;
-    let Value::Object(map) = &v else { bail!("{name}: expected a linux.resources object, e.g. {{\"memory\":{{\"limit\":268435456}}}}") };
+pub fn resources_from_json(name: &str, text: &str) -> Result<Value, UpdateError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| invalid(format!("{name}: not JSON"), e))?;
+    let Value::Object(map) = &v else { return Err(invalid(name, "expected a linux.resources object, e.g. {\"memory\":{\"limit\":268435456}}")) };
     if let Some(k) = map.keys().find(|k| !UPDATABLE.contains(&k.as_str())) {
-        bail!("{name}: field `{k}`: cannot be updated on a live container (only {}): remove it", UPDATABLE.join(", "));
+        return Err(invalid(format!("{name}: field `{k}`"), format!("cannot be updated on a live container (only {}): remove it", UPDATABLE.join(", "))));
     }
     // Typed once, so a wrong type names its field now rather than after the merge.
-    serde_json::from_value::<LinuxResources>(v.clone()).with_context(|| format!("{name}: not a valid linux.resources object"))?;
+    serde_json::from_value::<LinuxResources>(v.clone()).map_err(|e| invalid(format!("{name}: not a valid linux.resources object"), e))?;
     Ok(v)
 }
 
@@ -70,19 +92,19 @@ fn merge(into: &mut Value, change: &Value) {
 
 /// Writes the updatable sections to the cgroup. Only those: re-applying device rules
 /// would open a moment of deny-all for a running container, and nothing else changed.
-fn apply(path: &Path, id: &str, res: &LinuxResources) -> anyhow::Result<()> {
+fn apply(path: &Path, id: &str, res: &LinuxResources) -> Result<(), UpdateError> {
     let mut only = LinuxResources::default();
     only.set_memory(*res.memory());
     only.set_cpu(res.cpu().clone());
     only.set_pids(*res.pids());
     only.set_block_io(res.block_io().clone());
     let mgr = create_cgroup_manager(CgroupConfig { cgroup_path: path.to_path_buf(), systemd_cgroup: false, container_name: id.to_string() })
-        .map_err(|e| anyhow::anyhow!("cgroup {}: {e}", path.display()))?;
+        .map_err(|e| UpdateError::Apply { path: path.to_path_buf(), msg: e.to_string() })?;
     // libcgroups rewrites memory.oom_control with every memory change: keep what the
     // container was created with.
     let disable_oom_killer = res.memory().and_then(|m| m.disable_oom_killer()).unwrap_or(false);
     let opt = ControllerOpt { resources: &only, disable_oom_killer, oom_score_adj: None, freezer_state: None };
-    mgr.apply(&opt).map_err(|e| anyhow::anyhow!("cgroup {}: {e}", path.display()))
+    mgr.apply(&opt).map_err(|e| UpdateError::Apply { path: path.to_path_buf(), msg: e.to_string() })
 }
 
 #[cfg(test)]
