@@ -88,10 +88,10 @@ pub struct Spawned {
 }
 
 /// Clones the child with `flags` (in the pid namespace `pid_ns` for children, when given)
-/// and runs `body` in it with its end of the sync socket (`body` execs or exits). `close_in_child`: fds the parent
-/// keeps but the child must not hold (the state lock: flock belongs to the open file, so an
-/// inherited copy would keep the container locked while it waits for `start`; the console
-/// socket).
+/// and runs `body` in it with its end of the sync socket (`body` execs or exits).
+/// `close_in_child`: fds the parent keeps but the child must not hold (the state lock:
+/// flock belongs to the open file, so an inherited copy would keep the container locked
+/// while it waits for `start`; the console socket).
 pub fn spawn(flags: CloneFlags, pid_ns: Option<&Path>, close_in_child: &[RawFd], body: impl FnOnce(InitEnd)) -> Result<Spawned, SpawnError> {
     let (parent_chan, child_chan) = protocol::pair()?;
     let back = match pid_ns {
@@ -104,6 +104,8 @@ pub fn spawn(flags: CloneFlags, pid_ns: Option<&Path>, close_in_child: &[RawFd],
     match pid {
         Ok(0) => {
             drop(parent_chan);
+            // The runtime's own pid namespace is not the child's business.
+            drop(back);
             for fd in close_in_child {
                 crate::sys::close_inherited(*fd);
             }
