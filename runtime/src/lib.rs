@@ -13,6 +13,7 @@ mod commands;
 /// The config checks live in the contract crate, shared with spec-gen.
 use ocirt_contract::config;
 mod diagnose;
+mod exec_reaper;
 mod foreground;
 mod hooks;
 mod init;

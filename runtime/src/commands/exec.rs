@@ -205,6 +205,9 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     // Blocked before the child exists so that no signal meant for it is lost; the child
     // inherits the mask and clears it before exec.
     let forwarder = if a.detach { None } else { Some(crate::foreground::Forwarder::new()?) };
+    // exec -d: forked inside the container for its init to reap, unless a supervisor above
+    // the init reaps it as runc's contract has it (exec_reaper.rs).
+    let split = a.detach && !crate::exec_reaper::caller_reaps(st.pid, self_exe);
     let (parent_chan, child_chan) = protocol::pair()?;
     // SAFETY: single-threaded process (see create.rs).
     let pid = match unsafe { crate::sys::clone_fork(0) } {
@@ -222,7 +225,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                 preserve_fds: a.preserve_fds,
                 self_exe,
             };
-            tenant(&child_chan, join, chroot_to, &process, &sec, a.detach)
+            tenant(&child_chan, join, chroot_to, &process, &sec, a.detach, split)
         }
         Ok(pid) => pid,
         Err(e) => bail!("clone: {e}"),
@@ -238,7 +241,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         loop {
             let (msg, fd) = parent_chan.recv_with_fd()?;
             match msg {
-                FromInit::Ready if a.detach => {
+                FromInit::Ready if split => {
                     // The program's process, forked inside the container by our child: its
                     // pid as we see it, then the word to exec.
                     let pidfd = fd.context("detached exec: Ready without the program's pidfd")?;
@@ -264,6 +267,16 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                         None => console = Some(master),
                     }
                 }
+                // Left to the caller's subreaper: our child is the program; it is ours to report
+                // once it has run execve (the socket closes) or failed to.
+                FromInit::Ready if a.detach => {
+                    return match parent_chan.recv_with_fd() {
+                        Err(protocol::ProtocolError::Eof) => Ok((console, pid)),
+                        Ok((FromInit::Error { msg }, _)) => bail!("{msg}"),
+                        Ok((other, _)) => bail!("sync socket: unexpected {other:?}"),
+                        Err(e) => Err(e.into()),
+                    };
+                }
                 FromInit::Ready => return Ok((console, pid)),
                 FromInit::RunCreateRuntimeHooks => bail!("sync socket: unexpected RunCreateRuntimeHooks from exec's child"),
             }
@@ -280,7 +293,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
     };
-    if a.detach {
+    if split {
         // Our child forked the program and exits: reap it so it leaves no zombie.
         // SAFETY: waitpid on our own child.
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
@@ -356,6 +369,7 @@ fn tenant(
     process: &Process,
     sec: &crate::process::Security,
     detach: bool,
+    split: bool,
 ) -> ! {
     let fail = |msg: String| -> ! {
         let _ = chan.send_error(&msg);
@@ -398,7 +412,7 @@ fn tenant(
         Ok(p) => p,
         Err(e) => fail(e.to_string()),
     };
-    if detach {
+    if split {
         if let Err(e) = split_detached(chan) {
             fail(e);
         }
@@ -408,7 +422,8 @@ fn tenant(
     };
     if detach {
         plan.report = Some(&report);
-    } else if chan.send(&FromInit::Ready).is_err() {
+    }
+    if !split && chan.send(&FromInit::Ready).is_err() {
         // SAFETY: plain _exit.
         unsafe { libc::_exit(1) }
     }

@@ -80,15 +80,15 @@ pub fn run(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<i32> {
     if matches!(st.status(&dir), Status::Stopped) {
         bail!("container {} is stopped: there is no cgroup to update", a.id);
     }
-    let change = match &a.resources {
-        Some(src) => from_file(src)?,
-        None => from_flags(a)?,
-    };
     let snapshot = dir.config_snapshot();
     let mut spec: Spec = serde_json::from_slice(&std::fs::read(&snapshot).with_context(|| format!("read {}", snapshot.display()))?)
         .with_context(|| format!("{}: corrupt config snapshot", snapshot.display()))?;
     let linux = spec.linux().clone().unwrap_or_default();
     let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default())?;
+    let change = match &a.resources {
+        Some(src) => from_file(src, &current)?,
+        None => from_flags(a)?,
+    };
     merge(&mut current, &change);
     let merged: LinuxResources = serde_json::from_value(current).context("the merged resources")?;
     crate::cgroups::check_supported(&merged)?;
@@ -100,8 +100,10 @@ pub fn run(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `-r FILE` or `-r -`: a linux.resources object; only the updatable sections.
-fn from_file(src: &str) -> anyhow::Result<Value> {
+/// `-r FILE` or `-r -`: a linux.resources object. Sections other than the updatable ones
+/// must restate what is in force (`current`): containerd sends the container's whole
+/// resources, device rules included, with only the limits changed.
+fn from_file(src: &str, current: &Value) -> anyhow::Result<Value> {
     let (name, text) = if src == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).context("read resources from stdin")?;
@@ -109,14 +111,41 @@ fn from_file(src: &str) -> anyhow::Result<Value> {
     } else {
         (src.to_string(), std::fs::read_to_string(src).with_context(|| format!("-r {src}"))?)
     };
-    let v: Value = serde_json::from_str(&text).with_context(|| format!("{name}: not JSON"))?;
-    let Value::Object(map) = &v else { bail!("{name}: expected a linux.resources object, e.g. {{\"memory\":{{\"limit\":268435456}}}}") };
-    if let Some(k) = map.keys().find(|k| !UPDATABLE.contains(&k.as_str())) {
-        bail!("{name}: field `{k}`: cannot be updated on a live container (only {}): remove it", UPDATABLE.join(", "));
+    let mut v: Value = serde_json::from_str(&text).with_context(|| format!("{name}: not JSON"))?;
+    if !v.is_object() {
+        bail!("{name}: expected a linux.resources object, e.g. {{\"memory\":{{\"limit\":268435456}}}}");
     }
-    // Typed once, so a wrong type names its field now rather than after the merge.
-    serde_json::from_value::<LinuxResources>(v.clone()).with_context(|| format!("{name}: not a valid linux.resources object"))?;
+    // Typed once, so a wrong type names its field now rather than after the merge; the
+    // typed form (re-serialised) is also what the fixed sections are compared in.
+    let typed = serde_json::to_value(
+        serde_json::from_value::<LinuxResources>(v.clone()).with_context(|| format!("{name}: not a valid linux.resources object"))?,
+    )?;
+    let map = v.as_object_mut().expect("checked above");
+    let fixed: Vec<String> = map.keys().filter(|k| !UPDATABLE.contains(&k.as_str())).cloned().collect();
+    for k in fixed {
+        if !same_section(typed.get(&k), current.get(&k)) {
+            bail!(
+                "{name}: field `{k}`: cannot be updated on a live container (only {}): remove it, or give it as the container has it",
+                UPDATABLE.join(", ")
+            );
+        }
+        map.remove(&k);
+    }
     Ok(v)
+}
+
+/// Whether a fixed section restates what is in force; an absent section and an empty or
+/// null one are the same (Go's encoders drop or keep empty lists as they please).
+fn same_section(asked: Option<&Value>, have: Option<&Value>) -> bool {
+    fn empty(v: Option<&Value>) -> bool {
+        match v {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(o)) => o.is_empty(),
+            _ => false,
+        }
+    }
+    (empty(asked) && empty(have)) || asked == have
 }
 
 fn from_flags(a: &UpdateArgs) -> anyhow::Result<Value> {
@@ -242,6 +271,27 @@ mod tests {
         assert_eq!(parse_bytes("-1").unwrap(), -1);
         assert!(parse_bytes("12x").is_err());
         assert!(parse_bytes("m").is_err());
+    }
+
+    #[test]
+    fn fixed_sections_pass_only_when_unchanged() {
+        let dir = std::env::temp_dir().join(format!("ocirt-update-test-{}", std::process::id()));
+        let devs = json!([{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]);
+        let typed_devs = serde_json::to_value(serde_json::from_value::<LinuxResources>(json!({"devices": devs})).unwrap()).unwrap();
+        let current = json!({"devices": typed_devs["devices"].clone(), "memory": {"limit": 100}});
+        let file = |v: Value| {
+            std::fs::write(&dir, v.to_string()).unwrap();
+            from_file(dir.to_str().unwrap(), &current)
+        };
+        // containerd's shape: the whole resources, devices as they are, a new limit.
+        let v = file(json!({"devices": devs, "memory": {"limit": 200}, "hugepageLimits": []})).unwrap();
+        assert_eq!(v, json!({"memory": {"limit": 200}}));
+        // A different device rule is a change that cannot be made live: refused by name.
+        let e = file(json!({"devices": [{"allow": true, "access": "rwm"}], "memory": {"limit": 200}})).unwrap_err().to_string();
+        assert!(e.contains("field `devices`"), "{e}");
+        let e = file(json!({"network": {"classID": 5}})).unwrap_err().to_string();
+        assert!(e.contains("field `network`"), "{e}");
+        std::fs::remove_file(&dir).unwrap();
     }
 
     #[test]
