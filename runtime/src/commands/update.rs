@@ -117,17 +117,13 @@ fn from_file(src: &str, current: &Value) -> anyhow::Result<Value> {
     }
     // Typed once, so a wrong type names its field now rather than after the merge; the
     // typed form (re-serialised) is also what the fixed sections are compared in.
-    let typed = serde_json::to_value(
-        serde_json::from_value::<LinuxResources>(v.clone()).with_context(|| format!("{name}: not a valid linux.resources object"))?,
-    )?;
+    let typed =
+        serde_json::to_value(serde_json::from_value::<LinuxResources>(v.clone()).with_context(|| format!("{name}: not a valid linux.resources object"))?)?;
     let map = v.as_object_mut().expect("checked above");
     let fixed: Vec<String> = map.keys().filter(|k| !UPDATABLE.contains(&k.as_str())).cloned().collect();
     for k in fixed {
         if !same_section(typed.get(&k), current.get(&k)) {
-            bail!(
-                "{name}: field `{k}`: cannot be updated on a live container (only {}): remove it, or give it as the container has it",
-                UPDATABLE.join(", ")
-            );
+            bail!("{name}: field `{k}`: cannot be updated on a live container (only {}): remove it, or give it as the container has it", UPDATABLE.join(", "));
         }
         map.remove(&k);
     }
