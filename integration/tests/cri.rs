@@ -491,3 +491,47 @@ fn cri_pod_lifecycle_with_runtime_handler() {
     problems.extend(cd.stop());
     assert!(problems.is_empty(), "residue:\n{}", problems.join("\n"));
 }
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The runtime's side of `ctr task exec` and `ExecSync`, without containerd: this test
+/// process plays the shim, a child subreaper that adopts the container's init when `create`
+/// exits, and must then be the one to reap the `exec -d` program and read its exit status
+/// (containerd waits for nothing else). The setup is checked first (the init's parent is
+/// us): were we not a subreaper, the init would go to pid 1 and the program to the init, and
+/// the wait below would fail. The other side, a foreground `run` whose init reaps the
+/// program, is escapes_files.rs's `detached_exec_is_a_child_of_the_container_init`.
+#[test]
+fn detached_exec_is_reaped_by_the_supervisor() {
+    become_subreaper();
+    let ctx = Ctx::new("cri_reap");
+    let mut b = ctx.bundle("b");
+    b.sh("sleep 100");
+    let id = ctx.next_id();
+    let init = ctx.create_ok(&b, &id);
+    ctx.start(&id).expect_ok("start");
+    let me = std::process::id() as i32;
+    assert_eq!(parent_of(init), Some(me), "setup: the container's init was not adopted by this (subreaper) process");
+
+    for status in [5, 0] {
+        let pid_file = ctx.base.join(format!("exec-{status}.pid"));
+        let script = format!("exit {status}");
+        ctx.rt(&["exec", "-d", "--pid-file", &pid_file.to_string_lossy(), &id, "/bin/sh", "-c", &script]).expect_ok("exec -d");
+        let pid: i32 = fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        let mut st = 0;
+        // SAFETY: waitpid on the pid the runtime reported, which must have become our child.
+        let r = unsafe { libc::waitpid(pid, &mut st, 0) };
+        assert_eq!(r, pid, "exec -d: the program (pid {pid}) was not handed to the supervisor: {}", std::io::Error::last_os_error());
+        assert!(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == status, "exec -d program's status: {st:#x}, expected exit {status}");
+    }
+
+    ctx.kill(&id, "KILL").expect_ok("kill");
+    ctx.delete(&id, true).expect_ok("delete");
+    // The init is our adopted child too: reap it.
+    // SAFETY: waitpid on our adopted child.
+    let r = unsafe { libc::waitpid(init, std::ptr::null_mut(), 0) };
+    assert_eq!(r, init, "reap the container's init");
+}
