@@ -87,6 +87,8 @@ def main():
     ap.add_argument("--log-dir")
     ap.add_argument("--work")
     ap.add_argument("--name", default="cri-test")
+    ap.add_argument("--share-pid", action="store_true",
+                    help="one pid namespace for the pod (the sandbox's; shareProcessNamespace)")
     args = ap.parse_args()
 
     work = args.work or tempfile.mkdtemp(prefix="cri-client-")
@@ -144,7 +146,7 @@ def main():
         check(im.id, f"image {args.image} is not known to the server (import it first)")
 
         step("RunPodSandbox (host network)")
-        host_ns = pb.NamespaceOption(network=pb.NODE, pid=pb.CONTAINER, ipc=pb.POD)
+        host_ns = pb.NamespaceOption(network=pb.NODE, pid=pb.POD if args.share_pid else pb.CONTAINER, ipc=pb.POD)
         pod_cfg = pb.PodSandboxConfig(
             metadata=pb.PodSandboxMetadata(name=args.name, uid=f"uid-{args.name}", namespace="default", attempt=0),
             log_directory=log_dir,
@@ -196,6 +198,12 @@ def main():
         host_net = os.readlink("/proc/self/ns/net")
         check(r.exit_code == 0 and r.stdout.decode().strip() == host_net,
               f"container network namespace {r.stdout!r} (exit {r.exit_code}) is not the host's {host_net}")
+        # The pid namespace: the container's own (its shell is pid 1) or the pod's (the
+        # sandbox's pause process is pid 1 and the container sees it).
+        r = rt.ExecSync(pb.ExecSyncRequest(container_id=cid, cmd=["cat", "/proc/1/cmdline"], timeout=30), timeout=T)
+        pid1 = r.stdout.replace(b"\0", b" ").decode()
+        want = "2147483647" if args.share_pid else "echo started"
+        check(r.exit_code == 0 and want in pid1, f"pid 1 in the container is {pid1!r}, expected it to contain {want!r}")
 
         step("limits in the cgroup")
         check(memory_limit(args.cgroup_parent, cid) == 64 * MIB,

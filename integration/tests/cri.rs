@@ -456,34 +456,32 @@ fn cri_pod_lifecycle_with_runtime_handler() {
     let cd = Containerd::start(&ctx, &t, &ctx.root, &["k8s.io"]);
     let runc_root = cd.dir.join("runc-root");
     let mut problems = vec![];
-    for (handler, root, cg_parent) in [("runc", runc_root.clone(), format!("{}-runc", ctx.cg_prefix)), ("ocirt", ctx.root.clone(), ctx.cg_prefix.clone())] {
-        let work = ctx.dir(&format!("client-{handler}"));
-        let o = run_cmd(
-            Command::new(&t.python)
-                .arg(cri_dir().join("cri_client.py"))
-                .arg("--socket")
-                .arg(&cd.sock)
-                .args(["--handler", handler, "--image", BUSYBOX_IMAGE, "--cgroup-parent", &cg_parent, "--name", &format!("pod-{handler}")])
-                .arg("--runtime-root")
-                .arg(root.join("k8s.io"))
-                .arg("--work")
-                .arg(&work),
-            &format!("cri_client.py --handler {handler}"),
-            Duration::from_secs(300),
-        );
+    let runs = [("runc", &runc_root, format!("{}-runc", ctx.cg_prefix)), ("ocirt", &ctx.root, ctx.cg_prefix.clone())];
+    // Each handler twice: a pid namespace per container (the kubelet's default), then one
+    // for the whole pod (shareProcessNamespace: the containers join the sandbox's).
+    for ((handler, root, cg_parent), share_pid) in runs.iter().flat_map(|r| [(r.clone(), false), (r.clone(), true)]) {
+        let work = ctx.dir(&format!("client-{handler}-{share_pid}"));
+        let mut c = Command::new(&t.python);
+        c.arg(cri_dir().join("cri_client.py")).arg("--socket").arg(&cd.sock);
+        c.args(["--handler", handler, "--image", BUSYBOX_IMAGE, "--cgroup-parent", &cg_parent, "--name", &format!("pod-{handler}-{share_pid}")]);
+        c.arg("--runtime-root").arg(root.join("k8s.io")).arg("--work").arg(&work);
+        if share_pid {
+            c.arg("--share-pid");
+        }
+        let o = run_cmd(&mut c, &format!("cri_client.py --handler {handler}"), Duration::from_secs(300));
         eprintln!("{}{}", o.stdout, o.stderr);
         for pod in o.stdout.lines().filter_map(|l| l.split_once("pod sandbox id: ")).map(|(_, id)| id.trim()) {
             cd.track_task("k8s.io", pod);
         }
         assert!(
             o.ok() && o.stdout.contains("all steps passed"),
-            "CRI client with handler {handler} failed (exit {}):\n{}{}\ncontainerd log (tail):\n{}",
+            "CRI client with handler {handler} (shared pid namespace: {share_pid}) failed (exit {}):\n{}{}\ncontainerd log (tail):\n{}",
             o.code,
             o.stdout,
             o.stderr,
             cd.log().lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
         );
-        problems.extend(clear_runtime_root(&root).into_iter().map(|p| format!("[{handler}] {p}")));
+        problems.extend(clear_runtime_root(root).into_iter().map(|p| format!("[{handler}] {p}")));
         if handler == "runc" {
             remove_parent_cgroup(&cg_parent);
         }
