@@ -132,6 +132,7 @@ def main():
                                  f"not {pb.ContainerState.Name(state)} after {limit}s")
             time.sleep(0.1)
 
+    started = time.monotonic()
     log_dir = args.log_dir or os.path.join(work, "logs")
     os.makedirs(log_dir, exist_ok=True)
     pod_id = None
@@ -275,7 +276,7 @@ def main():
                 except grpc.RpcError as e2:
                     print(f"cri-client [{args.handler}]: cleanup: {e2.code().name}: {e2.details()}", flush=True)
         return 1
-    print(f"cri-client [{args.handler}]: all steps passed", flush=True)
+    print(f"cri-client [{args.handler}]: all steps passed in {time.monotonic() - started:.2f}s", flush=True)
     return 0
 
 
