@@ -414,6 +414,17 @@ fn ctr_runs_execs_kills_and_deletes() {
         o.expect_code(3, &format!("[{name}] ctr run --rm"));
         assert_eq!(o.out(), host_netns(), "[{name}] ctr run --net-host: not the host's network namespace");
         assert!(!rt_root.join(ns).join(&id).exists(), "[{name}] state of {id} left after ctr run --rm");
+        // Control for --net-host: without it, a network namespace of the container's own.
+        let id = format!("netns-{name}");
+        cd.track_task(ns, &id);
+        let mut args = common(&id);
+        args.retain(|a| a != "--net-host");
+        let mut argv: Vec<&str> = vec!["run", "--rm"];
+        argv.extend(args.iter().map(String::as_str));
+        argv.extend([BUSYBOX_IMAGE, &id, "readlink", "/proc/self/ns/net"]);
+        let o = cd.ctr(&argv, Some(ns));
+        o.expect_ok(&format!("[{name}] ctr run --rm without --net-host"));
+        assert!(o.out().starts_with("net:[") && o.out() != host_netns(), "[{name}] without --net-host: {:?}", o.out());
 
         // Detached, then exec, ps, kill, delete.
         let id = format!("bg-{name}");
