@@ -12,7 +12,8 @@ Steps (each checked; the first failure ends the run with exit 1 and the step's n
   the container's memory and CPU limits in its cgroup, then UpdateContainerResources and the
   new limits in the cgroup; StopContainer (EXITED, status of the TERM trap), RemoveContainer
   (gone from the server and from the runtime); a second container that exits by itself, then
-  is stopped and removed (the runtime's `kill --all` of a stopped container); StopPodSandbox
+  is stopped and removed (the runtime's `kill --all` of a stopped container); one past its
+  memory limit (/probe alloc, from the test image), EXITED with reason OOMKilled; StopPodSandbox
   (NOTREADY) and RemovePodSandbox (gone).
 
 Prints one line per step; "cri-client: all steps passed" at the end.
@@ -248,6 +249,16 @@ def main():
         rt.StopContainer(pb.StopContainerRequest(container_id=cid2, timeout=5), timeout=T)
         rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid2), timeout=T)
         check(not in_runtime(cid2), f"{cid2} still in {args.runtime_root} after removal")
+        step("a container over its memory limit: OOMKilled")
+        cid3 = container("oom", ["/probe", "alloc", "64", "5"], 16)
+        rt.StartContainer(pb.StartContainerRequest(container_id=cid3), timeout=T)
+        st = wait_state(cid3, pb.CONTAINER_EXITED)
+        check(st.reason == "OOMKilled" and st.exit_code == 137,
+              f"a container past its 16 MiB limit ended with exit {st.exit_code}, reason {st.reason!r}: "
+              "the OOM kill was not seen (the shim watches the container's memory cgroup)")
+        rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid3), timeout=T)
+        check(not in_runtime(cid3), f"{cid3} still in {args.runtime_root} after removal")
+
         left = rt.ListContainers(pb.ListContainersRequest(filter=pb.ContainerFilter(pod_sandbox_id=pod_id)), timeout=T)
         check(len(left.containers) == 0, f"containers left in the pod: {[c.id for c in left.containers]}")
 
