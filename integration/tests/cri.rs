@@ -440,6 +440,17 @@ fn ctr_runs_execs_kills_and_deletes() {
         let o = cd.ctr(&["task", "ps", &id], Some(ns));
         o.expect_ok(&format!("[{name}] ctr task ps"));
         assert!(o.stdout.lines().count() >= 3, "[{name}] ctr task ps: expected the shell and its sleep:\n{}", o.stdout);
+        // pause/resume go through the runtime; the state is what `ctr task ls` reports.
+        let task_state =
+            || cd.ctr(&["task", "ls"], Some(ns)).stdout.lines().find(|l| l.starts_with(&id)).map(|l| l.split_whitespace().last().unwrap_or("").to_string());
+        cd.ctr(&["task", "pause", &id], Some(ns)).expect_ok(&format!("[{name}] ctr task pause"));
+        assert_eq!(task_state().as_deref(), Some("PAUSED"), "[{name}] after pause");
+        cd.ctr(&["task", "resume", &id], Some(ns)).expect_ok(&format!("[{name}] ctr task resume"));
+        assert_eq!(task_state().as_deref(), Some("RUNNING"), "[{name}] after resume");
+        // The shim's own statistics, read from the cgroup the runtime made.
+        let o = cd.ctr(&["task", "metrics", &id], Some(ns));
+        o.expect_ok(&format!("[{name}] ctr task metrics"));
+        assert!(o.stdout.contains("memory.usage_in_bytes") || o.stdout.contains("memory.usage"), "[{name}] ctr task metrics:\n{}", o.stdout);
         cd.ctr(&["task", "kill", &id], Some(ns)).expect_ok(&format!("[{name}] ctr task kill"));
         wait_until(Duration::from_secs(20), "the task to stop", || {
             cd.ctr(&["task", "ls"], Some(ns)).stdout.lines().any(|l| l.starts_with(&id) && l.contains("STOPPED")).then_some(())
