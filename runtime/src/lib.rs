@@ -14,6 +14,7 @@ mod container;
 /// The config checks live in the contract crate, shared with spec-gen.
 use ocirt_contract::config;
 mod diagnose;
+mod exec_reaper;
 mod foreground;
 mod hooks;
 mod init;

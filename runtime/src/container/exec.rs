@@ -114,17 +114,27 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32, ExecError> {
     close_in_child.extend(console_sock.as_ref().map(|s| s.as_raw_fd()));
     let Joins { setns, pid_ns, chroot_to, .. } = joins;
     let detach = o.detach;
-    let spawned = spawn::spawn(CloneFlags::empty(), pid_ns.as_deref(), &close_in_child, move |chan| tenant(&chan, setns, chroot_to, &process, &sec, detach))?;
+    // exec -d: forked inside the container for its init to reap, unless a supervisor above
+    // the init reaps it as runc's contract has it (exec_reaper.rs).
+    let split = detach && !crate::exec_reaper::caller_reaps(st.pid, sec.self_exe);
+    let spawned =
+        spawn::spawn(CloneFlags::empty(), pid_ns.as_deref(), &close_in_child, move |chan| tenant(&chan, setns, chroot_to, &process, &sec, detach, split))?;
     let pid = spawned.child.pid();
     // On any error the child is killed and reaped (spawned is dropped).
     cgroups::join(&st.cgroup_path, &st.id, pid, st.cgroup_dirs.as_ref())?;
     let ready = spawn::serve(&spawned.chan, console_sock.as_ref(), None)?;
     let program = if o.detach {
-        // The program's process, forked inside the container by our child: its pid as we
-        // see it, then the word to exec.
-        let pidfd = ready.fd.ok_or(ExecError::NoPidfd)?;
-        let program = pidfd_pid(&pidfd)?;
-        spawned.chan.send(&ToInit::Proceed)?;
+        // Split: the program's process, forked inside the container by our child: its pid
+        // as we see it, then the word to exec. Otherwise our child is the program, left to
+        // the caller's subreaper when we exit.
+        let program = if split {
+            let pidfd = ready.fd.ok_or(ExecError::NoPidfd)?;
+            let program = pidfd_pid(&pidfd)?;
+            spawned.chan.send(&ToInit::Proceed)?;
+            program
+        } else {
+            pid
+        };
         // The socket closes (close-on-exec) once the program runs: return then, as for a
         // foreground exec, not while the runtime's code still runs there.
         match spawned.chan.recv_with_fd() {
@@ -133,8 +143,12 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32, ExecError> {
             Ok((other, _)) => return Err(ExecError::Unexpected(format!("{other:?}"))),
             Err(e) => return Err(e.into()),
         }
-        // Our child forked the program and exits: reap it so it leaves no zombie.
-        spawned.child.reap();
+        if split {
+            // Our child forked the program and exits: reap it so it leaves no zombie.
+            spawned.child.reap();
+        } else {
+            spawned.child.keep();
+        }
         program
     } else {
         spawned.child.keep()
@@ -238,7 +252,15 @@ fn split_detached(chan: &InitEnd) -> Result<(), String> {
 }
 
 /// The child side: join, then the shared final steps, then exec.
-fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: Option<OwnedFd>, process: &Process, sec: &Security, detach: bool) -> ! {
+fn tenant(
+    chan: &InitEnd,
+    join: Vec<(LinuxNamespaceType, OwnedFd)>,
+    chroot_to: Option<OwnedFd>,
+    process: &Process,
+    sec: &Security,
+    detach: bool,
+    split: bool,
+) -> ! {
     let fail = |msg: String| -> ! { spawn::fail(chan, &msg) };
     // Never dumpable while the runtime's code runs in the container (as the init, step 2).
     if let Err(e) = nix::sys::prctl::set_dumpable(false) {
@@ -266,7 +288,7 @@ fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: O
         Ok(p) => p,
         Err(e) => fail(e.to_string()),
     };
-    if detach {
+    if split {
         if let Err(e) = split_detached(chan) {
             fail(e);
         }
@@ -276,7 +298,8 @@ fn tenant(chan: &InitEnd, join: Vec<(LinuxNamespaceType, OwnedFd)>, chroot_to: O
     };
     if detach {
         plan.report = Some(&report);
-    } else if chan.send(&FromInit::Ready).is_err() {
+    }
+    if !split && chan.send(&FromInit::Ready).is_err() {
         crate::sys::exit_now(1)
     }
     crate::process::exec(&plan, sec)

@@ -52,7 +52,8 @@ pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> 
     let mut spec = super::snapshot::load(&dir)?;
     let linux = spec.linux().clone().unwrap_or_default();
     let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default()).map_err(|e| invalid("the current resources", e))?;
-    merge(&mut current, change);
+    let change = only_updatable(change, &current)?;
+    merge(&mut current, &change);
     let merged: LinuxResources = serde_json::from_value(current).map_err(|e| invalid("the merged resources", e))?;
     crate::cgroups::check_supported(&merged)?;
     apply(&st.cgroup_path, id, &merged)?;
@@ -65,17 +66,48 @@ pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> 
     Ok(())
 }
 
-/// A `-r` document (`name` says where it came from): a linux.resources object with only the
-/// updatable sections.
+/// A `-r` document (`name` says where it came from): a linux.resources object. Sections
+/// other than the updatable ones may only restate what is in force ([`update`] checks):
+/// containerd sends the container's whole resources, device rules included, with only the
+/// limits changed. The result is the typed form re-serialised, so that the fixed sections
+/// compare field by field with the config snapshot's.
 pub fn resources_from_json(name: &str, text: &str) -> Result<Value, UpdateError> {
     let v: Value = serde_json::from_str(text).map_err(|e| invalid(format!("{name}: not JSON"), e))?;
-    let Value::Object(map) = &v else { return Err(invalid(name, "expected a linux.resources object, e.g. {\"memory\":{\"limit\":268435456}}")) };
-    if let Some(k) = map.keys().find(|k| !UPDATABLE.contains(&k.as_str())) {
-        return Err(invalid(format!("{name}: field `{k}`"), format!("cannot be updated on a live container (only {}): remove it", UPDATABLE.join(", "))));
+    if !v.is_object() {
+        return Err(invalid(name, "expected a linux.resources object, e.g. {\"memory\":{\"limit\":268435456}}"));
     }
     // Typed once, so a wrong type names its field now rather than after the merge.
-    serde_json::from_value::<LinuxResources>(v.clone()).map_err(|e| invalid(format!("{name}: not a valid linux.resources object"), e))?;
-    Ok(v)
+    let typed = serde_json::from_value::<LinuxResources>(v).map_err(|e| invalid(format!("{name}: not a valid linux.resources object"), e))?;
+    serde_json::to_value(typed).map_err(|e| invalid(name, e))
+}
+
+/// The change without its fixed sections, each of which must equal what is in force
+/// (absent, null and empty count as the same: Go's encoders keep or drop empty lists as
+/// they please). A real change to one is refused by name.
+fn only_updatable(change: &Value, current: &Value) -> Result<Value, UpdateError> {
+    fn empty(v: Option<&Value>) -> bool {
+        match v {
+            None | Some(Value::Null) => true,
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(o)) => o.is_empty(),
+            _ => false,
+        }
+    }
+    let mut change = change.clone();
+    if let Value::Object(map) = &mut change {
+        let fixed: Vec<String> = map.keys().filter(|k| !UPDATABLE.contains(&k.as_str())).cloned().collect();
+        for k in fixed {
+            let (asked, have) = (map.get(&k), current.get(&k));
+            if !((empty(asked) && empty(have)) || asked == have) {
+                return Err(invalid(
+                    format!("field `{k}`"),
+                    format!("cannot be updated on a live container (only {}): remove it, or give it as the container has it", UPDATABLE.join(", ")),
+                ));
+            }
+            map.remove(&k);
+        }
+    }
+    Ok(change)
 }
 
 /// Objects merge key by key; anything else replaces.
@@ -111,6 +143,22 @@ fn apply(path: &Path, id: &str, res: &LinuxResources) -> Result<(), UpdateError>
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn fixed_sections_pass_only_when_unchanged() {
+        let devs = json!([{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]);
+        let typed = |v: Value| resources_from_json("test", &v.to_string()).unwrap();
+        let current = typed(json!({"devices": devs, "memory": {"limit": 100}}));
+        // containerd's shape: the whole resources, devices as they are, a new limit.
+        let change = typed(json!({"devices": devs, "memory": {"limit": 200}, "hugepageLimits": []}));
+        assert_eq!(only_updatable(&change, &current).unwrap(), json!({"memory": {"limit": 200}}));
+        // A different device rule is a change that cannot be made live: refused by name.
+        let change = typed(json!({"devices": [{"allow": true, "access": "rwm"}], "memory": {"limit": 200}}));
+        let e = only_updatable(&change, &current).unwrap_err().to_string();
+        assert!(e.contains("field `devices`"), "{e}");
+        let e = only_updatable(&typed(json!({"network": {"classID": 5}})), &current).unwrap_err().to_string();
+        assert!(e.contains("field `network`"), "{e}");
+    }
 
     #[test]
     fn merge_keeps_what_the_change_does_not_name() {
