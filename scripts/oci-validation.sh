@@ -38,7 +38,7 @@ DEBS="golang-1.22-go golang-1.22-src golang-github-blang-semver-dev golang-githu
  golang-github-xeipuuv-gojsonpointer-dev golang-github-xeipuuv-gojsonreference-dev golang-golang-x-sys-dev"
 # The programs share fixed cgroup paths (/testdir/..., /cgrouptest): two runs at once would
 # see each other's.
-RUN_LOCK=/run/lock/ocirt-oci-validation.lock
+RUN_LOCK=$CACHE/oci-validation/run.lock
 
 die() { echo "oci-validation: $*" >&2; exit 1; }
 
@@ -169,6 +169,7 @@ build() {
   fi
   W=$(mktemp -d "${TMPDIR:-/var/tmp}/ocirt-oci-validation-build.XXXXXX")
   trap 'rm -rf "$W"' EXIT
+  trap 'exit 143' TERM INT
   compile
   rm -rf "$DIR"
   mkdir -p "$DIR/bin"
@@ -177,8 +178,11 @@ build() {
   basename "$(ls -d "$W"/src/${SRCPKG}-*/ | tail -1)" > "$DIR/VERSION"
   "$GOROOT/bin/go" version >> "$DIR/VERSION"
   touch "$DIR/.complete"
-  # Builds of earlier versions of this script that no run has used for a week.
-  find "$(dirname "$DIR")" -mindepth 1 -maxdepth 1 -type d ! -name "$KEY" -mtime +7 -exec rm -rf {} + 2>/dev/null || true
+  # Builds of earlier versions of this script that no run has used for a week (in the
+  # cache only: a directory given by OCI_VALIDATION_DIR may have any siblings).
+  if [ -z "${OCI_VALIDATION_DIR:-}" ]; then
+    find "$CACHE/oci-validation" -mindepth 1 -maxdepth 1 ! -name "$KEY" ! -name "$KEY.lock" ! -name run.lock -mtime +7 -exec rm -rf {} + 2>/dev/null || true
+  fi
   echo "built $(ls "$DIR"/bin/*.t | wc -l) programs in $DIR"
 }
 
@@ -238,6 +242,7 @@ run() {
   mkdir -p "$out/work/tmp" "$root"
   chmod 755 "$out" "$out/work" "$out/work/tmp"
   out=$(readlink -f "$out")
+  mkdir -p "$(dirname "$RUN_LOCK")"
   exec 9>"$RUN_LOCK"
   flock 9
   # Every create's id (the last argument) is noted, so that its cgroups can be looked for,

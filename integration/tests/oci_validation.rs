@@ -64,8 +64,14 @@ fn script_cmd(ctx: &Ctx, args: &[&str], env: &[(&str, &Path)], limit: Duration) 
     match r.wait_timeout(limit) {
         Some(o) => o,
         None => {
-            // SAFETY: kill(2) on the process group of the script we just started (its pid).
-            unsafe { libc::kill(-r.pid(), libc::SIGKILL) };
+            // TERM first, so that the script removes its scratch build directory.
+            for sig in [libc::SIGTERM, libc::SIGKILL] {
+                // SAFETY: kill(2) on the process group of the script we started (its pid).
+                unsafe { libc::kill(-r.pid(), sig) };
+                if r.wait_timeout(Duration::from_secs(5)).is_some() {
+                    break;
+                }
+            }
             panic!("{what} did not finish within {limit:?}\nstdout: {}\nstderr: {}", r.stdout_now(), r.stderr_now());
         }
     }
