@@ -19,11 +19,11 @@
 # `run` prints one line per program, `PASS name` or `FAIL name` (PASS: exit 0 and no
 # `not ok` but TODOs; some programs print no check at all and pass on their status), then
 # what the runtime under test left behind, one `RESIDUE what` line each (state in its
-# private --root, cgroups of the containers it made or of the programs' /testdir and
-# /cgrouptest, processes and mounts in the run's bundles); it removes that residue and
-# prints `STILL what` for anything the removal could not take.
-# Exit status: 0, or 4 if there was residue. Logs: $OCI_VALIDATION_OUT (default
-# /var/tmp/ocirt-oci-validation-results/RUNTIME-PID), one PROGRAM.log each and `summary`.
+# private --root, OUT/state; cgroups of the containers it made or of the programs' /testdir
+# and /cgrouptest; live container inits; mounts in the run's bundles); it removes that
+# residue and prints `STILL what` for anything the removal could not take.
+# Exit status: 0, or 4 if there was residue. OUT: $OCI_VALIDATION_OUT (default
+# /var/tmp/ocirt-oci-validation-results/RUNTIME-PID): PROGRAM.log for each, and `summary`.
 set -euo pipefail
 SELF=$(readlink -f "$0")
 CACHE=${OCIRT_CACHE:-/var/cache/ocirt}
@@ -205,7 +205,7 @@ residue() {
   fi
   if [ -s "$out/inits" ]; then
     while read -r p r; do
-      [ "$(start_time "$p")" = "$r" ] && echo "process: $p (a container's init)"
+      if [ "$(start_time "$p")" = "$r" ]; then echo "process: $p (a container's init)"; fi
     done < "$out/inits"
   fi
   awk -v o="$out/" 'index($5, o) == 1 { print "mount: " $5 }' /proc/self/mountinfo
@@ -238,10 +238,12 @@ run() {
   cached || die "the suite is not built in $DIR: run $0 build"
   touch "$DIR"
   local out=${OCI_VALIDATION_OUT:-/var/tmp/ocirt-oci-validation-results/$(basename "$rt")-$$}
-  local root=/run/ocirt-oci-validation-$$
-  mkdir -p "$out/work/tmp" "$root"
+  mkdir -p "$out/work/tmp"
   chmod 755 "$out" "$out/work" "$out/work/tmp"
   out=$(readlink -f "$out")
+  local root=$out/state
+  rm -f "$out/ids" "$out/inits" "$out/summary"
+  mkdir "$root" || die "$root exists: give a new OCI_VALIDATION_OUT"
   mkdir -p "$(dirname "$RUN_LOCK")"
   exec 9>"$RUN_LOCK"
   flock 9
