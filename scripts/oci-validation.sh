@@ -63,8 +63,10 @@ EOF
            -o APT::Sandbox::User=root)
   # Exit status 3: the archive cannot be reached (the integration test may skip on that
   # alone); anything else is a broken build.
-  apt-get "${A[@]}" update -qq || { echo "oci-validation: cannot reach deb.debian.org (apt-get update failed)" >&2; exit 3; }
-  (cd "$W/debs" && apt-get "${A[@]}" download $DEBS -qq) || { echo "oci-validation: cannot download $DEBS" >&2; exit 3; }
+  apt-get "${A[@]}" -o APT::Update::Error-Mode=any update -qq ||
+    { echo "oci-validation: cannot reach deb.debian.org (apt-get update failed)" >&2; exit 3; }
+  (cd "$W/debs" && apt-get "${A[@]}" download $DEBS -qq) ||
+    { echo "oci-validation: cannot download Go 1.22 and the Go libraries from deb.debian.org" >&2; exit 3; }
   for d in "$W"/debs/*.deb; do dpkg -x "$d" "$W/root"; done
   # Only the upstream tarball is needed (validation/ is not in the -dev binary package), and
   # apt-get source wants dpkg-source to unpack the rest: its failure after the download is
