@@ -19,3 +19,4 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 bash "$(dirname "$0")/setup-cri.sh"
+bash "$(dirname "$0")/setup-conf.sh"

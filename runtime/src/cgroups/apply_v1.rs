@@ -169,7 +169,17 @@ fn cpu_v1(l: &Layout, rel: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
         }
     }
     if c.cpus().is_some() || c.mems().is_some() {
-        let dir = dir_for(l, rel, "cpuset", "linux.resources.cpu.cpus/mems")?;
+        let h = l.v1("cpuset").ok_or_else(|| missing("linux.resources.cpu.cpus/mems", "cpuset"))?;
+        let dir = h.path.join(rel);
+        // The kernel takes only a subset of the parent's cpus and mems (EACCES otherwise), and
+        // a parent this create made (`testdir/x/ctr`) is still empty: fill the parents first.
+        if let Some(parent) = dir.parent().filter(|p| p.starts_with(&h.path)) {
+            for (file, set) in [("cpuset.cpus", c.cpus().is_some()), ("cpuset.mems", c.mems().is_some())] {
+                if set {
+                    inherit(&h.path, parent, file, &|_| false)?;
+                }
+            }
+        }
         if let Some(v) = c.cpus() {
             write(&dir, "cpuset.cpus", v)?;
         }
@@ -355,5 +365,34 @@ mod tests {
         fill_cpuset(&h, &leaf, &LinuxResources::default(), &|d: &Path| made.iter().any(|m| m == d)).unwrap();
         assert_eq!(std::fs::read_to_string(leaf.join("cpuset.cpus")).unwrap(), "0-1");
         std::fs::remove_dir_all(&base).unwrap();
+    }
+    #[test]
+    fn a_cpuset_limit_fills_the_new_parents_first() {
+        let base = std::env::temp_dir().join(format!("ocirt-cg-cpuset-limit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        struct Cleanup(std::path::PathBuf);
+        impl Drop for Cleanup {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+        let _cleanup = Cleanup(base.clone());
+        let leaf = base.join("testdir/x/c");
+        std::fs::create_dir_all(&leaf).unwrap();
+        for d in [base.clone(), base.join("testdir"), base.join("testdir/x"), leaf.clone()] {
+            let root = d == base;
+            std::fs::write(d.join("cpuset.cpus"), if root { "0-1\n" } else { "" }).unwrap();
+            std::fs::write(d.join("cpuset.mems"), if root { "0\n" } else { "" }).unwrap();
+        }
+        let l = Layout { unified: false, hierarchies: vec![Hierarchy { path: base.clone(), controllers: vec!["cpuset".into()], v2: false, read_only: false }] };
+        // Only cpus is set: the parents get the root's cpus (the kernel refuses "1" under an
+        // empty parent); their mems are left to the fill that follows the create.
+        let res: LinuxResources = serde_json::from_value(serde_json::json!({"cpu": {"cpus": "1"}})).unwrap();
+        apply(&l, Path::new("testdir/x/c"), &res).unwrap();
+        let rd = |d: &str, f: &str| std::fs::read_to_string(base.join(d).join(f)).unwrap();
+        assert_eq!(rd("testdir", "cpuset.cpus"), "0-1");
+        assert_eq!(rd("testdir/x", "cpuset.cpus"), "0-1");
+        assert_eq!(rd("testdir/x/c", "cpuset.cpus"), "1");
+        assert_eq!(rd("testdir/x", "cpuset.mems"), "");
     }
 }
