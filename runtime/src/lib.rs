@@ -31,6 +31,7 @@ mod seccomp;
 mod setup_error;
 mod signals;
 mod state;
+mod subreaper;
 mod sys;
 mod tty;
 

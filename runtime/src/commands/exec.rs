@@ -198,6 +198,9 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     if !st.init_alive() {
         bail!("container {} stopped while exec was being prepared", a.id);
     }
+    // exec -d: under a subreaper (conmon, containerd's shim) the program is our child, as
+    // with runc, so that it reaps it and learns its status; else it is forked inside.
+    let split = a.detach && !crate::subreaper::orphans_go_to_a_subreaper()?;
     let back = match &pid_ns {
         Some(p) => Some(namespaces::enter_pid_for_children(&PathBuf::from(p))?),
         None => None,
@@ -222,7 +225,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                 preserve_fds: a.preserve_fds,
                 self_exe,
             };
-            tenant(&child_chan, join, chroot_to, &process, &sec, a.detach)
+            tenant(&child_chan, join, chroot_to, &process, &sec, a.detach, split)
         }
         Ok(pid) => pid,
         Err(e) => bail!("clone: {e}"),
@@ -239,11 +242,16 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
             let (msg, fd) = parent_chan.recv_with_fd()?;
             match msg {
                 FromInit::Ready if a.detach => {
-                    // The program's process, forked inside the container by our child: its
-                    // pid as we see it, then the word to exec.
-                    let pidfd = fd.context("detached exec: Ready without the program's pidfd")?;
-                    let program = pidfd_pid(&pidfd)?;
-                    parent_chan.send(&ToInit::Proceed)?;
+                    // Split: the program's process, forked inside the container by our
+                    // child: its pid as we see it, then the word to exec.
+                    let program = if split {
+                        let pidfd = fd.context("detached exec: Ready without the program's pidfd")?;
+                        let program = pidfd_pid(&pidfd)?;
+                        parent_chan.send(&ToInit::Proceed)?;
+                        program
+                    } else {
+                        pid
+                    };
                     // The socket closes (close-on-exec) once the program runs: return then,
                     // as for a foreground exec, not while the runtime's code still runs there.
                     return match parent_chan.recv_with_fd() {
@@ -280,7 +288,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
     };
-    if a.detach {
+    if split {
         // Our child forked the program and exits: reap it so it leaves no zombie.
         // SAFETY: waitpid on our own child.
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
@@ -356,6 +364,7 @@ fn tenant(
     process: &Process,
     sec: &crate::process::Security,
     detach: bool,
+    split: bool,
 ) -> ! {
     let fail = |msg: String| -> ! {
         let _ = chan.send_error(&msg);
@@ -398,19 +407,19 @@ fn tenant(
         Ok(p) => p,
         Err(e) => fail(e.to_string()),
     };
-    if detach {
+    if split {
         if let Err(e) = split_detached(chan) {
             fail(e);
         }
+    } else if chan.send(&FromInit::Ready).is_err() {
+        // SAFETY: plain _exit.
+        unsafe { libc::_exit(1) }
     }
     let report = |msg: &str| {
         let _ = chan.send_error(msg);
     };
     if detach {
         plan.report = Some(&report);
-    } else if chan.send(&FromInit::Ready).is_err() {
-        // SAFETY: plain _exit.
-        unsafe { libc::_exit(1) }
     }
     crate::process::exec(&plan, sec)
 }
