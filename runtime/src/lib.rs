@@ -27,6 +27,7 @@ mod process;
 mod protocol;
 mod reaper;
 mod rootfs;
+mod rootless;
 mod seccomp;
 mod setup_error;
 mod signals;
@@ -39,7 +40,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Where container state lives unless --root says otherwise (runc uses /run/runc).
+/// Where container state lives unless --root says otherwise (runc uses /run/runc); a
+/// rootless caller's default is under $XDG_RUNTIME_DIR (state::default_root).
 pub const DEFAULT_ROOT: &str = "/run/ocirt";
 /// Where `runtime run NAME` looks for a bundle called NAME when NAME is not a path.
 pub const BUNDLE_STORE: &str = "/var/lib/ocirt/bundles";
@@ -47,8 +49,9 @@ pub const BUNDLE_STORE: &str = "/var/lib/ocirt/bundles";
 #[derive(Parser, Debug)]
 #[command(name = "runtime", version = env!("OCIRT_VERSION"), about = "A hardened OCI container runtime (runc-compatible CLI)")]
 pub struct Cli {
-    /// Directory for container state (one subdirectory per container)
-    #[arg(long, global = true, default_value = DEFAULT_ROOT)]
+    /// Directory for container state (one subdirectory per container); rootless:
+    /// $XDG_RUNTIME_DIR/ocirt
+    #[arg(long, global = true, default_value_os_t = state::default_root())]
     pub root: PathBuf,
     /// Write log messages to this file instead of stderr
     #[arg(long, global = true)]
