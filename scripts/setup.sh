@@ -18,3 +18,4 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
+bash "$(dirname "$0")/setup-podman.sh"

@@ -120,6 +120,10 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     } else {
         step!("prepare rootfs", rootfs::pivot::prepare(&a.rootfs, linux.rootfs_propagation().as_deref().is_some_and(|p| p.contains("private"))))?
     };
+    if rootfs::sources::deferred(&a.mounts) {
+        let writable = !a.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
+        step!("bind sources (rootless)", rootfs::sources::open_all(&mut a.mounts, &a.rootfs, writable))?;
+    }
     step!("mounts", rootfs::mounts::mount_all(&root, &a.mounts, &a.cgroup_path, a.unshare_cgroup))?;
     let dev_is_bind = a.mounts.iter().any(|m| m.dest == Path::new("/dev") && matches!(m.kind, rootfs::plan::MountKind::Bind { .. }));
     if !dev_is_bind {
@@ -199,7 +203,7 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
         caps: &a.caps,
         seccomp: a.seccomp.as_ref(),
         landlock: a.landlock.as_ref(),
-        setgroups_allowed: !(a.new_userns && linux.gid_mappings().is_none()),
+        setgroups_allowed: !(a.new_userns && (linux.gid_mappings().is_none() || crate::rootless::setgroups_denied())),
         preserve_fds: a.preserve_fds,
         self_exe: a.self_exe,
     };

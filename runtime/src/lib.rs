@@ -65,8 +65,9 @@ pub struct Cli {
     /// Accepted for compatibility; cgroupfs is used when systemd is not PID 1
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Accepted for compatibility (runc's rootless mode); ignored
-    #[arg(long, global = true, hide = true)]
+    /// runc's rootless mode (true, false, auto): detected, not chosen, except that
+    /// `spec --rootless` writes a config for a rootless `run`
+    #[arg(long, global = true, hide = true, num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
     /// Accepted for compatibility; ignored
     #[arg(long, global = true, hide = true)]

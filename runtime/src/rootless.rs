@@ -21,3 +21,36 @@ pub fn rootless() -> bool {
     static R: OnceLock<bool> = OnceLock::new();
     *R.get_or_init(|| !nix::unistd::geteuid().is_root() || in_user_namespace())
 }
+
+/// Before an unprivileged runtime writes a child's gid_map, the kernel wants setgroups(2)
+/// turned off for that user namespace ("deny"), so that nobody can drop a group that was
+/// denying them access. Root (CAP_SETGID over the parent namespace) keeps it.
+pub fn deny_setgroups(pid: i32) -> std::io::Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let path = format!("/proc/{pid}/setgroups");
+    std::fs::write(&path, "deny").map_err(|e| std::io::Error::new(e.kind(), format!("write {path}: {e}")))
+}
+
+/// In the init of a new user namespace: whether setgroups(2) was denied (see
+/// [`deny_setgroups`]). Unreadable counts as denied, so additionalGids are refused rather
+/// than tried and dropped.
+pub fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").map(|s| s.trim() != "allow").unwrap_or(true)
+}
+
+/// `exec` by a runtime that is not root: the container's pid namespace (entered by the
+/// runtime itself, for its children) can only be joined with CAP_SYS_ADMIN over the user
+/// namespace that owns it, which the user holds once inside that user namespace (it made
+/// it). So the runtime joins the container's user namespace first, and the child inherits
+/// it instead of joining it again. Root joins everything from the child, as before.
+pub fn join_user_namespace_first(join: &mut Vec<(oci_spec::runtime::LinuxNamespaceType, std::os::fd::OwnedFd)>) -> std::io::Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let Some(i) = join.iter().position(|(t, _)| *t == oci_spec::runtime::LinuxNamespaceType::User) else { return Ok(()) };
+    let (_, fd) = join.remove(i);
+    nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| std::io::Error::new(std::io::Error::from(e).kind(), format!("join the container's user namespace: {e}")))
+}

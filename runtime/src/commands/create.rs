@@ -554,6 +554,7 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> anyhow::Result<(
     if uid.is_empty() || gid.is_empty() {
         bail!("linux.uidMappings/gidMappings: a new user namespace needs both mappings");
     }
+    crate::rootless::deny_setgroups(pid)?;
     std::fs::write(format!("/proc/{pid}/uid_map"), uid).context("linux.uidMappings: write uid_map")?;
     std::fs::write(format!("/proc/{pid}/gid_map"), gid).context("linux.gidMappings: write gid_map")?;
     Ok(())

@@ -201,6 +201,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     // exec -d: under a subreaper (conmon, containerd's shim) the program is our child, as
     // with runc, so that it reaps it and learns its status; else it is forked inside.
     let split = a.detach && !crate::subreaper::orphans_go_to_a_subreaper()?;
+    crate::rootless::join_user_namespace_first(&mut join)?;
     let back = match &pid_ns {
         Some(p) => Some(namespaces::enter_pid_for_children(&PathBuf::from(p))?),
         None => None,
@@ -221,7 +222,7 @@ pub fn run(cli: &Cli, a: &ExecArgs) -> anyhow::Result<i32> {
                 caps: &caps,
                 seccomp: seccomp.as_ref(),
                 landlock: landlock.as_ref(),
-                setgroups_allowed: !(userns && linux.gid_mappings().is_none()),
+                setgroups_allowed: !(userns && (linux.gid_mappings().is_none() || crate::rootless::setgroups_denied())),
                 preserve_fds: a.preserve_fds,
                 self_exe,
             };
