@@ -125,7 +125,9 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
         // Asked for and not possible: refused, not dropped.
         step!(
             "process.user.additionalGids",
-            Err::<(), _>(std::io::Error::other("setgroups(2) is not allowed in this user namespace (no gid map, or a rootless runtime, which must deny it): remove additionalGids"))
+            Err::<(), _>(std::io::Error::other(
+                "setgroups(2) is not allowed in this user namespace (no gid map, or a rootless runtime, which must deny it): remove additionalGids"
+            ))
         )?;
     }
     let gid = nix::unistd::Gid::from_raw(user.gid());

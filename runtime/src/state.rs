@@ -47,7 +47,6 @@ fn honours_xdg(euid_root: bool, in_userns: impl FnOnce() -> bool, user: Option<&
     in_userns() && user.is_none_or(|u| u != "root")
 }
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("container {0:?} does not exist (looked in {1})")]

@@ -15,7 +15,7 @@
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 #[error("tmpcopyup: {what} {path}: {source}")]
@@ -111,7 +111,7 @@ pub fn copy_dir(src: &OwnedFd, dst: &OwnedFd, shown: &Path) -> Result<(), CopyEr
     Ok(())
 }
 
-fn copy_entry(src: &OwnedFd, dst: &OwnedFd, name: &CStr, path: &PathBuf) -> Result<(), CopyError> {
+fn copy_entry(src: &OwnedFd, dst: &OwnedFd, name: &CStr, path: &Path) -> Result<(), CopyError> {
     let (s, d) = (src.as_raw_fd(), dst.as_raw_fd());
     let st = lstat_at(s, name).map_err(err("stat", path))?;
     let perm = st.st_mode & 0o7777;
@@ -173,20 +173,14 @@ fn finish_fd(fd: &OwnedFd, st: &libc::stat) -> std::io::Result<()> {
     cvt(unsafe { libc::fchown(f, st.st_uid, st.st_gid) })?;
     // SAFETY: a valid fd.
     cvt(unsafe { libc::fchmod(f, st.st_mode & 0o7777) })?;
-    let times = [
-        libc::timespec { tv_sec: st.st_atime, tv_nsec: st.st_atime_nsec },
-        libc::timespec { tv_sec: st.st_mtime, tv_nsec: st.st_mtime_nsec },
-    ];
+    let times = [libc::timespec { tv_sec: st.st_atime, tv_nsec: st.st_atime_nsec }, libc::timespec { tv_sec: st.st_mtime, tv_nsec: st.st_mtime_nsec }];
     // SAFETY: a valid fd and a two-element timespec array.
     cvt(unsafe { libc::futimens(f, times.as_ptr()) })?;
     Ok(())
 }
 
 fn set_times_at(dir: RawFd, name: &CStr, st: &libc::stat) -> std::io::Result<()> {
-    let times = [
-        libc::timespec { tv_sec: st.st_atime, tv_nsec: st.st_atime_nsec },
-        libc::timespec { tv_sec: st.st_mtime, tv_nsec: st.st_mtime_nsec },
-    ];
+    let times = [libc::timespec { tv_sec: st.st_atime, tv_nsec: st.st_atime_nsec }, libc::timespec { tv_sec: st.st_mtime, tv_nsec: st.st_mtime_nsec }];
     // SAFETY: valid dirfd, C string and two-element timespec array; the link itself is changed.
     cvt(unsafe { libc::utimensat(dir, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })?;
     Ok(())
