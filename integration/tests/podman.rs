@@ -37,7 +37,7 @@ fn on_path(tool: &str) -> bool {
 /// Whether the test can run: podman (and conmon, catatonit) are installed; else it skips,
 /// or fails under OCIRT_REQUIRE_ALL.
 fn podman_available(test: &str) -> bool {
-    let missing: Vec<&str> = ["podman", "conmon", "catatonit", "newuidmap", "runc"]
+    let missing: Vec<&str> = ["podman", "conmon", "catatonit", "newuidmap", "runc", "script", "setpriv", "unshare"]
         .into_iter()
         .filter(|t| !on_path(t) && !Path::new("/usr/libexec/podman").join(t).is_file())
         .collect();
@@ -402,7 +402,7 @@ fn podman_run_detach_exec_stop_rm() {
 
 #[test]
 fn podman_exec_tty_pause_unpause_and_init() {
-    if !podman_available("podman_exec_tty_pause_unpause_and_init") || !on_path("script") {
+    if !podman_available("podman_exec_tty_pause_unpause_and_init") {
         return;
     }
     let ctx = Ctx::new("podman_tty");
