@@ -537,9 +537,13 @@ fn rootless_podman_run_detach_exec_stop_rm() {
     let image = image_rootfs(&ctx);
     let rt = runtime_for_user(&ctx);
     let mut ids = vec![];
+    let mut copies = vec![];
     for (p, ours) in [(Podman::new(&ctx, "rl-runc", Path::new("runc"), Some(user)), false), (Podman::new(&ctx, "rl-ours", &rt, Some(user)), true)] {
         p.import(&image);
         let what = p.runtime.display().to_string();
+        // tmpcopyup in podman's user namespace: owners are the mapped ones.
+        let o = p.sh(&["--read-only", "--tmpfs", "/data"], &format!("{LIST_DATA}; cat /var/tmp/from-image; touch /x 2>/dev/null || echo ro-root"));
+        copies.push(o.expect_ok(&format!("rootless --read-only --tmpfs ({what})")).stdout.clone());
         let o = p.sh(&[], "id -u; cat /proc/self/uid_map | tr -s ' '; echo hi > /tmp/x && cat /tmp/x; exit 3");
         assert_eq!(o.code, 3, "rootless run ({what}): {o:?}");
         assert!(o.stdout.starts_with("0\n") && o.stdout.contains(&format!(" 0 {} 1", user.0)) && o.stdout.contains("hi"), "rootless run ({what}): {o:?}");
@@ -563,6 +567,8 @@ fn rootless_podman_run_detach_exec_stop_rm() {
         p.assert_clean(std::slice::from_ref(&id));
         ids.push(id);
     }
+    assert!(copies[0].contains("sub directory 1751 5:6") && copies[0].contains("var/tmp\nro-root"), "runc control: {}", copies[0]);
+    assert_eq!(copies[1], copies[0], "rootless --read-only --tmpfs: ours differs from runc");
 }
 
 // ---- without podman -----------------------------------------------------------------------
