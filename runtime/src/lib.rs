@@ -105,7 +105,7 @@ pub enum Command {
     Update(commands::update::UpdateArgs),
     /// Print the container's resource statistics and OOM events as JSON lines
     Events(commands::events::EventsArgs),
-    /// Write a starter config.json
+    /// Write a starter config.json (with --rootless: one for a rootless `run` by the caller)
     Spec(commands::spec::SpecArgs),
     /// Print the runtime-spec features.json of what this runtime implements
     Features,
