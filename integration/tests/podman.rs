@@ -30,8 +30,13 @@ const PODMAN_TIMEOUT: Duration = Duration::from_secs(120);
 /// seccomp profile (podman always sends one): proof that podman ran this runtime.
 const OUR_DEBUG_LINE: &str = " instructions";
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+/// Where `tool` is: on PATH, or in the usual directories (root's sbin may be off PATH).
+fn find_tool(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
 }
 
 /// Whether the test can run: podman (and conmon, catatonit) are installed; else it skips,
@@ -39,7 +44,7 @@ fn on_path(tool: &str) -> bool {
 fn podman_available(test: &str) -> bool {
     let missing: Vec<&str> = ["podman", "conmon", "catatonit", "newuidmap", "runc", "script", "setpriv", "unshare"]
         .into_iter()
-        .filter(|t| !on_path(t) && !Path::new("/usr/libexec/podman").join(t).is_file())
+        .filter(|t| find_tool(t).is_none() && !Path::new("/usr/libexec/podman").join(t).is_file())
         .collect();
     if missing.is_empty() {
         return true;
@@ -155,7 +160,8 @@ impl<'a> Podman<'a> {
     fn runc(ctx: &'a Ctx) -> Podman<'a> {
         let dir = ctx.dir("podman-runc");
         let wrapper = dir.join("runc-with-root");
-        write_script(&wrapper, &format!("exec runc --root '{}' \"$@\"", dir.join("runc-state").display()));
+        let runc = find_tool("runc").expect("runc (checked by podman_available)");
+        write_script(&wrapper, &format!("exec '{}' --root '{}' \"$@\"", runc.display(), dir.join("runc-state").display()));
         Podman::new(ctx, "podman-runc", &wrapper, None)
     }
 
@@ -538,7 +544,8 @@ fn rootless_podman_run_detach_exec_stop_rm() {
     let rt = runtime_for_user(&ctx);
     let mut ids = vec![];
     let mut copies = vec![];
-    for (p, ours) in [(Podman::new(&ctx, "rl-runc", Path::new("runc"), Some(user)), false), (Podman::new(&ctx, "rl-ours", &rt, Some(user)), true)] {
+    let runc = find_tool("runc").expect("runc (checked by podman_available)");
+    for (p, ours) in [(Podman::new(&ctx, "rl-runc", &runc, Some(user)), false), (Podman::new(&ctx, "rl-ours", &rt, Some(user)), true)] {
         p.import(&image);
         let what = p.runtime.display().to_string();
         // tmpcopyup in podman's user namespace: owners are the mapped ones.
