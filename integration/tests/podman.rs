@@ -724,3 +724,58 @@ fn rootless_run_by_hand_from_spec_rootless() {
     assert!(e.contains("linux.resources.pids") && e.contains("rootless") && e.contains("remove linux.resources.pids"), "{e}");
     assert!(!xdg.join("ocirt/hand-3").exists(), "state left by the refused run");
 }
+
+// ---- exec -d under a subreaper, without podman ----------------------------------------------
+
+/// What conmon and containerd's shim rely on: they are child subreapers, run `exec -d
+/// --pid-file`, and learn the program's exit status by reaping it. A python3 stand-in does
+/// the same; the control, not a subreaper, cannot reap the program (it is adopted inside
+/// the container: `escapes_files::detached_exec_is_a_child_of_the_container_init`).
+#[test]
+fn exec_detach_under_a_subreaper_is_adopted_and_reaped_by_it() {
+    let Some(python) = find_tool("python3") else {
+        assert!(std::env::var_os("OCIRT_REQUIRE_ALL").is_none(), "OCIRT_REQUIRE_ALL is set but python3 is missing");
+        eprintln!("exec_detach_under_a_subreaper_is_adopted_and_reaped_by_it: skipped: no python3");
+        return;
+    };
+    let ctx = Ctx::new("exec_subreaper");
+    let mut b = ctx.bundle("b");
+    b.probe(&["sleep", "30"]);
+    let id = ctx.next_id();
+    ctx.run_detached(&b, &id);
+    let script = ctx.base.join("reaper.py");
+    fs::write(
+        &script,
+        r#"import ctypes, os, subprocess, sys
+rt, root, cid, pidfile, subreaper = sys.argv[1:6]
+if subreaper == "1":
+    assert ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+r = subprocess.run([rt, "--root", root, "exec", "-d", "--pid-file", pidfile, cid, "/bin/sh", "-c", "sleep 0.5; exit 9"])
+assert r.returncode == 0, r
+pid = int(open(pidfile).read())
+try:
+    while True:
+        p, st = os.waitpid(-1, 0)
+        if p == pid:
+            print("reaped", os.waitstatus_to_exitcode(st))
+            break
+except ChildProcessError:
+    print("not our child")
+"#,
+    )
+    .unwrap();
+    let run = |subreaper: &str, pid_file: &str| {
+        let pid_file = ctx.base.join(pid_file);
+        let mut c = Command::new(&python);
+        c.arg(&script).arg(runtime_bin()).arg(&ctx.root).arg(&id).arg(&pid_file).arg(subreaper).stdin(Stdio::null());
+        let o = ctx.spawn(c, "python3 reaper.py").wait(CMD_TIMEOUT);
+        if let Ok(p) = fs::read_to_string(&pid_file) {
+            ctx.track_pid(p.trim().parse().unwrap_or(0));
+        }
+        o
+    };
+    let o = run("1", "with.pid");
+    assert_eq!(o.expect_ok("subreaper").out(), "reaped 9", "{o:?}");
+    let o = run("0", "without.pid");
+    assert_eq!(o.expect_ok("no subreaper").out(), "not our child", "{o:?}");
+}
