@@ -20,3 +20,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 bash "$(dirname "$0")/setup-cri.sh"
 bash "$(dirname "$0")/setup-conf.sh"
+bash "$(dirname "$0")/setup-podman.sh"

@@ -21,6 +21,8 @@ pub enum PlacementError {
     NotDelegated { field: &'static str, ctl: &'static str, mount: String, unit_hint: &'static str },
     #[error("cgroup {path}: {msg}")]
     Io { path: PathBuf, msg: String },
+    #[error("{field} sets a limit, which needs the {ctl} cgroup controller, and this rootless runtime cannot make {dir} (no write access: the host's cgroups belong to root): remove {field} to run without that limit, run the runtime as root, or have root delegate a cgroup to this user")]
+    Rootless { field: &'static str, ctl: &'static str, dir: String },
 }
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -115,6 +117,67 @@ pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), Pla
     need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits", "no unit setting")?;
     need(res.network().is_some(), "net_cls", "linux.resources.network", "no unit setting")?;
     need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices", "DevicePolicy=closed")?;
+    Ok(())
+}
+
+// ---- rootless (podman's rootless mode, `runtime run` by a user) ------------------------
+// A rootless runtime cannot write the host's cgroup hierarchies unless someone delegated a
+// subtree to the user. As with runc, a hierarchy where the container's cgroup cannot be
+// made is then skipped, and the container stays in the caller's cgroup there; but a limit
+// that needs such a hierarchy is refused (security fails closed), never silently dropped.
+
+/// Rootless only: whether the container's cgroup `rel` can be made (or joined) in hierarchy
+/// `h`: write access to its deepest existing directory (to `cgroup.procs` if the leaf
+/// exists). Root in the initial user namespace is never asked: always true.
+pub fn rootless_can_make(h: &Path, rel: &Path) -> bool {
+    if !crate::rootless::rootless() {
+        return true;
+    }
+    let leaf = h.join(rel);
+    let mut dir = leaf.as_path();
+    // A directory that cannot even be looked up (EACCES on the way) cannot be made either.
+    while !dir.exists() {
+        match dir.parent() {
+            Some(p) if p.starts_with(h) => dir = p,
+            _ => return false,
+        }
+    }
+    let target = if dir == leaf { leaf.join("cgroup.procs") } else { dir.to_path_buf() };
+    let Ok(c) = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()) else { return false };
+    // SAFETY: a NUL-terminated path; faccessat only reads it.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}
+
+/// Rootless only: refuses a limit whose controller's hierarchy got no directory of the
+/// container (`made`: the directories planned and made), naming the field and the fix.
+pub fn check_rootless_limits(res: &oci_spec::runtime::LinuxResources, made: &[PathBuf], cgroup: &Path) -> Result<(), PlacementError> {
+    if !crate::rootless::rootless() {
+        return Ok(());
+    }
+    let hierarchies = crate::cgroups::layout_hierarchies();
+    let need = |cond: bool, ctl: &'static str, field: &'static str| -> Result<(), PlacementError> {
+        if !cond {
+            return Ok(());
+        }
+        // The v1 hierarchy of the controller, else the cgroup2 tree (a cgroup2 host).
+        let h = hierarchies.iter().find(|h| !h.v2 && h.has(ctl)).or_else(|| hierarchies.iter().find(|h| h.v2));
+        match h {
+            Some(h) if made.iter().any(|d| d.starts_with(&h.path)) => Ok(()),
+            h => Err(PlacementError::Rootless {
+                field,
+                ctl,
+                dir: h.map(|h| h.path.join(cgroup.strip_prefix("/").unwrap_or(cgroup)).display().to_string()).unwrap_or_else(|| CGROUP_ROOT.into()),
+            }),
+        }
+    };
+    need(res.memory().is_some(), "memory", "linux.resources.memory")?;
+    need(res.cpu().is_some(), "cpu", "linux.resources.cpu")?;
+    need(res.pids().is_some(), "pids", "linux.resources.pids")?;
+    need(res.block_io().is_some(), "blkio", "linux.resources.blockIO")?;
+    need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits")?;
+    need(res.network().is_some(), "net_cls", "linux.resources.network")?;
+    need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices")?;
+    need(res.unified().as_ref().is_some_and(|u| !u.is_empty()), "", "linux.resources.unified")?;
     Ok(())
 }
 

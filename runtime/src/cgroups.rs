@@ -112,7 +112,11 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
     Ok(Ownership {
-        dirs: crate::cgroup_placement::usable(hierarchies()?).into_iter().map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf }).collect(),
+        dirs: crate::cgroup_placement::usable(hierarchies()?)
+            .into_iter()
+            .filter(|h| crate::cgroup_placement::rootless_can_make(h, rel))
+            .map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf })
+            .collect(),
     })
 }
 
@@ -658,6 +662,8 @@ pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own:
     let placed = |e: crate::cgroup_placement::PlacementError| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() };
     let empty = LinuxResources::default();
     let res = res.unwrap_or(&empty);
+    let made: Vec<PathBuf> = own.dirs.iter().filter(|d| d.kind != DirKind::Parent).map(|d| d.path.clone()).collect();
+    crate::cgroup_placement::check_rootless_limits(res, &made, path).map_err(placed)?;
     crate::cgroup_placement::make_room(path, *res != empty).map_err(placed)?;
     let l = checked_layout()?;
     if l.unified {

@@ -109,6 +109,10 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     } else {
         step!("prepare rootfs", rootfs::pivot::prepare(&a.rootfs, linux.rootfs_propagation().as_deref().is_some_and(|p| p.contains("private"))))?
     };
+    if rootfs::sources::deferred(&a.mounts) {
+        let writable = !a.spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false);
+        step!("bind sources (rootless)", rootfs::sources::open_all(&mut a.mounts, &a.rootfs, writable))?;
+    }
     step!("mounts", rootfs::mounts::mount_all(&root, &a.mounts, &a.cgroup_path, a.unshare_cgroup))?;
     let dev_is_bind = a.mounts.iter().any(|m| m.dest == Path::new("/dev") && matches!(m.kind, rootfs::plan::MountKind::Bind { .. }));
     if !dev_is_bind {

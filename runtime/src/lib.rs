@@ -29,6 +29,7 @@ mod process;
 mod protocol;
 mod reaper;
 mod rootfs;
+mod rootless;
 mod seccomp;
 mod setup_error;
 mod signals;
@@ -40,7 +41,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Where container state lives unless --root says otherwise (runc uses /run/runc).
+/// Where container state lives unless --root says otherwise (runc uses /run/runc); a
+/// rootless caller's default is under $XDG_RUNTIME_DIR (state::default_root).
 pub const DEFAULT_ROOT: &str = "/run/ocirt";
 /// Where `runtime run NAME` looks for a bundle called NAME when NAME is not a path.
 pub const BUNDLE_STORE: &str = "/var/lib/ocirt/bundles";
@@ -48,8 +50,9 @@ pub const BUNDLE_STORE: &str = "/var/lib/ocirt/bundles";
 #[derive(Parser, Debug)]
 #[command(name = "runtime", version = env!("OCIRT_VERSION"), about = "A hardened OCI container runtime (runc-compatible CLI)")]
 pub struct Cli {
-    /// Directory for container state (one subdirectory per container)
-    #[arg(long, global = true, default_value = DEFAULT_ROOT)]
+    /// Directory for container state (one subdirectory per container); rootless:
+    /// $XDG_RUNTIME_DIR/ocirt
+    #[arg(long, global = true, default_value_os_t = state::default_root())]
     pub root: PathBuf,
     /// Write log messages to this file instead of stderr
     #[arg(long, global = true)]
@@ -63,8 +66,9 @@ pub struct Cli {
     /// Accepted for compatibility; cgroupfs is used when systemd is not PID 1
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Accepted for compatibility (runc's rootless mode); ignored
-    #[arg(long, global = true, hide = true)]
+    /// runc's rootless mode (true, false, auto): detected, not chosen, except that
+    /// `spec --rootless` writes a config for a rootless `run`
+    #[arg(long, global = true, hide = true, num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
     /// Accepted for compatibility; ignored
     #[arg(long, global = true, hide = true)]
@@ -102,7 +106,7 @@ pub enum Command {
     Update(commands::update::UpdateArgs),
     /// Print the container's resource statistics and OOM events as JSON lines
     Events(commands::events::EventsArgs),
-    /// Write a starter config.json
+    /// Write a starter config.json (with --rootless: one for a rootless `run` by the caller)
     Spec(commands::spec::SpecArgs),
     /// Print the runtime-spec features.json of what this runtime implements
     Features,

@@ -109,6 +109,14 @@ pub fn finalize<'a>(process: &Process, sec: &Security, extra_env: &[String]) -> 
     if sec.setgroups_allowed {
         let gids: Vec<nix::unistd::Gid> = user.additional_gids().iter().flatten().map(|g| nix::unistd::Gid::from_raw(*g)).collect();
         step!("process.user.additionalGids", nix::unistd::setgroups(&gids))?;
+    } else if user.additional_gids().as_ref().is_some_and(|g| !g.is_empty()) {
+        // Asked for and not possible: refused, not dropped.
+        step!(
+            "process.user.additionalGids",
+            Err::<(), _>(std::io::Error::other(
+                "setgroups(2) is not allowed in this user namespace (no gid map, or a rootless runtime, which must deny it): remove additionalGids"
+            ))
+        )?;
     }
     let gid = nix::unistd::Gid::from_raw(user.gid());
     step!("process.user.gid", nix::unistd::setresgid(gid, gid, gid))?;

@@ -25,6 +25,28 @@ pub const EXEC_FIFO: &str = "exec.fifo";
 /// Name prefix of a container directory being built (ids cannot start with '.').
 const CLAIM_PREFIX: &str = ".new.";
 
+/// The state root when `--root` is not given: `$XDG_RUNTIME_DIR/ocirt` for a rootless
+/// caller, else /run/ocirt (crate::DEFAULT_ROOT). runc's rule, so that rootless podman
+/// (which passes no --root) finds its containers where it made them: a caller that is not
+/// root, or root of a user namespace other than the initial one whose USER is not "root",
+/// honours XDG_RUNTIME_DIR; real root keeps /run/ocirt even with XDG_RUNTIME_DIR set.
+pub fn default_root() -> PathBuf {
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty());
+    match xdg {
+        Some(x) if honours_xdg(nix::unistd::geteuid().is_root(), crate::rootless::in_user_namespace, std::env::var_os("USER").as_deref()) => {
+            Path::new(&x).join("ocirt")
+        }
+        _ => PathBuf::from(crate::DEFAULT_ROOT),
+    }
+}
+
+fn honours_xdg(euid_root: bool, in_userns: impl FnOnce() -> bool, user: Option<&std::ffi::OsStr>) -> bool {
+    if !euid_root {
+        return true;
+    }
+    in_userns() && user.is_none_or(|u| u != "root")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("container {0:?} does not exist (looked in {1})")]
@@ -396,5 +418,18 @@ mod tests {
         d.save(&st).unwrap();
         d.remove().unwrap();
         std::fs::remove_dir(&root).unwrap();
+    }
+
+    #[test]
+    fn who_honours_xdg_runtime_dir() {
+        use std::ffi::OsStr;
+        // Not root: always. Real root: never. Root of a user namespace (rootless podman's
+        // runtime): unless USER says root.
+        assert!(honours_xdg(false, || unreachable!(), None));
+        assert!(!honours_xdg(true, || false, Some(OsStr::new("alice"))));
+        assert!(honours_xdg(true, || true, Some(OsStr::new("alice"))));
+        assert!(honours_xdg(true, || true, Some(OsStr::new(""))));
+        assert!(honours_xdg(true, || true, None));
+        assert!(!honours_xdg(true, || true, Some(OsStr::new("root"))));
     }
 }

@@ -48,12 +48,60 @@ pub fn template() -> serde_json::Value {
     })
 }
 
-pub fn run(a: &SpecArgs) -> anyhow::Result<i32> {
+/// `spec --rootless` (a flag, as runc's; the global `--rootless true|auto` means the same).
+pub fn rootless_wanted(flag: Option<&str>) -> bool {
+    match flag {
+        Some("true") => true,
+        Some("auto") => crate::rootless::rootless(),
+        _ => false,
+    }
+}
+
+/// The template for a rootless `run` by the user who asks (runc's `spec --rootless`): a user
+/// namespace mapping only the caller's uid and gid to root; /sys as a read-only recursive
+/// bind (sysfs cannot be mounted without the network namespace's owner), no cgroup mount
+/// (a cgroup v1 hierarchy cannot be mounted in a user namespace; /sys/fs/cgroup comes with
+/// /sys), no uid=/gid= mount options (those ids are not mapped), and no linux.resources
+/// (the host's cgroups are not the user's: a limit would be refused).
+pub fn rootless_template(uid: u32, gid: u32) -> serde_json::Value {
+    let mut t = template();
+    let mounts: Vec<serde_json::Value> = t["mounts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m["destination"] != "/sys/fs/cgroup")
+        .map(|mut m| {
+            if m["destination"] == "/sys" {
+                return serde_json::json!({"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+            }
+            if let Some(opts) = m["options"].as_array_mut() {
+                opts.retain(|o| o.as_str().is_some_and(|o| !o.starts_with("uid=") && !o.starts_with("gid=")));
+            }
+            m
+        })
+        .collect();
+    t["mounts"] = mounts.into();
+    let linux = &mut t["linux"];
+    if let Some(o) = linux.as_object_mut() {
+        o.remove("resources");
+    }
+    if let Some(ns) = linux["namespaces"].as_array_mut() {
+        ns.retain(|n| n["type"] != "network" && n["type"] != "user");
+        ns.push(serde_json::json!({"type": "user"}));
+    }
+    linux["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": uid, "size": 1}]);
+    linux["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+    t
+}
+
+pub fn run(a: &SpecArgs, rootless: bool) -> anyhow::Result<i32> {
     let path = a.bundle.join("config.json");
     if path.exists() {
         bail!("{} already exists: remove it first or pass --bundle DIR", path.display());
     }
-    let mut text = serde_json::to_string_pretty(&template())?;
+    let config = if rootless { rootless_template(nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw()) } else { template() };
+    let mut text = serde_json::to_string_pretty(&config)?;
     text.push('\n');
     std::fs::write(&path, text)?;
     Ok(0)

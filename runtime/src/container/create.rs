@@ -411,6 +411,7 @@ fn write_id_maps(pid: i32, linux: &oci_spec::runtime::Linux) -> Result<(), Creat
     if uid.is_empty() || gid.is_empty() {
         return Err(CreateError::Invalid("linux.uidMappings/gidMappings: a new user namespace needs both mappings".into()));
     }
+    crate::rootless::deny_setgroups(pid).map_err(step("linux.gidMappings: deny setgroups before the gid map (rootless)"))?;
     std::fs::write(format!("/proc/{pid}/uid_map"), uid).map_err(step("linux.uidMappings: write uid_map"))?;
     std::fs::write(format!("/proc/{pid}/gid_map"), gid).map_err(step("linux.gidMappings: write gid_map"))?;
     Ok(())

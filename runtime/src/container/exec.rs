@@ -45,6 +45,8 @@ pub enum ExecError {
     Open { path: String, source: std::io::Error },
     #[error("container {0} stopped while exec was being prepared")]
     Stopped(String),
+    #[error("rootless exec: {0}")]
+    Rootless(std::io::Error),
     #[error("block signals for forwarding: {0}")]
     Signals(nix::Error),
     #[error(transparent)]
@@ -112,7 +114,10 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32, ExecError> {
     let forwarder = if o.detach { None } else { Some(crate::foreground::Forwarder::new().map_err(ExecError::Signals)?) };
     let mut close_in_child = vec![dir.lock_fd()];
     close_in_child.extend(console_sock.as_ref().map(|s| s.as_raw_fd()));
-    let Joins { setns, pid_ns, chroot_to, .. } = joins;
+    let Joins { mut setns, pid_ns, chroot_to, .. } = joins;
+    // Before the pid namespace is entered for the child: a runtime that is not root needs
+    // the container's user namespace to join the rest (rootless.rs).
+    crate::rootless::join_user_namespace_first(&mut setns).map_err(ExecError::Rootless)?;
     let detach = o.detach;
     // exec -d: forked inside the container for its init to reap, unless a supervisor above
     // the init reaps it as runc's contract has it (exec_reaper.rs).

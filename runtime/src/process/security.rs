@@ -78,7 +78,9 @@ impl Security {
             caps,
             seccomp,
             landlock,
-            setgroups_allowed: !(in_userns && linux.gid_mappings().is_none()),
+            // A runtime that is not root denies setgroups(2) in the user namespace it makes
+            // (rootless::deny_setgroups): additionalGids are then refused, not dropped.
+            setgroups_allowed: !(in_userns && (linux.gid_mappings().is_none() || !nix::unistd::geteuid().is_root())),
             preserve_fds,
             self_exe: self_exe.map_err(SecurityError::SelfExe)?,
         })

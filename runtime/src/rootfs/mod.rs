@@ -9,6 +9,7 @@
 //! and mounts are made onto that fd (move_mount, or mount(2) through /proc/self/fd/N), so a
 //! symlink planted in the rootfs can never redirect a mount onto the host.
 
+pub mod copyup;
 pub mod devices;
 pub mod hostns;
 pub mod mounts;

@@ -46,7 +46,11 @@ fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: boo
             let source = m.source.as_ref().map(|s| s.display().to_string()).unwrap_or_else(|| m.fstype.clone());
             let t = sys::fd_path(&target);
             let data = if m.data.is_empty() { None } else { Some(m.data.as_str()) };
-            match nix::mount::mount(Some(source.as_str()), t.as_str(), Some(m.fstype.as_str()), nix::mount::MsFlags::from_bits_retain(m.flags), data) {
+            // tmpcopyup: the directory is opened before the tmpfs covers it, and the tmpfs
+            // stays writable until the copy is in (copyup.rs).
+            let image = if m.copyup { Some(super::copyup::open_dir(&target).map_err(io_err("open for tmpcopyup", m.dest.display()))?) } else { None };
+            let flags = if m.copyup { m.flags & !libc::MS_RDONLY } else { m.flags };
+            match nix::mount::mount(Some(source.as_str()), t.as_str(), Some(m.fstype.as_str()), nix::mount::MsFlags::from_bits_retain(flags), data) {
                 Ok(()) => {}
                 // sysfs cannot be mounted in a user namespace that does not own the network
                 // namespace; runc falls back to a recursive bind of the host's /sys.
@@ -60,12 +64,28 @@ fn mount_one(root: &OwnedFd, m: &PlannedMount, cgroup_path: &Path, cgroupns: boo
                     return Err(nix_err("mount", format!("{} ({}{opts})", m.dest.display(), m.fstype))(e));
                 }
             }
+            if let Some(image) = image {
+                copy_up(root, m, &image)?;
+            }
             if m.propagation != 0 {
                 let fresh = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
                 nix::mount::mount::<str, str, str, str>(None, sys::fd_path(&fresh).as_str(), None, nix::mount::MsFlags::from_bits_retain(m.propagation), None)
                     .map_err(nix_err("set propagation of", m.dest.display()))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Fills the tmpfs just mounted at `m.dest` from the directory it covers, then makes it
+/// read-only if the entry says so.
+fn copy_up(root: &OwnedFd, m: &PlannedMount, image: &OwnedFd) -> Result<(), RootfsError> {
+    let fresh = super::resolve::open(root, &m.dest).map_err(io_err("resolve", m.dest.display()))?;
+    let dir = super::copyup::open_dir(&fresh).map_err(io_err("open for tmpcopyup", m.dest.display()))?;
+    super::copyup::copy_root_mode(image, &dir, &m.dest).map_err(|e| RootfsError::Refused(e.to_string()))?;
+    super::copyup::copy_dir(image, &dir, &m.dest).map_err(|e| RootfsError::Refused(e.to_string()))?;
+    if m.flags & libc::MS_RDONLY != 0 {
+        sys::mount_setattr(fresh.as_raw_fd(), false, libc::MOUNT_ATTR_RDONLY, 0, 0).map_err(io_err("make read-only after tmpcopyup", m.dest.display()))?;
     }
     Ok(())
 }

@@ -40,6 +40,9 @@ pub struct PlannedMount {
     /// Bind kinds: the source as a detached mount with the entry's attributes, made by the
     /// runtime before clone (sources.rs); the init only moves it into place.
     pub tree: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
+    /// `tmpcopyup` (tmpfs only): the new tmpfs starts with a copy of the directory it
+    /// covers (copyup.rs).
+    pub copyup: bool,
 }
 
 struct Opt {
@@ -100,7 +103,7 @@ const PROPAGATION_OPTIONS: &[(&str, libc::c_ulong)] = &[
 ];
 
 /// Options that are neither flags nor propagation, handled by name in `plan_one`.
-const OTHER_OPTIONS: &[&str] = &["bind", "rbind", "defaults", "remount"];
+const OTHER_OPTIONS: &[&str] = &["bind", "rbind", "defaults", "remount", "tmpcopyup"];
 
 fn flag_opt(name: &str) -> Option<Opt> {
     FLAG_OPTIONS.iter().find(|(n, ..)| *n == name).map(|&(_, flag, attr, clear)| Opt { flag, attr, clear })
@@ -149,6 +152,7 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
         data: String::new(),
         file_target: false,
         tree: None,
+        copyup: false,
     };
     let mut data = Vec::new();
     let mut bind = fstype == "bind";
@@ -165,7 +169,7 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
         } else if o == "idmap" || o == "ridmap" {
             return Err(fail(format!("option {o:?}: idmapped mounts are not supported: remove it")));
         } else if o == "tmpcopyup" {
-            return Err(fail("option \"tmpcopyup\" is not supported: remove it".into()));
+            p.copyup = true;
         } else if let Some(prop) = propagation_opt(o) {
             p.propagation = prop;
         } else if let Some(f) = flag_opt(o) {
@@ -215,6 +219,9 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
                 "unknown mount option {word:?} for a bind mount (not a mount flag; filesystem data such as mode=755 is ignored for binds): fix or remove it"
             )));
         }
+        if p.copyup {
+            return Err(fail("option \"tmpcopyup\" applies to tmpfs mounts only, not to a bind mount: remove it".into()));
+        }
         p.data.clear();
         p.source = Some(src);
     } else {
@@ -228,6 +235,11 @@ fn plan_one(index: usize, m: &Mount, bundle: &Path) -> Result<PlannedMount, Root
             p.attr_set |= p.rattr_set;
             p.attr_clr |= p.rattr_clr;
             p.flags |= attrs_to_flags(p.rattr_set);
+        }
+        if p.copyup && fstype != "tmpfs" {
+            // runc ignores it on other types; a copy the config asked for and did not get
+            // would leave the directory empty instead.
+            return Err(fail(format!("option \"tmpcopyup\" applies to tmpfs mounts only, not {fstype:?}: remove it or make the entry a tmpfs")));
         }
         if !known_fs(&fstype) {
             return Err(fail(format!("filesystem type {fstype:?} is not available on this kernel (see /proc/filesystems)")));
@@ -304,6 +316,12 @@ mod tests {
         assert!(e.contains("nosuchfs"), "{e}");
         let e = build(&[m("/x", "bind", "/tmp", &["idmap"])], Path::new("/")).unwrap_err().to_string();
         assert!(e.contains("idmap"), "{e}");
+        // tmpcopyup copies into a fresh tmpfs; anywhere else it would be silently dropped.
+        let e = build(&[m("/x", "bind", "/tmp", &["bind", "tmpcopyup"])], Path::new("/")).unwrap_err().to_string();
+        assert!(e.starts_with("mounts[0] (/x)") && e.contains("tmpcopyup") && e.contains("bind"), "{e}");
+        let e = build(&[m("/x", "proc", "proc", &["tmpcopyup"])], Path::new("/")).unwrap_err().to_string();
+        assert!(e.contains("tmpcopyup") && e.contains("\"proc\""), "{e}");
+        assert!(build(&[m("/x", "tmpfs", "tmpfs", &["tmpcopyup", "ro"])], Path::new("/")).unwrap()[0].copyup);
         let e = build(&[m("/x", "bind", "/tmp", &["bind", "nosiud"])], Path::new("/")).unwrap_err().to_string();
         assert!(e.starts_with("mounts[0] (/x)") && e.contains("\"nosiud\""), "{e}");
     }

@@ -47,12 +47,23 @@ struct Anchor {
     shown: PathBuf,
 }
 
-/// Opens every bind source of `plan` and turns it into a detached mount with the entry's
-/// attributes. `rootfs_writable`: the rootfs is mounted read-write in the container.
+/// Opens every bind source of `plan` not opened yet and turns it into a detached mount with
+/// the entry's attributes. `rootfs_writable`: the rootfs is mounted read-write in the
+/// container.
+///
+/// A rootless runtime (not root: `runtime run` of a `spec --rootless` bundle by a user) may
+/// not clone mounts (open_tree needs CAP_SYS_ADMIN over the mount namespace), and a mount
+/// of the host's namespace cannot be cloned from inside the container's new one. Its
+/// sources are checked here and left for the init, which calls this again in its own mount
+/// namespace (as root of its user namespace, with the caller's access to host paths) before
+/// it mounts anything: the same resolution rules, by the same code.
 pub fn open_all(plan: &mut [PlannedMount], rootfs: &Path, rootfs_writable: bool) -> Result<(), RootfsError> {
     let mut anchors: Option<Vec<Anchor>> = None;
     for i in 0..plan.len() {
         let MountKind::Bind { recursive } = plan[i].kind else { continue };
+        if plan[i].tree.is_some() {
+            continue;
+        }
         let src = plan[i].source.clone().expect("planned bind has a source");
         let fail = |msg: String| RootfsError::Plan { index: plan[i].index, dest: plan[i].dest.display().to_string(), msg };
         let fd = match open_no_symlinks(&src) {
@@ -65,11 +76,20 @@ pub fn open_all(plan: &mut [PlannedMount], rootfs: &Path, rootfs_writable: bool)
         };
         let st = fstat(&fd).map_err(|e| fail(format!("bind source {}: {e}", src.display())))?;
         plan[i].file_target = st.st_mode & libc::S_IFMT != libc::S_IFDIR;
-        let tree = sys::open_tree(fd.as_raw_fd(), Path::new(""), recursive, true).map_err(io_err("open_tree", src.display()))?;
+        let tree = match sys::open_tree(fd.as_raw_fd(), Path::new(""), recursive, true) {
+            Ok(t) => t,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) && !nix::unistd::geteuid().is_root() => continue,
+            Err(e) => return Err(io_err("open_tree", src.display())(e)),
+        };
         super::mounts::set_attrs(&tree, &plan[i])?;
         plan[i].tree = Some(Arc::new(tree));
     }
     Ok(())
+}
+
+/// Whether some bind source is left for the init to open (see [`open_all`]).
+pub fn deferred(plan: &[PlannedMount]) -> bool {
+    plan.iter().any(|m| matches!(m.kind, MountKind::Bind { .. }) && m.tree.is_none())
 }
 
 /// A detached bind mount of exactly the file behind `fd` (already opened and checked).

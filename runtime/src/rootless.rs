@@ -1,0 +1,49 @@
+//! Rootless operation: a runtime that is not root, or is root only of a user namespace
+//! (rootless podman runs it so, in the user namespace it made for the user). Such a runtime
+//! keeps its state under $XDG_RUNTIME_DIR (state::default_root) and makes no cgroup where
+//! it has no write access (cgroup_placement::rootless_can_make).
+
+use std::sync::OnceLock;
+
+/// Whether this process is in a user namespace other than the initial one: there, the
+/// identity map "0 0 4294967295" is the only line of uid_map. Unreadable counts as the
+/// initial namespace.
+pub fn in_user_namespace() -> bool {
+    match std::fs::read_to_string("/proc/self/uid_map") {
+        Ok(m) => m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
+        Err(_) => false,
+    }
+}
+
+/// Not root, or root of a user namespace: the host's cgroups and /run are not ours to write.
+/// Computed once per process (one read of uid_map when the euid is 0).
+pub fn rootless() -> bool {
+    static R: OnceLock<bool> = OnceLock::new();
+    *R.get_or_init(|| !nix::unistd::geteuid().is_root() || in_user_namespace())
+}
+
+/// Before an unprivileged runtime writes a child's gid_map, the kernel wants setgroups(2)
+/// turned off for that user namespace ("deny"), so that nobody can drop a group that was
+/// denying them access. Root (CAP_SETGID over the parent namespace) keeps it.
+pub fn deny_setgroups(pid: i32) -> std::io::Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let path = format!("/proc/{pid}/setgroups");
+    std::fs::write(&path, "deny").map_err(|e| std::io::Error::new(e.kind(), format!("write {path}: {e}")))
+}
+
+/// `exec` by a runtime that is not root: the container's pid namespace (entered by the
+/// runtime itself, for its children) can only be joined with CAP_SYS_ADMIN over the user
+/// namespace that owns it, which the user holds once inside that user namespace (it made
+/// it). So the runtime joins the container's user namespace first, and the child inherits
+/// it instead of joining it again. Root joins everything from the child, as before.
+pub fn join_user_namespace_first(join: &mut Vec<(oci_spec::runtime::LinuxNamespaceType, std::os::fd::OwnedFd)>) -> std::io::Result<()> {
+    if nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let Some(i) = join.iter().position(|(t, _)| *t == oci_spec::runtime::LinuxNamespaceType::User) else { return Ok(()) };
+    let (_, fd) = join.remove(i);
+    nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUSER)
+        .map_err(|e| std::io::Error::new(std::io::Error::from(e).kind(), format!("join the container's user namespace: {e}")))
+}
