@@ -91,6 +91,7 @@ struct CreateGuard {
     cgroup: cgroups::Ownership,
     /// No mount namespace: the mounts the init made live on in the host's; detached here.
     host_mounts: Option<crate::rootfs::hostns::HostMounts>,
+    cgroup_path: PathBuf,
 }
 
 impl Drop for CreateGuard {
@@ -116,6 +117,7 @@ impl Drop for CreateGuard {
             return;
         }
         let _ = std::fs::remove_dir_all(&self.dir_path);
+        let _ = crate::state::claims::release(&self.root, &self.id, &self.cgroup_path);
     }
 }
 
@@ -388,6 +390,7 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
         pid: 0,
         cgroup: planned,
         host_mounts: state.host_mounts.clone(),
+        cgroup_path: cgroup_path.clone(),
     };
     claim_cgroup(cli, &a.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).with_context(|| cfg.path.display().to_string())?;
     save_config_snapshot(&dir.config_snapshot(), &cfg.spec)?;
@@ -470,17 +473,12 @@ pub fn launch(cli: &Cli, a: &CreateArgs, foreground: bool) -> anyhow::Result<Lau
 /// then makes the container's cgroup directories, recording in the state what was made.
 /// Runs after the id is claimed: two creates racing for one cgroup then see each other.
 fn claim_cgroup(cli: &Cli, id: &str, path: &Path, own: &mut cgroups::Ownership, dir: &ContainerDir, state: &mut ContainerState) -> anyhow::Result<()> {
-    let mut roots = vec![cli.root.as_path()];
-    if cli.root != Path::new(crate::DEFAULT_ROOT) {
-        roots.push(Path::new(crate::DEFAULT_ROOT));
-    }
-    for root in roots {
-        let claims = crate::state::cgroup_claims(root, if root == cli.root { id } else { "" });
-        if let Err(e) = cgroups::check_claims(path, &claims, root) {
-            // The planned directories are the other container's: this cleanup must not touch them.
-            own.dirs.clear();
-            return Err(e.into());
-        }
+    let default = Path::new(crate::DEFAULT_ROOT);
+    let also: &[&Path] = if cli.root != default { &[default] } else { &[] };
+    if let Err(e) = crate::state::claims::claim(&cli.root, also, id, path) {
+        // The planned directories may be another container's: this cleanup must not touch them.
+        own.dirs.clear();
+        return Err(e.into());
     }
     cgroups::make_dirs(path, own, &cgroups::ParentRegistry::new(&cli.root, id), |o| {
         state.cgroup_dirs = Some(o.clone());

@@ -44,6 +44,7 @@ pub fn run(cli: &Cli, a: &DeleteArgs) -> anyhow::Result<i32> {
         Err(_) if a.force => {
             crate::log::warn(&format!("container {}: unreadable state; removing the entry only (its cgroup, if any, is left alone)", a.id));
             dir.remove()?;
+            crate::state::claims::release_all_of(&cli.root, &a.id)?;
             return Ok(0);
         }
         Err(e) => return Err(e.into()),
@@ -90,6 +91,9 @@ pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> anyhow::Result<()> {
         }
     }
     dir.remove()?;
+    // After the entry: a delete killed in between leaves a stale claim (taken over), never
+    // a stored container whose cgroup another create could claim.
+    crate::state::claims::release(root, &st.id, &st.cgroup_path)?;
     Ok(())
 }
 
