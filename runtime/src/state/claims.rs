@@ -86,8 +86,8 @@ fn display(comps: &[&std::ffi::OsStr]) -> PathBuf {
 
 /// An exclusive `flock` on the root directory, released on drop.
 struct RootLock {
-    /// The lock lives as long as this open file.
-    _held: File,
+    /// The root, open: the lock lives as long as this file.
+    dir: File,
 }
 
 impl RootLock {
@@ -96,7 +96,7 @@ impl RootLock {
         loop {
             // SAFETY: flock on a valid, owned fd; no memory is passed.
             if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
-                return Ok(RootLock { _held: f });
+                return Ok(RootLock { dir: f });
             }
             let e = std::io::Error::last_os_error();
             if e.kind() != std::io::ErrorKind::Interrupted {
@@ -170,20 +170,33 @@ fn conflict_below(root: &Path, n: &Path, at: &Path, mine: &Path, me: &str) -> Re
     Ok(None)
 }
 
-/// Every claim conflicting with `comps` in `root`'s index (ancestors, the path, below it).
-fn check(root: &Path, comps: &[&std::ffi::OsStr], me: &str) -> Result<(), ClaimError> {
+/// Every claim conflicting with `comps` in `root`'s index: on an ancestor, and (unless the
+/// node was just made, so that nothing can be on it or below it) on the path or below it.
+fn check(root: &Path, comps: &[&std::ffi::OsStr], me: &str, fresh: bool) -> Result<(), ClaimError> {
     let index = root.join(INDEX);
     let mine = display(comps);
-    for depth in 1..=comps.len() {
+    let upto = if fresh { comps.len() - 1 } else { comps.len() };
+    for depth in 1..=upto {
         let n = node(&index, &comps[..depth]);
         if let Some(c) = conflict(root, &n.join(OWNER), &display(&comps[..depth]), &mine, me)? {
             return Err(c);
         }
     }
+    if fresh {
+        return Ok(());
+    }
     match conflict_below(root, &node(&index, comps), &mine, &mine, me)? {
         Some(c) => Err(c),
         None => Ok(()),
     }
+}
+
+/// The number of subdirectories of an open directory, when the filesystem counts them in
+/// its link count (tmpfs, ext4, xfs do; btrfs reports 1, and then None).
+fn subdirs(dir: &File) -> Result<Option<u64>, std::io::Error> {
+    use std::os::unix::fs::MetadataExt;
+    let n = dir.metadata()?.nlink();
+    Ok(n.checked_sub(2).filter(|_| n >= 2))
 }
 
 /// Indexes the containers of a root that has none (made by an older runtime). Their state
@@ -212,10 +225,30 @@ fn build_if_missing(root: &Path, me: &str) -> Result<(), ClaimError> {
     Ok(())
 }
 
+/// Makes the node and its missing parents (deepest first: usually only the last is
+/// missing). True if the node itself was made now.
+fn make_node(n: &Path) -> Result<bool, ClaimError> {
+    let mkdir = |p: &Path| std::fs::DirBuilder::new().mode(0o700).create(p);
+    match mkdir(n) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = n.parent().expect("a node has a parent");
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(io(parent))?;
+            mkdir(n).map(|()| true).map_err(io(n))
+        }
+        Err(e) => Err(io(n)(e)),
+    }
+}
+
 /// Makes the node (and its parents) and a marker naming `id` in it; a marker already there
 /// is replaced (the caller established it is stale or `id`'s own).
 fn write_marker(n: &Path, id: &str) -> Result<(), ClaimError> {
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(n).map_err(io(n))?;
+    make_node(n)?;
+    put_marker(n, id)
+}
+
+fn put_marker(n: &Path, id: &str) -> Result<(), ClaimError> {
     let marker = n.join(OWNER);
     let open = || std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&marker);
     let mut f = match open() {
@@ -235,19 +268,33 @@ fn write_marker(n: &Path, id: &str) -> Result<(), ClaimError> {
 pub fn claim(root: &Path, also: &[&Path], me: &str, path: &Path) -> Result<(), ClaimError> {
     let comps = components(path)?;
     {
-        let _lock = RootLock::take(root)?;
-        build_if_missing(root, me)?;
-        check(root, &comps, me)?;
-        write_marker(&node(&root.join(INDEX), &comps), me)?;
+        let lock = RootLock::take(root)?;
+        // Only our own entry in the root: no index to build, nobody else's claim to read.
+        if subdirs(&lock.dir).map_err(io(root))? != Some(1) {
+            build_if_missing(root, me)?;
+        }
+        let index = root.join(INDEX);
+        let n = node(&index, &comps);
+        let fresh = make_node(&n)?;
+        if let Err(e) = check(root, &comps, me, fresh) {
+            prune(&index, &comps);
+            return Err(e);
+        }
+        put_marker(&n, me)?;
     }
     for other in also {
+        // A root that does not exist or holds no directory at all has nobody stored.
+        match other.metadata() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Ok(m) if std::os::unix::fs::MetadataExt::nlink(&m) == 2 => continue,
+            _ => {}
+        }
         let locked = match RootLock::take(other) {
             Ok(l) => l,
-            // No such root: nobody stored there.
             Err(ClaimError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return release(root, me, path).and(Err(e)),
         };
-        let r = build_if_missing(other, "").and_then(|()| check(other, &comps, ""));
+        let r = build_if_missing(other, "").and_then(|()| check(other, &comps, "", false));
         drop(locked);
         if let Err(e) = r {
             // Refused: the claim just stored must not outlive this create.
@@ -390,7 +437,7 @@ mod tests {
         claim(&r, &[], "y", Path::new("/p/d")).unwrap();
         // A release by someone who no longer owns the marker leaves it.
         release(&r, "old", Path::new("/p/c")).unwrap();
-        assert!(check(&r, &components(Path::new("/p/c")).unwrap(), "z").is_err());
+        assert!(check(&r, &components(Path::new("/p/c")).unwrap(), "z", false).is_err());
         for (id, p) in [("new", "/p/c"), ("y", "/p/d")] {
             unstore(&r, id);
             release(&r, id, Path::new(p)).unwrap();
