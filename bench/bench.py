@@ -1079,7 +1079,8 @@ def targets(res):
         t.append({"target": f"steady-state PSS of {ps['supervisors']} foreground `run` supervisors ≤ {ref}'s",
                   "measured": f"{a / 1024:.1f} MiB vs {b / 1024:.1f} MiB (×{a / b:.2f})", "met": a <= b})
     sp = res.get("scale_parallel", {})
-    for k, label in (("all_started_ms", "100 containers started at once"), ("teardown_ms", "100 containers torn down")):
+    n = sp.get("containers", 100)
+    for k, label in (("all_started_ms", f"{n} containers started at once"), ("teardown_ms", f"{n} containers torn down")):
         a, b = med((sp.get("ours") or {}).get(k)), med((sp.get(ref) or {}).get(k))
         if a and b:
             t.append({"target": f"{label}: no slower than {ref}", "measured": f"{a:.0f} ms vs {b:.0f} ms (×{a / b:.2f})",
