@@ -245,7 +245,7 @@ impl CapPlan {
         }
         let have = match status_sets() {
             Some(s) => s.bounding,
-            None => self.read_each("bounding", |c| prctl2(libc::PR_CAPBSET_READ, c, 0))?,
+            None => self.read_each("bounding", "PR_CAPBSET_READ", |c| prctl2(libc::PR_CAPBSET_READ, c, 0))?,
         };
         // Capabilities the plan keeps may already have been missing; that only grants less.
         check("bounding", have & known & !self.bounding, 0)
@@ -262,10 +262,10 @@ impl CapPlan {
 
     /// One prctl per capability (`read` asks for one): the fallback when /proc/self/status
     /// cannot be trusted.
-    fn read_each(&self, set: &'static str, read: impl Fn(libc::c_ulong) -> io::Result<libc::c_int>) -> Result<u64, CapsError> {
+    fn read_each(&self, set: &'static str, call: &str, read: impl Fn(libc::c_ulong) -> io::Result<libc::c_int>) -> Result<u64, CapsError> {
         let mut have = 0u64;
         for cap in 0..=self.last_cap {
-            if read(cap.into()).map_err(call_err(set, format!("reading {} back", cap_name(cap)), ""))? != 0 {
+            if read(cap.into()).map_err(call_err(set, format!("{call}({})", cap_name(cap)), ""))? != 0 {
                 have |= bit(cap);
             }
         }
@@ -299,7 +299,7 @@ impl CapPlan {
         check("inheritable", i, self.inheritable)?;
         let have = match status_sets() {
             Some(s) => s.ambient,
-            None => self.read_each("ambient", |c| prctl2(amb, libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong, c))?,
+            None => self.read_each("ambient", "PR_CAP_AMBIENT_IS_SET", |c| prctl2(amb, libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong, c))?,
         };
         check("ambient", have, ambient)
     }
