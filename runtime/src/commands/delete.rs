@@ -26,6 +26,8 @@ pub fn run(cli: &Cli, a: &DeleteArgs) -> anyhow::Result<i32> {
         Err(StateError::NotFound(..)) => {
             // A create killed before its claim was complete leaves only a hidden directory.
             crate::state::sweep_dead_claims(&cli.root, &a.id);
+            // And the cgroup claim of an entry removed by a delete that did not finish.
+            crate::state::claims::release_stale_of(&cli.root, &a.id)?;
             if a.force {
                 return Ok(0);
             }
@@ -39,12 +41,13 @@ pub fn run(cli: &Cli, a: &DeleteArgs) -> anyhow::Result<i32> {
         // its first write): nothing was made for it, nothing runs.
         Err(StateError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             dir.remove()?;
+            crate::state::claims::release_stale_of(&cli.root, &a.id)?;
             return Ok(0);
         }
         Err(_) if a.force => {
             crate::log::warn(&format!("container {}: unreadable state; removing the entry only (its cgroup, if any, is left alone)", a.id));
             dir.remove()?;
-            crate::state::claims::release_all_of(&cli.root, &a.id)?;
+            crate::state::claims::release_stale_of(&cli.root, &a.id)?;
             return Ok(0);
         }
         Err(e) => return Err(e.into()),

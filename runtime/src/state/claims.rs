@@ -326,31 +326,39 @@ pub fn release(root: &Path, me: &str, path: &Path) -> Result<(), ClaimError> {
     Ok(())
 }
 
-/// Drops every claim naming `me`, wherever it is: for an entry whose state could not be read
-/// (its cgroup path unknown). Walks the whole index; rare.
-pub fn release_all_of(root: &Path, me: &str) -> Result<(), ClaimError> {
+/// Drops every stale claim naming `me`, wherever it is, and the index nodes left empty: for
+/// a `delete` that finds no entry, no state.json or an unreadable one, so that the cgroup
+/// path is unknown (a `run` or `delete` killed, or failing, between removing the entry and
+/// releasing its claim leaves exactly that). A claim whose container `me` is stored again
+/// with that cgroup (a create of the same id racing this delete) is live and stays. Walks the
+/// whole index; rare.
+pub fn release_stale_of(root: &Path, me: &str) -> Result<(), ClaimError> {
     let index = root.join(INDEX);
-    let _lock = match RootLock::take(root) {
+    if !index.exists() {
+        return Ok(());
+    }
+    let _locked = match RootLock::take(root) {
         Ok(l) => l,
         Err(ClaimError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    fn walk(n: &Path, me: &str) -> Result<bool, ClaimError> {
+    /// True if `n` is empty afterwards.
+    fn walk(root: &Path, n: &Path, at: &Path, me: &str) -> Result<bool, ClaimError> {
         let marker = n.join(OWNER);
-        if read_owner(&marker)?.as_deref() == Some(me) {
+        if matches!(read_owner(&marker)?.as_deref(), Some(id) if (id == me && !owner_holds(root, id, at)) || id.is_empty()) {
             std::fs::remove_file(&marker).map_err(io(&marker))?;
         }
         let kids = n.join(CHILDREN);
         for e in std::fs::read_dir(&kids).into_iter().flatten() {
             let e = e.map_err(io(&kids))?;
-            if walk(&e.path(), me)? {
+            if walk(root, &e.path(), &at.join(e.file_name()), me)? {
                 let _ = std::fs::remove_dir(e.path());
             }
         }
         let _ = std::fs::remove_dir(&kids);
         Ok(std::fs::read_dir(n).map(|mut d| d.next().is_none()).unwrap_or(false))
     }
-    if walk(&index, me)? {
+    if walk(root, &index, Path::new("/"), me)? {
         let _ = std::fs::remove_dir(&index);
     }
     Ok(())
@@ -442,7 +450,15 @@ mod tests {
             unstore(&r, id);
             release(&r, id, Path::new(p)).unwrap();
         }
-        release_all_of(&r, "x").unwrap();
+        // A live claim is not stale: it stays.
+        store(&r, "z", "/z");
+        claim(&r, &[], "z", Path::new("/z")).unwrap();
+        release_stale_of(&r, "z").unwrap();
+        assert!(check(&r, &components(Path::new("/z")).unwrap(), "w", false).is_err(), "a live claim was dropped");
+        unstore(&r, "z");
+        // "x" is stored with /q: its marker on /p is stale and goes, and so does z's now.
+        release_stale_of(&r, "z").unwrap();
+        release_stale_of(&r, "x").unwrap();
         assert!(!r.join(INDEX).exists());
         unstore(&r, "x");
         std::fs::remove_dir(&r).unwrap();
