@@ -322,7 +322,9 @@ mod tests {
     fn status_lines_are_parsed_strictly() {
         let ok = b"Name:\tx\nCapInh:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000400\n";
         assert_eq!(parse_status(ok), Some(StatusSets { bounding: 0x1ff_ffff_ffff, ambient: 0x400 }));
-        for bad in [&b"CapBnd:\t000001ffffffffff\n"[..], b"CapBnd:\t1ff\nCapAmb:\t0000000000000000\n", b"CapBnd:\tzzzzzzzzzzzzzzzz\nCapAmb:\t0000000000000000\n"] {
+        for bad in
+            [&b"CapBnd:\t000001ffffffffff\n"[..], b"CapBnd:\t1ff\nCapAmb:\t0000000000000000\n", b"CapBnd:\tzzzzzzzzzzzzzzzz\nCapAmb:\t0000000000000000\n"]
+        {
             assert_eq!(parse_status(bad), None, "{}", String::from_utf8_lossy(bad));
         }
         // The running process's own file agrees with the kernel's per-capability answer.

@@ -96,7 +96,9 @@ pub fn ensure(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd, Rootfs
         // between) is only ever reached without leaving the root.
         let flags = if last { libc::O_PATH } else { dir_flags };
         parent = open_in_root(root.as_raw_fd(), &cur, flags).map_err(|_| {
-            RootfsError::Refused(format!("{shown} exists but cannot be resolved inside the rootfs (a dangling or escaping symlink?): remove it from the rootfs"))
+            RootfsError::Refused(format!(
+                "{shown} exists but cannot be resolved inside the rootfs (a dangling or escaping symlink?): remove it from the rootfs"
+            ))
         })?;
     }
     Ok(parent)
