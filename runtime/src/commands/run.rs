@@ -100,8 +100,6 @@ pub fn run(cli: &Cli, a: &RunArgs) -> anyhow::Result<i32> {
     }
     // While the container runs, `state`, `kill`, `list` and `delete` must work on it.
     dir.unlock();
-    // Stays resident for the container's whole life: give back what starting it used.
-    crate::memory::release_for_wait();
     let waited = forwarder.wait(st.pid, console.as_ref());
     drop(console);
     dir.relock()?;
