@@ -714,6 +714,72 @@ class Bench:
         res["footprint"] = snaps
         self.results["scale_sequential"] = res
 
+    def supervisors_pss(self):
+        """Steady-state memory of N foreground `run`s of /bin/sleep, each waiting for its
+        container (what stays beside every service for its whole life): PSS summed from
+        /proc/PID/smaps_rollup over each runtime's own processes, the containers' processes
+        (the init named by --pid-file and its descendants) excluded and summed apart."""
+        count = self.args.pss_count
+        log(f"memory: {count} foreground `run` supervisors per runtime (hardened bundle), PSS")
+        res = {}
+        for rt in self.rt_order:
+            R = self.runtimes[rt]
+            ids = [f"pss-{rt}-{k}" for k in range(count)]
+            procs = []
+            for k, cid in enumerate(ids):
+                b = self.bundle("hardened", rt, ["/bin/sleep", "600"], f"pss-{rt}-{k}")
+                procs.append((cid, subprocess.Popen(R.argv("run", "--bundle", str(b), "--pid-file",
+                                                           str(self.work / f"{cid}.pid"), cid),
+                                                    stdin=DEVNULL, stdout=DEVNULL, stderr=DEVNULL, **R.kw())))
+            try:
+                deadline = time.monotonic() + self.args.timeout
+                while time.monotonic() < deadline and not all((self.work / f"{c}.pid").exists() for c in ids):
+                    if any(p.poll() is not None for _, p in procs):
+                        break
+                    time.sleep(0.05)
+                time.sleep(1.0)  # past start-up: the supervisors sit in their wait
+                row = {"supervisor_pss_kib": 0, "supervisor_private_kib": 0, "supervisor_rss_kib": 0,
+                       "supervisor_processes": 0, "container_pss_kib": 0, "container_processes": 0}
+                alive = 0
+                for cid, p in procs:
+                    if p.poll() is not None:
+                        self.failures.append(f"pss {rt}: {cid}: `run` exited ({p.returncode}) before it was measured")
+                        continue
+                    alive += 1
+                    try:
+                        inside = set(process_tree(int((self.work / f"{cid}.pid").read_text().strip())))
+                    except (OSError, ValueError):
+                        self.failures.append(f"pss {rt}: {cid}: no pid file")
+                        continue
+                    for pid in process_tree(p.pid):
+                        try:
+                            m = smaps_rollup(pid)
+                        except OSError:
+                            continue
+                        if pid in inside:
+                            row["container_pss_kib"] += m.get("Pss", 0)
+                            row["container_processes"] += 1
+                        else:
+                            row["supervisor_pss_kib"] += m.get("Pss", 0)
+                            row["supervisor_private_kib"] += m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
+                            row["supervisor_rss_kib"] += m.get("Rss", 0)
+                            row["supervisor_processes"] += 1
+                row["supervisors"] = alive
+                if alive == count:
+                    res[rt] = row
+            finally:
+                for cid, p in procs:
+                    self.quiet(R.argv("kill", cid, "KILL"), R)
+                for cid, p in procs:
+                    try:
+                        p.wait(timeout=self.args.timeout)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        p.wait()
+                    self.force_delete(rt, cid)
+                self.reap_strays()
+        self.results["supervisors_pss"] = {"supervisors": count, **res}
+
     def footprint(self):
         """Things that would grow if lifecycles leaked."""
         cg = 0
@@ -874,6 +940,31 @@ class Bench:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+def process_tree(pid):
+    """pid and all its descendants (through every thread's children list)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                todo += [int(c) for c in Path(f"/proc/{p}/task/{t}/children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def smaps_rollup(pid):
+    """The kB fields of /proc/PID/smaps_rollup."""
+    out = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        k, _, v = line.partition(":")
+        f = v.split()
+        if len(f) == 2 and f[1] == "kB":
+            out[k] = int(f[0])
+    return out
+
+
 def slope(ys):
     """Least-squares slope of ys against their index (same unit as ys per step)."""
     pts = [(i, y) for i, y in enumerate(ys) if y is not None]
@@ -982,8 +1073,14 @@ def targets(res):
     if a and b:
         t.append({"target": f"peak RSS of `run` ≤ 0.6× {ref}'s",
                   "measured": f"{a / 1024:.1f} MiB vs {b / 1024:.1f} MiB (×{a / b:.2f})", "met": a <= 0.6 * b})
+    ps = res.get("supervisors_pss", {})
+    a, b = (ps.get("ours") or {}).get("supervisor_pss_kib"), (ps.get(ref) or {}).get("supervisor_pss_kib")
+    if a and b:
+        t.append({"target": f"steady-state PSS of {ps['supervisors']} foreground `run` supervisors ≤ {ref}'s",
+                  "measured": f"{a / 1024:.1f} MiB vs {b / 1024:.1f} MiB (×{a / b:.2f})", "met": a <= b})
     sp = res.get("scale_parallel", {})
-    for k, label in (("all_started_ms", "100 containers started at once"), ("teardown_ms", "100 containers torn down")):
+    n = sp.get("containers", 100)
+    for k, label in (("all_started_ms", f"{n} containers started at once"), ("teardown_ms", f"{n} containers torn down")):
         a, b = med((sp.get("ours") or {}).get(k)), med((sp.get(ref) or {}).get(k))
         if a and b:
             t.append({"target": f"{label}: no slower than {ref}", "measured": f"{a:.0f} ms vs {b:.0f} ms (×{a / b:.2f})",
@@ -1079,6 +1176,27 @@ def render_markdown(res):
         for key, d in sc.items():
             L.append(f"| {key} | {d['calls']} | {d['distinct']} | "
                      + ", ".join(f"{n} {c}" for n, c in d["top_by_calls"][:6]) + " |")
+    ps = res.get("supervisors_pss")
+    if ps:
+        n = ps["supervisors"]
+        L.append("")
+        L.append(f"### Memory of {n} foreground `run` supervisors (`/bin/sleep 600`, hardened bundle), steady state")
+        L.append("")
+        L.append("Summed over /proc/PID/smaps_rollup of each runtime's own processes (the `run` and any helper "
+                 "it keeps), one second after the last container started; the containers' processes (the init "
+                 "`--pid-file` names and its descendants) are summed apart.")
+        L.append("")
+        L.append("| runtime | PSS of all supervisors, MiB | per supervisor, KiB | private, MiB | RSS, MiB | "
+                 "processes | containers' own PSS, MiB |")
+        L.append("|---|---|---|---|---|---|---|")
+        for rt in res["meta"]["runtimes"]:
+            d = ps.get(rt)
+            if not d:
+                L.append(f"| {rt} | failed | | | | | |")
+                continue
+            L.append(f"| {rt} | {d['supervisor_pss_kib'] / 1024:.1f} | {d['supervisor_pss_kib'] / n:.0f} | "
+                     f"{d['supervisor_private_kib'] / 1024:.1f} | {d['supervisor_rss_kib'] / 1024:.1f} | "
+                     f"{d['supervisor_processes']} | {d['container_pss_kib'] / 1024:.1f} |")
     wl = res.get("workloads")
     if wl:
         p = wl["params"]
@@ -1220,11 +1338,12 @@ def parse_args(argv):
     ap.add_argument("--forks", type=int, default=None)
     ap.add_argument("--parallel", type=int, default=None)
     ap.add_argument("--parallel-rounds", type=int, default=None)
+    ap.add_argument("--pss-count", type=int, default=None, help="foreground `run` supervisors for the PSS figure (100)")
     ap.add_argument("--seq-windows", default=None, help="comma list, e.g. 50,100,200,400")
     ap.add_argument("--hardened-all", action="store_true",
                     help="also run the workloads under runc/crun with the hardened config")
     ap.add_argument("--only", default="all",
-                    help="comma list of: lifecycle,phases,syscalls,workloads,mediawiki,parallel,sequential (default all)")
+                    help="comma list of: lifecycle,phases,syscalls,pss,workloads,mediawiki,parallel,sequential (default all)")
     ap.add_argument("--profile", default=None, metavar="DIR",
                     help="instead of benchmarking, write strace/perf raw data into DIR")
     ap.add_argument("--out", default=None, help="JSON output (default bench/results.json; quick: bench/results-quick.json)")
@@ -1243,11 +1362,12 @@ def parse_args(argv):
     a.forks = dflt(a.forks, 2000, 200)
     a.parallel = dflt(a.parallel, 100, 10)
     a.parallel_rounds = dflt(a.parallel_rounds, 3, 1)
+    a.pss_count = dflt(a.pss_count, 100, 10)
     a.tree_source = dflt(a.tree_source, "/usr", "/usr/include")
     a.seq_windows = [int(x) for x in dflt(a.seq_windows, "50,100,200,400", "10,20,40").split(",")]
     a.out = dflt(a.out, str(BENCH / "results.json"), str(BENCH / "results-quick.json"))
     a.doc = dflt(a.doc, str(REPO / "docs" / "benchmarks.md"), None)
-    a.only = set(a.only.split(",")) if a.only != "all" else {"lifecycle", "phases", "syscalls", "workloads",
+    a.only = set(a.only.split(",")) if a.only != "all" else {"lifecycle", "phases", "syscalls", "pss", "workloads",
                                                               "mediawiki", "parallel", "sequential"}
     return a
 
@@ -1294,7 +1414,8 @@ def main(argv):
             "runtimes": list(b.rt_order),
         }
         b.verify()
-        sections = [("lifecycle", b.lifecycle_run), ("phases", b.phases), ("syscalls", b.syscalls), ("workloads", b.workloads),
+        sections = [("lifecycle", b.lifecycle_run), ("phases", b.phases), ("syscalls", b.syscalls), ("pss", b.supervisors_pss),
+                    ("workloads", b.workloads),
                     ("mediawiki", b.mediawiki), ("parallel", b.scale_parallel), ("sequential", b.scale_sequential)]
         for name, fn in sections:
             if name in args.only:

@@ -407,7 +407,8 @@ fn strace_run(ctx: &Ctx, b: &Bundle, id: &str, calls: &str, inject: Option<&str>
     let trace = ctx.base.join(format!("{id}.strace"));
     let mut c = Command::new("strace");
     c.args(["-f", "-qq", "-o"]).arg(&trace).args(["-e", &format!("trace={calls}")]);
-    if let Some(i) = inject {
+    // Several injections are separated by ';'.
+    for i in inject.into_iter().flat_map(|i| i.split(';')) {
         c.args(["-e", &format!("inject={i}")]);
     }
     c.arg(runtime_bin()).arg("--root").arg(&ctx.root).args(["run", "--bundle", b.dir.to_str().unwrap()]).args(extra).arg(id).stdin(Stdio::null());
@@ -451,8 +452,19 @@ fn failed_or_ineffective_security_steps_stop_the_start() {
     assert!(o.stdout.contains("CapAmb:\t0000000000000000"), "{}", o.stdout);
     let dumpable = prctl_index(&trace, "PR_SET_DUMPABLE");
     let drop = prctl_index(&trace, "PR_CAPBSET_DROP, CAP_SYS_ADMIN");
-    let read = prctl_index(&trace, "PR_CAPBSET_READ, CAP_SYS_ADMIN");
     let clear_ambient = prctl_index(&trace, "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL");
+    // The sets are read back from /proc/self/status, believed only on procfs. With fstatfs
+    // failing that file is not believed and every capability is asked for with prctl: the
+    // container still starts with the same sets (positive control of that path), and the
+    // calls to hit there are found in its trace.
+    let no_status = "fstatfs:error=EIO";
+    let id = ctx.next_id();
+    let (o, trace) = strace_run(&ctx, &b, &id, "prctl,keyctl,capset,capget,setsid,fstatfs", Some(no_status), &[]);
+    o.expect_ok("the same container with /proc/self/status not believed");
+    assert!(o.stdout.contains("CapBnd:\t0000000000000420"), "bounding set is KILL|NET_BIND_SERVICE:\n{}", o.stdout);
+    assert!(trace.contains("PR_CAPBSET_READ"), "no per-capability read-back without a usable /proc/self/status:\n{trace}");
+    let drop_nostatus = prctl_index(&trace, "PR_CAPBSET_DROP, CAP_SYS_ADMIN");
+    let read = prctl_index(&trace, "PR_CAPBSET_READ, CAP_SYS_ADMIN");
     let ambient_read = prctl_index(&trace, "PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_SYS_ADMIN");
 
     let cases: Vec<(String, &str)> = vec![
@@ -460,19 +472,21 @@ fn failed_or_ineffective_security_steps_stop_the_start() {
         (format!("prctl:error=EIO:when={drop}"), "PR_CAPBSET_DROP(CAP_SYS_ADMIN) failed: Input/output error"),
         // The kernel says "done" but did nothing: the read-back catches it.
         (format!("prctl:retval=0:when={drop}"), "the bounding set still holds CAP_SYS_ADMIN"),
-        (format!("prctl:error=EIO:when={read}"), "PR_CAPBSET_READ(CAP_SYS_ADMIN) failed"),
+        (format!("{no_status};prctl:retval=0:when={drop_nostatus}"), "the bounding set still holds CAP_SYS_ADMIN"),
+        (format!("{no_status};prctl:error=EIO:when={read}"), "PR_CAPBSET_READ(CAP_SYS_ADMIN) failed"),
         ("capset:retval=0".into(), "the effective set still holds"),
         ("capset:error=EPERM".into(), "capset(effective, permitted, inheritable) failed"),
         ("capget:error=EIO".into(), "capget failed"),
         (format!("prctl:error=EIO:when={clear_ambient}"), "PR_CAP_AMBIENT_CLEAR_ALL failed"),
-        (format!("prctl:error=EIO:when={ambient_read}"), "PR_CAP_AMBIENT_IS_SET(CAP_SYS_ADMIN) failed"),
+        (format!("{no_status};prctl:error=EIO:when={ambient_read}"), "PR_CAP_AMBIENT_IS_SET(CAP_SYS_ADMIN) failed"),
         ("keyctl:error=EDQUOT".into(), "key quota"),
         ("keyctl:error=EPERM".into(), "--no-new-keyring"),
         ("setsid:error=EPERM".into(), "setsid"),
     ];
     for (inject, want) in &cases {
         let id = ctx.next_id();
-        let (o, _) = strace_run(&ctx, &b, &id, "prctl,keyctl,capset,capget,setsid", Some(inject), &[]);
+        // strace tampers only with traced calls: fstatfs is traced for the cases that fail it.
+        let (o, _) = strace_run(&ctx, &b, &id, "prctl,keyctl,capset,capget,setsid,fstatfs", Some(inject), &[]);
         let line = o.expect_error(&format!("inject {inject}"));
         assert!(line.contains(want), "inject {inject}: expected {want:?} in {line:?}");
         assert!(!o.stdout.contains("CapBnd"), "inject {inject}: the container ran:\n{}", o.stdout);

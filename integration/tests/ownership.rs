@@ -324,3 +324,59 @@ fn kill_phrases_and_kill_all_of_a_stopped_container() {
     ctx.delete("k", false).expect_ok("delete k");
     ctx.delete("r", false).expect_ok("delete r");
 }
+
+/// Where the claim index (runtime/src/state/claims.rs) records who owns cgroup path `p`.
+fn claim_marker(root: &Path, p: &str) -> PathBuf {
+    let mut m = root.join(".cgroup-claims");
+    for c in p.trim_start_matches('/').split('/') {
+        m = m.join("c").join(c);
+    }
+    m.join("owner")
+}
+
+#[test]
+fn a_stale_cgroup_claim_is_taken_over() {
+    let ctx = Ctx::new("cgstale");
+    let p = format!("{}/c", ctx.cg_prefix);
+    let mut b = ctx.bundle("b");
+    b.probe(&["sleep", "30"]);
+    b.set("linux/cgroupsPath", json!(p));
+    ctx.create_ok(&b, "old");
+    let marker = claim_marker(&ctx.root, &p);
+    let saved = fs::read(&marker).expect("the claim index records old's cgroup");
+    assert_eq!(saved, b"old");
+    // Control: while "old" is stored, its cgroup is refused, naming it.
+    let line = ctx.create(&b, "new", &[]).expect_error("create into old's cgroup");
+    assert!(line.contains("\"old\""), "{line}");
+    ctx.delete("old", true).expect_ok("delete old");
+    assert!(!ctx.root.join(".cgroup-claims").exists(), "delete left the claim index behind");
+
+    // A delete killed between removing its entry and releasing its claim leaves the marker
+    // of a container that is gone: put it back by hand. The next create takes it over.
+    fs::create_dir_all(marker.parent().unwrap()).unwrap();
+    fs::write(&marker, &saved).unwrap();
+    let pid = ctx.create_ok(&b, "new");
+    ctx.start("new").expect_ok("start in the cgroup of the stale claim");
+    assert_eq!(fs::read(&marker).unwrap(), b"new", "the claim was not taken over");
+    let procs = fs::read_to_string(cg("pids", &p).join("cgroup.procs")).unwrap();
+    assert!(procs.lines().any(|l| l.trim() == pid.to_string()), "init {pid} not in its cgroup: {procs}");
+    ctx.delete("new", true).expect_ok("delete new");
+
+    // The same with the id reused: "old" is stored again with another cgroup, so a marker
+    // naming it on `p` is stale too.
+    b.set("linux/cgroupsPath", json!(format!("{}/other", ctx.cg_prefix)));
+    ctx.create_ok(&b, "old");
+    fs::create_dir_all(marker.parent().unwrap()).unwrap();
+    fs::write(&marker, &saved).unwrap();
+    b.set("linux/cgroupsPath", json!(p));
+    ctx.create_ok(&b, "new");
+    assert_eq!(fs::read(&marker).unwrap(), b"new");
+    // Control: "old" still owns its own cgroup.
+    b.set("linux/cgroupsPath", json!(format!("{}/other", ctx.cg_prefix)));
+    let line = ctx.create(&b, "third", &[]).expect_error("create into old's new cgroup");
+    assert!(line.contains("\"old\""), "{line}");
+    for id in ["old", "new"] {
+        ctx.delete(id, true).expect_ok("delete");
+    }
+    ctx.assert_no_residue("after the stale claims");
+}

@@ -213,6 +213,31 @@ fn capabilities_exact_sets() {
     assert_eq!(o.out(), "EPERM");
 }
 
+/// The runtime reads the bounding and ambient sets back from /proc/self/status only when
+/// that file is on procfs. Here the container has no /proc and its rootfs ships a file there
+/// claiming an empty bounding set: were it believed, nothing would be dropped, and root
+/// regains its bounding set at execve (no no_new_privs here), so CAP_SYS_ADMIN would work.
+#[test]
+fn a_fake_proc_status_in_the_rootfs_is_not_believed() {
+    let ctx = Ctx::new("capfake");
+    let mut b = ctx.bundle("b");
+    b.unmount("/proc");
+    b.remove("linux/maskedPaths");
+    b.remove("linux/readonlyPaths");
+    b.set("process/user", json!({"uid": 0, "gid": 0}));
+    b.set("process/noNewPrivileges", json!(false));
+    b.put_file("/proc/self/status", "Name:\tfake\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n", 0o644);
+    let none = json!([]);
+    b.set("process/capabilities", json!({"bounding": none, "effective": none, "permitted": none, "inheritable": none, "ambient": none}));
+    let o = ctx.probe(&mut b, &["sethostname", "x"]);
+    o.expect_code(1, "sethostname with an empty bounding set");
+    assert_eq!(o.out(), "EPERM");
+    // Control: keeping CAP_SYS_ADMIN in the bounding set alone is enough for root to have it
+    // after execve, so the refusal above was the bounding set's doing.
+    b.set("process/capabilities", json!({"bounding": ["CAP_SYS_ADMIN"], "effective": none, "permitted": none, "inheritable": none, "ambient": none}));
+    ctx.probe(&mut b, &["sethostname", "x"]).expect_ok("sethostname with CAP_SYS_ADMIN in the bounding set");
+}
+
 // ---- console socket -------------------------------------------------------------------
 
 /// Receives one fd sent with SCM_RIGHTS on a connected unix socket.

@@ -3,8 +3,12 @@
 //! start (a failed read is never taken to mean "absent").
 //!
 //! - The bounding set is dropped first, while we still hold CAP_SETPCAP: one
-//!   PR_CAPBSET_DROP per capability the kernel knows (0..=cap_last_cap) that the plan
-//!   leaves out, then one PR_CAPBSET_READ per capability to check the result.
+//!   PR_CAPBSET_DROP per capability the plan leaves out that the set still holds, then the
+//!   set is read back. The set is read from `/proc/self/status` (open, fstatfs, read,
+//!   close) rather than with one PR_CAPBSET_READ per capability (41 calls): a file that is
+//!   not on procfs (no /proc mounted in the container, or something else there) or that
+//!   cannot be read or parsed is never believed; then every capability is asked for with
+//!   PR_CAPBSET_READ as before. The ambient set is checked the same way.
 //! - The uid switch happens between `drop_bounding` and `apply` with keep-caps set, so a
 //!   non-root user keeps the permitted set the config grants (setresuid would clear it).
 //! - Effective, permitted and inheritable in one capset(2), so no intermediate state
@@ -142,6 +146,52 @@ fn capset(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// The bounding and ambient sets as the kernel reports them in /proc/self/status.
+#[derive(Debug, PartialEq, Eq)]
+struct StatusSets {
+    bounding: u64,
+    ambient: u64,
+}
+
+/// Reads /proc/self/status into a buffer on the stack (this runs after seccomp in some
+/// configurations, where nothing may allocate). None unless the file is on procfs and holds
+/// both lines: a container without /proc, or with a file of the rootfs there, is not believed.
+fn status_sets() -> Option<StatusSets> {
+    const PROC_SUPER_MAGIC: libc::c_long = 0x9fa0;
+    // SAFETY: a NUL-terminated literal path; the fd is checked and closed below.
+    let fd = unsafe { libc::open(c"/proc/self/status".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW) };
+    if fd < 0 {
+        return None;
+    }
+    let mut buf = [0u8; 4096];
+    // SAFETY: an all-zero statfs is a valid value for the kernel to overwrite.
+    let mut sfs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatfs fills the struct we own; read writes at most buf.len() bytes into buf.
+    let len = unsafe {
+        if libc::fstatfs(fd, &mut sfs) != 0 || sfs.f_type as libc::c_long != PROC_SUPER_MAGIC {
+            -1
+        } else {
+            libc::read(fd, buf.as_mut_ptr().cast(), buf.len())
+        }
+    };
+    // SAFETY: closing the fd opened above, used by nothing else.
+    unsafe { libc::close(fd) };
+    // A full buffer may be a truncated file: not believed either.
+    if len <= 0 || len as usize >= buf.len() {
+        return None;
+    }
+    parse_status(&buf[..len as usize])
+}
+
+fn parse_status(text: &[u8]) -> Option<StatusSets> {
+    let field = |name: &[u8]| {
+        let line = text.split(|b| *b == b'\n').find(|l| l.starts_with(name))?;
+        let hex = std::str::from_utf8(&line[name.len()..]).ok()?.trim();
+        (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok()).flatten()
+    };
+    Some(StatusSets { bounding: field(b"CapBnd:")?, ambient: field(b"CapAmb:")? })
+}
+
 fn call_err(set: &'static str, call: String, hint: &'static str) -> impl FnOnce(io::Error) -> CapsError {
     move |source| CapsError::Call { set, call, source, hint }
 }
@@ -180,9 +230,12 @@ impl CapPlan {
         })
     }
 
-    /// Step 1, before the uid switch: drop, then check every capability the kernel knows.
+    /// Step 1, before the uid switch: drop what the set holds and the plan leaves out, then
+    /// check every capability the kernel knows.
     pub fn drop_bounding(&self) -> Result<(), CapsError> {
-        for cap in (0..=self.last_cap).filter(|c| self.bounding & bit(*c) == 0) {
+        let known = self.known();
+        let held = status_sets().map_or(known, |s| s.bounding);
+        for cap in (0..=self.last_cap).filter(|c| (held & !self.bounding) & bit(*c) != 0) {
             // Every number up to cap_last_cap is valid, so even EINVAL is a failure here.
             prctl2(libc::PR_CAPBSET_DROP, cap.into(), 0).map_err(call_err(
                 "bounding",
@@ -190,15 +243,33 @@ impl CapPlan {
                 " (dropping needs CAP_SETPCAP)",
             ))?;
         }
+        let have = match status_sets() {
+            Some(s) => s.bounding,
+            None => self.read_each("bounding", "PR_CAPBSET_READ", |c| prctl2(libc::PR_CAPBSET_READ, c, 0))?,
+        };
+        // Capabilities the plan keeps may already have been missing; that only grants less.
+        check("bounding", have & known & !self.bounding, 0)
+    }
+
+    /// Every capability the running kernel knows, as a mask.
+    fn known(&self) -> u64 {
+        if self.last_cap >= 63 {
+            u64::MAX
+        } else {
+            bit(self.last_cap + 1) - 1
+        }
+    }
+
+    /// One prctl per capability (`read` asks for one): the fallback when /proc/self/status
+    /// cannot be trusted.
+    fn read_each(&self, set: &'static str, call: &str, read: impl Fn(libc::c_ulong) -> io::Result<libc::c_int>) -> Result<u64, CapsError> {
         let mut have = 0u64;
         for cap in 0..=self.last_cap {
-            let r = prctl2(libc::PR_CAPBSET_READ, cap.into(), 0).map_err(call_err("bounding", format!("PR_CAPBSET_READ({})", cap_name(cap)), ""))?;
-            if r != 0 {
+            if read(cap.into()).map_err(call_err(set, format!("{call}({})", cap_name(cap)), ""))? != 0 {
                 have |= bit(cap);
             }
         }
-        // Capabilities the plan keeps may already have been missing; that only grants less.
-        check("bounding", have & !self.bounding, 0)
+        Ok(have)
     }
 
     /// Step 2, after the uid switch.
@@ -226,17 +297,10 @@ impl CapPlan {
         check("effective", e, self.effective)?;
         check("permitted", p, self.permitted)?;
         check("inheritable", i, self.inheritable)?;
-        let mut have = 0u64;
-        for cap in 0..=self.last_cap {
-            let r = prctl2(amb, libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong, cap.into()).map_err(call_err(
-                "ambient",
-                format!("PR_CAP_AMBIENT_IS_SET({})", cap_name(cap)),
-                "",
-            ))?;
-            if r != 0 {
-                have |= bit(cap);
-            }
-        }
+        let have = match status_sets() {
+            Some(s) => s.ambient,
+            None => self.read_each("ambient", "PR_CAP_AMBIENT_IS_SET", |c| prctl2(amb, libc::PR_CAP_AMBIENT_IS_SET as libc::c_ulong, c))?,
+        };
         check("ambient", have, ambient)
     }
 }
@@ -252,6 +316,23 @@ mod tests {
         assert_eq!(names(0), "nothing");
         let err = check("bounding", bit(21), 0).unwrap_err().to_string();
         assert!(err.contains("bounding set still holds CAP_SYS_ADMIN"), "{err}");
+    }
+
+    #[test]
+    fn status_lines_are_parsed_strictly() {
+        let ok = b"Name:\tx\nCapInh:\t0000000000000000\nCapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000400\n";
+        assert_eq!(parse_status(ok), Some(StatusSets { bounding: 0x1ff_ffff_ffff, ambient: 0x400 }));
+        for bad in
+            [&b"CapBnd:\t000001ffffffffff\n"[..], b"CapBnd:\t1ff\nCapAmb:\t0000000000000000\n", b"CapBnd:\tzzzzzzzzzzzzzzzz\nCapAmb:\t0000000000000000\n"]
+        {
+            assert_eq!(parse_status(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        // The running process's own file agrees with the kernel's per-capability answer.
+        let s = status_sets().expect("/proc/self/status is on procfs here");
+        for cap in 0..=read_last_cap().unwrap() {
+            let r = prctl2(libc::PR_CAPBSET_READ, cap.into(), 0).unwrap();
+            assert_eq!(r != 0, s.bounding & bit(cap) != 0, "capability {cap}");
+        }
     }
 
     #[test]

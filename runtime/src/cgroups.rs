@@ -309,6 +309,13 @@ fn make_leaves(
     let mut existing = vec![];
     let mut orphans = vec![];
     for leaf in &leaves {
+        // The hierarchies mirror each other: once one says the parent is missing (the first
+        // container under a new parent), the others are taken as missing it too, and made
+        // with the parents below (a leaf whose parent did exist is then simply made there).
+        if !orphans.is_empty() {
+            orphans.push(leaf);
+            continue;
+        }
         match mkdir(leaf)? {
             Some(true) => {
                 made.push(leaf.clone());

@@ -75,12 +75,20 @@ impl Forwarder {
         if let Some(master) = console {
             crate::tty::proxy(master, || check(&mut self.sfd));
         }
+        // A process still running after a short while is a long-lived one: this process then
+        // gives back what starting it used (memory.rs); a short-lived one never pays for that.
+        let mut released = false;
         while !check(&mut self.sfd) {
             let mut fds = vec![PollFd::new(self.sfd.as_fd(), PollFlags::POLLIN)];
             if let Some(r) = &self.relay {
                 fds.push(PollFd::new(r.as_fd(), PollFlags::POLLIN));
             }
-            let _ = poll(&mut fds, PollTimeout::from(1000u16));
+            let idle = poll(&mut fds, PollTimeout::from(if released { 1000u16 } else { 200 })).is_ok_and(|n| n == 0);
+            drop(fds);
+            if idle && !released {
+                crate::memory::release_for_wait();
+                released = true;
+            }
             if let Some(r) = &self.relay {
                 r.pump();
             }

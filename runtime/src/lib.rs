@@ -20,6 +20,7 @@ mod hooks;
 mod init;
 mod landlock;
 mod log;
+mod memory;
 mod mountinfo;
 mod namespaces;
 mod netguard;

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub mod claims;
+
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
 /// Name prefix of a container directory being built (ids cannot start with '.').
@@ -332,29 +334,12 @@ pub fn list_ids(root: &Path) -> Vec<String> {
     ids
 }
 
-/// What another container's state says about its cgroup: enough for `create` to refuse a
-/// cgroup that is already some container's, without parsing the rest of its state.
+/// What a container's state says about its cgroup: enough to index a root made by an older
+/// runtime (claims.rs), without parsing the rest of its state.
 #[derive(Debug, Deserialize)]
 pub struct CgroupClaim {
     pub id: String,
     pub cgroup_path: PathBuf,
-}
-
-/// The cgroup claims of every container stored under `root` except `except`.
-pub fn cgroup_claims(root: &Path, except: &str) -> Vec<CgroupClaim> {
-    let mut v = vec![];
-    for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
-        let name = e.file_name();
-        if name.to_str().is_none_or(|n| n == except || n.starts_with('.')) {
-            continue;
-        }
-        if let Ok(bytes) = std::fs::read(e.path().join(STATE_FILE)) {
-            if let Ok(c) = serde_json::from_slice::<CgroupClaim>(&bytes) {
-                v.push(c);
-            }
-        }
-    }
-    v
 }
 
 #[cfg(test)]
@@ -401,10 +386,6 @@ mod tests {
         assert_eq!(d.load().unwrap().id, "c1");
         assert!(matches!(ContainerDir::create(&root, "c1", &st), Err(StateError::Exists(_))));
         assert_eq!(list_ids(&root), ["c1"], "no temporary directory left by the refused claim");
-        let claims = cgroup_claims(&root, "other");
-        assert_eq!(claims.len(), 1);
-        assert_eq!(claims[0].cgroup_path, Path::new("/x"));
-        assert!(cgroup_claims(&root, "c1").is_empty());
         // A half-built directory of a dead create is swept for its id only.
         let dead = root.join(format!("{CLAIM_PREFIX}999999999.c2"));
         let live = root.join(format!("{CLAIM_PREFIX}{}.c2", std::process::id()));

@@ -128,6 +128,8 @@ struct CreateGuard {
     cgroup: cgroups::Ownership,
     /// No mount namespace: the mounts the init made live on in the host's; detached here.
     host_mounts: Option<crate::rootfs::hostns::HostMounts>,
+    /// The cgroup path claimed in the root's index (state/claims.rs): released last.
+    cgroup_path: PathBuf,
 }
 
 impl Drop for CreateGuard {
@@ -147,6 +149,7 @@ impl Drop for CreateGuard {
             return;
         }
         let _ = std::fs::remove_dir_all(&self.dir_path);
+        let _ = crate::state::claims::release(&self.root, &self.id, &self.cgroup_path);
     }
 }
 
@@ -290,8 +293,9 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
         child: None,
         cgroup: planned,
         host_mounts: state.host_mounts.clone(),
+        cgroup_path: cgroup_path.clone(),
     };
-    claim_cgroup(&o.root, &o.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state).map_err(at(&cfg.path))?;
+    claim_cgroup(&o.root, &o.id, &cgroup_path, &mut guard.cgroup, &dir, &mut state, &cfg.path)?;
     super::snapshot::save(&dir, &cfg.spec)?;
 
     // The start barrier: a fifo the init holds open read-write (so opening never blocks)
@@ -363,23 +367,23 @@ fn claim_cgroup(
     own: &mut cgroups::Ownership,
     dir: &ContainerDir,
     state: &mut ContainerState,
-) -> Result<(), cgroups::CgroupError> {
-    let mut roots = vec![root];
-    if root != Path::new(crate::DEFAULT_ROOT) {
-        roots.push(Path::new(crate::DEFAULT_ROOT));
-    }
-    for r in roots {
-        let claims = crate::state::cgroup_claims(r, if r == root { id } else { "" });
-        if let Err(e) = cgroups::check_claims(path, &claims, r) {
-            // The planned directories are the other container's: this cleanup must not touch them.
-            own.dirs.clear();
-            return Err(e);
-        }
+    config: &Path,
+) -> Result<(), CreateError> {
+    // Root's default root is looked at too (a cgroup is host-wide), except by a rootless
+    // runtime: it cannot lock or index root's directory, and it makes cgroups only where
+    // it was delegated write access, which root's containers do not share.
+    let default = Path::new(crate::DEFAULT_ROOT);
+    let also: &[&Path] = if root != default && !crate::rootless::rootless() { &[default] } else { &[] };
+    if let Err(e) = crate::state::claims::claim(root, also, id, path) {
+        // The planned directories may be another container's: this cleanup must not touch them.
+        own.dirs.clear();
+        return Err(at(config)(e));
     }
     cgroups::make_dirs(path, own, &cgroups::ParentRegistry::new(root, id), |o| {
         state.cgroup_dirs = Some(o.clone());
         dir.save(state).map_err(|e| cgroups::CgroupError::Manager { path: dir.dir.clone(), msg: e.to_string() })
-    })?;
+    })
+    .map_err(at(config))?;
     state.cgroup_dirs = Some(own.clone());
     Ok(())
 }

@@ -20,6 +20,8 @@ pub enum DeleteError {
         KILL_WAIT.as_secs()
     )]
     Survived { id: String, pid: i32 },
+    #[error(transparent)]
+    Claim(#[from] crate::state::claims::ClaimError),
     #[error("container {id}: the mounts it made in the host's mount namespace: {source}")]
     HostMounts { id: String, source: std::io::Error },
 }
@@ -35,6 +37,8 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), DeleteError> {
         Err(StateError::NotFound(..)) => {
             // A create killed before its claim was complete leaves only a hidden directory.
             crate::state::sweep_dead_claims(root, id);
+            // And the cgroup claim of an entry removed by a delete that did not finish.
+            crate::state::claims::release_stale_of(root, id)?;
             if force {
                 return Ok(());
             }
@@ -48,11 +52,13 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), DeleteError> {
         // its first write): nothing was made for it, nothing runs.
         Err(StateError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             dir.remove()?;
+            crate::state::claims::release_stale_of(root, id)?;
             return Ok(());
         }
         Err(_) if force => {
             crate::log::warn(&format!("container {}: unreadable state; removing the entry only (its cgroup, if any, is left alone)", id));
             dir.remove()?;
+            crate::state::claims::release_stale_of(root, id)?;
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -98,6 +104,9 @@ pub fn destroy(dir: &ContainerDir, st: &ContainerState) -> Result<(), DeleteErro
         }
     }
     dir.remove()?;
+    // After the entry: a delete killed in between leaves a stale claim (taken over), never
+    // a stored container whose cgroup another create could claim.
+    crate::state::claims::release(root, &st.id, &st.cgroup_path)?;
     Ok(())
 }
 

@@ -25,25 +25,29 @@ pub fn mask(root: &OwnedFd, paths: &[String]) -> Result<(), RootfsError> {
     if !meta.file_type().is_char_device() || meta.rdev() != libc::makedev(1, 3) {
         return Err(RootfsError::Refused("/dev/null in the container is not the null device (1:3); refusing to use it to mask paths".into()));
     }
+    let null_path = sys::fd_path(&null);
     for p in paths {
         let target = match open(root, Path::new(p)) {
             Ok(fd) => fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
             Err(e) => return Err(io_err("resolve masked path", p)(e)),
         };
-        let meta = metadata_of(&target).map_err(io_err("stat", p))?;
-        if meta.is_dir() {
-            nix::mount::mount(
+        let at = sys::fd_path(&target);
+        // Most masked paths are files: bind the checked /dev/null over it straight away
+        // (both ends named by fd, so nothing is looked up by path again). The kernel refuses
+        // a file over a directory with ENOTDIR: that is how a directory is told apart,
+        // without a stat per path.
+        match nix::mount::mount(Some(null_path.as_str()), at.as_str(), None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::ENOTDIR) => nix::mount::mount(
                 Some("tmpfs"),
-                sys::fd_path(&target).as_str(),
+                at.as_str(),
                 Some("tmpfs"),
                 nix::mount::MsFlags::MS_RDONLY | nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV | nix::mount::MsFlags::MS_NOEXEC,
                 Some("nr_inodes=1,mode=755"),
             )
-            .map_err(nix_err("mask (tmpfs over)", p))?;
-        } else {
-            let tree = sys::open_tree(null.as_raw_fd(), Path::new(""), false, true).map_err(io_err("open_tree", "/dev/null"))?;
-            sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).map_err(io_err("mask (bind /dev/null over)", p))?;
+            .map_err(nix_err("mask (tmpfs over)", p))?,
+            Err(e) => return Err(nix_err("mask (bind /dev/null over)", p)(e)),
         }
     }
     Ok(())

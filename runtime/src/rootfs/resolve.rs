@@ -42,22 +42,34 @@ pub fn open(root: &OwnedFd, path: &Path) -> std::io::Result<OwnedFd> {
 /// Opens `path` inside `root`, creating missing directories (0755) and, for Kind::File, an
 /// empty final file. Each component is created with mkdirat/openat relative to an fd that
 /// was itself resolved inside the root, so nothing is ever created outside it.
+///
+/// The deepest existing ancestor is found first, walking up (usually the parent exists: one
+/// look); from there each created component is opened once, resolved inside the root again,
+/// and that fd is the parent of the next one (no reopening of every ancestor per component).
 pub fn ensure(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd, RootfsError> {
     let rel = clean(path);
     if let Ok(fd) = open(root, &rel) {
         return Ok(fd);
     }
     let comps: Vec<_> = rel.components().collect();
-    let mut cur = PathBuf::new();
-    for (i, c) in comps.iter().enumerate() {
-        let last = i + 1 == comps.len();
-        let parent = open_in_root(root.as_raw_fd(), if cur.as_os_str().is_empty() { Path::new(".") } else { &cur }, libc::O_PATH | libc::O_DIRECTORY)
-            .map_err(io_err("resolve", format!("/{}", cur.display())))?;
-        cur.push(c);
-        if open(root, &cur).is_ok() {
-            continue;
+    let prefix = |n: usize| -> PathBuf { comps[..n].iter().collect() };
+    let dir_flags = libc::O_PATH | libc::O_DIRECTORY;
+    // The deepest ancestor that exists (the root itself at worst).
+    let mut have = comps.len().saturating_sub(1);
+    let mut parent = loop {
+        if have == 0 {
+            break open_in_root(root.as_raw_fd(), Path::new("."), dir_flags).map_err(io_err("resolve", "/"))?;
         }
-        let name = CString::new(c.as_os_str().as_bytes()).map_err(|_| RootfsError::Refused(format!("bad path {path:?}")))?;
+        match open_in_root(root.as_raw_fd(), &prefix(have), dir_flags) {
+            Ok(fd) => break fd,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => have -= 1,
+            Err(e) => return Err(io_err("resolve", format!("/{}", prefix(have).display()))(e)),
+        }
+    };
+    for i in have..comps.len() {
+        let last = i + 1 == comps.len();
+        let cur = prefix(i + 1);
+        let name = CString::new(comps[i].as_os_str().as_bytes()).map_err(|_| RootfsError::Refused(format!("bad path {path:?}")))?;
         let shown = format!("/{}", cur.display());
         let made = if last && kind == Kind::File {
             // O_CREAT|O_EXCL never follows a symlink; the fd is closed at once.
@@ -71,13 +83,16 @@ pub fn ensure(root: &OwnedFd, path: &Path, kind: Kind) -> Result<OwnedFd, Rootfs
             Ok(()) | Err(nix::Error::EEXIST) => {}
             Err(e) => return Err(io_err("create mount point", shown)(e.into())),
         }
-        if open(root, &cur).is_err() {
-            return Err(RootfsError::Refused(format!(
+        // Resolved inside the root again: whatever is there now (made by us or planted in
+        // between) is only ever reached without leaving the root.
+        let flags = if last { libc::O_PATH } else { dir_flags };
+        parent = open_in_root(root.as_raw_fd(), &cur, flags).map_err(|_| {
+            RootfsError::Refused(format!(
                 "{shown} exists but cannot be resolved inside the rootfs (a dangling or escaping symlink?): remove it from the rootfs"
-            )));
-        }
+            ))
+        })?;
     }
-    open(root, &rel).map_err(io_err("resolve", path.display()))
+    Ok(parent)
 }
 
 #[cfg(test)]
