@@ -155,29 +155,20 @@ pub fn check_rootless_limits(res: &oci_spec::runtime::LinuxResources, made: &[Pa
         return Ok(());
     }
     let hierarchies = crate::cgroups::layout_hierarchies();
-    let need = |cond: bool, ctl: &'static str, field: &'static str| -> Result<(), PlacementError> {
-        if !cond {
-            return Ok(());
-        }
+    for (ctl, field) in crate::cgroups::controllers_needed(res) {
         // The v1 hierarchy of the controller, else the cgroup2 tree (a cgroup2 host).
         let h = hierarchies.iter().find(|h| !h.v2 && h.has(ctl)).or_else(|| hierarchies.iter().find(|h| h.v2));
         match h {
-            Some(h) if made.iter().any(|d| d.starts_with(&h.path)) => Ok(()),
-            h => Err(PlacementError::Rootless {
-                field,
-                ctl,
-                dir: h.map(|h| h.path.join(cgroup.strip_prefix("/").unwrap_or(cgroup)).display().to_string()).unwrap_or_else(|| CGROUP_ROOT.into()),
-            }),
+            Some(h) if made.iter().any(|d| d.starts_with(&h.path)) => {}
+            h => {
+                return Err(PlacementError::Rootless {
+                    field,
+                    ctl,
+                    dir: h.map(|h| h.path.join(cgroup.strip_prefix("/").unwrap_or(cgroup)).display().to_string()).unwrap_or_else(|| CGROUP_ROOT.into()),
+                })
+            }
         }
-    };
-    need(res.memory().is_some(), "memory", "linux.resources.memory")?;
-    need(res.cpu().is_some(), "cpu", "linux.resources.cpu")?;
-    need(res.pids().is_some(), "pids", "linux.resources.pids")?;
-    need(res.block_io().is_some(), "blkio", "linux.resources.blockIO")?;
-    need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits")?;
-    need(res.network().is_some(), "net_cls", "linux.resources.network")?;
-    need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices")?;
-    need(res.unified().as_ref().is_some_and(|u| !u.is_empty()), "", "linux.resources.unified")?;
+    }
     Ok(())
 }
 

@@ -619,24 +619,37 @@ fn err(path: &Path) -> impl FnOnce(libcgroups::common::AnyManagerError) -> Cgrou
     move |e| CgroupError::Manager { path: path.to_path_buf(), msg: format!("{e}") }
 }
 
+/// The v1 controller (and the config field) each resource the config sets needs; "" for
+/// `unified`, which only cgroup2 has. One table for the support and rootless checks.
+pub fn controllers_needed(res: &LinuxResources) -> impl Iterator<Item = (&'static str, &'static str)> {
+    [
+        (res.memory().is_some(), "memory", "linux.resources.memory"),
+        (res.cpu().is_some(), "cpu", "linux.resources.cpu"),
+        (res.pids().is_some(), "pids", "linux.resources.pids"),
+        (res.block_io().is_some(), "blkio", "linux.resources.blockIO"),
+        (res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits"),
+        (res.network().is_some(), "net_cls", "linux.resources.network"),
+        (res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices"),
+        (res.unified().as_ref().is_some_and(|u| !u.is_empty()), "", "linux.resources.unified"),
+    ]
+    .into_iter()
+    .filter_map(|(asked, ctl, field)| asked.then_some((ctl, field)))
+}
+
 /// Checks, before anything is created, that every resource asked for has a controller here.
 pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     let l = checked_layout()?;
     let unified = l.unified;
-    let need = |cond: bool, ctl: &str, field: &str| -> Result<(), CgroupError> {
-        if cond && !unified && l.v1(ctl).is_none() {
-            return Err(CgroupError::Unsupported(format!(
-                "{field} needs the {ctl} cgroup controller, which this host does not mount as cgroup v1: remove {field}"
-            )));
+    // `devices` and `unified` are checked below, with messages of their own.
+    if !unified {
+        for (ctl, field) in controllers_needed(res).filter(|(ctl, _)| !matches!(*ctl, "devices" | "")) {
+            if l.v1(ctl).is_none() {
+                return Err(CgroupError::Unsupported(format!(
+                    "{field} needs the {ctl} cgroup controller, which this host does not mount as cgroup v1: remove {field}"
+                )));
+            }
         }
-        Ok(())
-    };
-    need(res.memory().is_some(), "memory", "linux.resources.memory")?;
-    need(res.cpu().is_some(), "cpu", "linux.resources.cpu")?;
-    need(res.pids().is_some(), "pids", "linux.resources.pids")?;
-    need(res.block_io().is_some(), "blkio", "linux.resources.blockIO")?;
-    need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits")?;
-    need(res.network().is_some(), "net_cls", "linux.resources.network")?;
+    }
     crate::cgroup_placement::check_writable(res).map_err(|e| CgroupError::Unsupported(e.to_string()))?;
     if !unified && res.unified().as_ref().is_some_and(|u| !u.is_empty()) {
         return Err(CgroupError::Unsupported(
