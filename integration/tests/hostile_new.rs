@@ -1,0 +1,121 @@
+//! Attacks on the paths added in the 2026-11-28 round: tmpcopyup of a hostile image
+//! directory, `update -r` fuzzing, rootless state roots, exec -d's reaper choice.
+
+use integration::*;
+use std::fs;
+
+/// `depth` directories `a/a/a/...` under `d`, made relative to a directory fd (the full
+/// path is longer than PATH_MAX).
+fn nest(d: &std::path::Path, depth: usize) {
+    use std::ffi::CString;
+    // SAFETY: plain libc calls on a path we own; each fd is closed after use.
+    unsafe {
+        let mut fd = libc::open(CString::new(d.as_os_str().as_encoded_bytes()).unwrap().as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+        assert!(fd >= 0);
+        for _ in 0..depth {
+            assert_eq!(libc::mkdirat(fd, c"a".as_ptr(), 0o755), 0);
+            let next = libc::openat(fd, c"a".as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY);
+            assert!(next >= 0);
+            libc::close(fd);
+            fd = next;
+        }
+        libc::close(fd);
+    }
+}
+
+fn copyup_bundle(ctx: &Ctx, opts: &[&str]) -> (Bundle, std::path::PathBuf) {
+    let mut b = ctx.bundle("b");
+    let d = b.rootfs.join("data");
+    fs::create_dir_all(&d).unwrap();
+    b.push("mounts", json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": opts}));
+    (b, d)
+}
+
+fn write_file(p: &std::path::Path, len: usize) {
+    fs::write(p, vec![b'x'; len]).unwrap();
+}
+
+// ---- tmpcopyup: a hostile image directory -------------------------------------------------
+
+#[test]
+fn tmpcopyup_refuses_nesting_deeper_than_the_limit_with_one_clear_error() {
+    // 2000 levels overflowed the init's stack (SIGSEGV, "has overflowed its stack" and no
+    // path). Now: one error line naming the path and the limit, nothing left behind.
+    let ctx = Ctx::new("copyup_deep");
+    let (mut b, d) = copyup_bundle(&ctx, &["tmpcopyup"]);
+    nest(&d, 3000);
+    let id = ctx.next_id();
+    let e = ctx.create(&b, &id, &[]).expect_error("tmpcopyup of a 3000-deep tree");
+    assert!(e.contains("tmpcopyup") && e.contains("/data/a/a/a") && e.contains("nested deeper than 256"), "{e}");
+    ctx.assert_no_residue_for(&id, "too deep tmpcopyup");
+    // Control: 256 levels (the limit) are copied, all of them.
+    fs::remove_dir_all(&d).unwrap();
+    fs::create_dir_all(&d).unwrap();
+    nest(&d, 256);
+    let o = ctx.sh(&mut b, "cd /data; i=0; while cd a 2>/dev/null; do i=$((i+1)); done; echo $i");
+    assert_eq!(o.expect_ok("tmpcopyup of 256 levels").out(), "256");
+}
+
+#[test]
+fn tmpcopyup_keeps_hard_links_so_a_linked_file_is_copied_once() {
+    // One 1 MiB file under 16 names: copied name by name it needs 16 MiB of a 4 MiB tmpfs
+    // (an image can make the copy any multiple of its own size).
+    let ctx = Ctx::new("copyup_links");
+    let (mut b, d) = copyup_bundle(&ctx, &["tmpcopyup", "size=4m"]);
+    fs::create_dir_all(d.join("sub")).unwrap();
+    write_file(&d.join("big"), 1 << 20);
+    for i in 0..15 {
+        let dir = if i % 2 == 0 { d.clone() } else { d.join("sub") };
+        fs::hard_link(d.join("big"), dir.join(format!("name{i}"))).unwrap();
+    }
+    let o = ctx.sh(&mut b, "stat -c '%i %h %s' /data/big /data/name* /data/sub/name* | sort -u; echo hi >> /data/sub/name1; tail -c 3 /data/name0");
+    let out = o.expect_ok("tmpcopyup of hard links").stdout.clone();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "all 16 names are one inode with 16 links in the copy: {out}");
+    assert!(lines[0].ends_with(" 16 1048576") && lines[1] == "hi", "{out}");
+    // Negative control: the same bytes as 16 separate files do not fit; one error line
+    // names the file that did not, and nothing is left.
+    let mut b2 = ctx.bundle("b2");
+    let d2 = b2.rootfs.join("data");
+    fs::create_dir_all(&d2).unwrap();
+    for i in 0..16 {
+        write_file(&d2.join(format!("f{i:02}")), 1 << 20);
+    }
+    b2.push("mounts", json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "size=4m"]}));
+    let id = ctx.next_id();
+    let e = ctx.create(&b2, &id, &[]).expect_error("tmpcopyup that does not fit");
+    assert!(e.contains("tmpcopyup: copy /data/f") && e.contains("No space left"), "{e}");
+    ctx.assert_no_residue_for(&id, "tmpcopyup that does not fit");
+}
+
+#[test]
+fn tmpcopyup_keeps_holes_so_a_sparse_file_is_not_inflated() {
+    // A 1 GiB file with 4 KiB of data takes 4 KiB in the image; written out in full it
+    // would fill any tmpfs (here 8 MiB).
+    let ctx = Ctx::new("copyup_sparse");
+    let (mut b, d) = copyup_bundle(&ctx, &["tmpcopyup", "size=8m"]);
+    let f = fs::File::create(d.join("sparse")).unwrap();
+    f.set_len(1 << 30).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, &[b'D'; 4096], 512 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"END", (1 << 30) - 3).unwrap();
+    drop(f);
+    let o = ctx.sh(&mut b, "stat -c %s /data/sparse; du -k /data/sparse | cut -f1; dd if=/data/sparse bs=1M skip=512 count=1 2>/dev/null | tr -d '\\0' | wc -c; tail -c 3 /data/sparse; echo");
+    let out = o.expect_ok("tmpcopyup of a sparse file").stdout.clone();
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(l[0], "1073741824", "{out}");
+    assert!(l[1].parse::<u64>().unwrap() <= 64, "the copy is not sparse: {out}");
+    assert_eq!((l[2], l[3]), ("4096", "END"), "{out}");
+}
+
+#[test]
+fn tmpcopyup_error_for_a_name_with_a_newline_stays_one_line() {
+    // The image's names are untrusted: a newline in one must not split (or forge) the
+    // runtime's error line.
+    let ctx = Ctx::new("copyup_newline");
+    let (b, d) = copyup_bundle(&ctx, &["tmpcopyup", "size=1m"]);
+    write_file(&d.join("big\nruntime: forged line"), 2 << 20);
+    let id = ctx.next_id();
+    let e = ctx.create(&b, &id, &[]).expect_error("tmpcopyup of a name with a newline");
+    assert!(e.contains("/data/big\\nruntime: forged line") && e.contains("No space left"), "{e}");
+    ctx.assert_no_residue_for(&id, "tmpcopyup with a newline name");
+}
