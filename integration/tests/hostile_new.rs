@@ -119,3 +119,86 @@ fn tmpcopyup_error_for_a_name_with_a_newline_stays_one_line() {
     assert!(e.contains("/data/big\\nruntime: forged line") && e.contains("No space left"), "{e}");
     ctx.assert_no_residue_for(&id, "tmpcopyup with a newline name");
 }
+
+// ---- update -r: hostile or broken documents -----------------------------------------------
+
+fn update_r(ctx: &Ctx, id: &str, doc: &str) -> Output {
+    let f = ctx.base.join("resources.json");
+    fs::write(&f, doc).unwrap();
+    ctx.rt(&["update", "-r", f.to_str().unwrap(), id])
+}
+
+fn read_trim(p: &std::path::Path) -> String {
+    fs::read_to_string(p).unwrap().trim().to_string()
+}
+
+#[test]
+fn update_with_a_wrong_type_names_the_field_and_changes_nothing() {
+    let ctx = Ctx::new("update_fuzz");
+    let mut b = ctx.bundle("b");
+    b.set("linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
+    b.set("linux/resources/cpu", json!({"shares": 512}));
+    b.args(&["sleep", "100"]);
+    let id = ctx.next_id();
+    ctx.create_ok(&b, &id);
+    let (mem, cpu) = (ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes"), ctx.cgroup_dir("cpu", &id).join("cpu.shares"));
+    let cases = [
+        (r#"{"memory":{"limit":"x"}}"#, "memory.limit"),
+        (r#"{"memory":{"limit":99999999999999999999}}"#, "memory.limit"),
+        (r#"{"cpu":{"shares":1e3},"memory":{"limit":1}}"#, "cpu.shares"),
+        (r#"{"memory":{"limit":100000000},"pids":{"limit":{"a":[null]}}}"#, "pids.limit"),
+        (r#"{"memory":null,"cpu":[1,2]}"#, "`cpu`"),
+        (r#"{"blockIO":{"weightDevice":[{"major":8,"minor":0,"weight":10},{"major":"8","minor":0}]}}"#, "blockIO.weightDevice.1.major"),
+        // A required member cannot be taken out to test it: the search stops at its object.
+        (r#"{"devices":[{"allow":"yes"}]}"#, "devices.0"),
+    ];
+    for (doc, field) in cases {
+        let e = update_r(&ctx, &id, doc).expect_error(doc);
+        assert!(e.contains(&format!("field `{}", field.trim_matches('`'))), "{doc}: the error does not name {field}: {e}");
+        assert_eq!((read_trim(&mem), read_trim(&cpu)), ("67108864".into(), "512".into()), "{doc} changed the cgroup");
+    }
+    // Control: a valid document goes in.
+    update_r(&ctx, &id, r#"{"memory":{"limit":100000000},"cpu":{"shares":256}}"#).expect_ok("a valid update");
+    assert_eq!((read_trim(&mem), read_trim(&cpu)), ("99999744".into(), "256".into()));
+}
+
+#[test]
+fn update_refused_half_way_puts_back_what_it_wrote() {
+    // When memory goes in first and then the kernel refuses cpu.cfs_period_us=1, the error
+    // said nothing was changed and the snapshot kept the old limit, but the cgroup had the
+    // new one.
+    let ctx = Ctx::new("update_half");
+    let mut b = ctx.bundle("b");
+    b.set("linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
+    b.set("linux/resources/cpu", json!({"shares": 512}));
+    b.args(&["sleep", "100"]);
+    let id = ctx.next_id();
+    ctx.create_ok(&b, &id);
+    let mem = ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes");
+    // libcgroups visits the controllers in a HashMap's order, new in every process: memory
+    // goes in before cpu about every other time, so the attempt is made several times.
+    for attempt in 0..10 {
+        let e = update_r(&ctx, &id, r#"{"memory":{"limit":100000000},"cpu":{"period":1}}"#).expect_error("cpu period 1");
+        assert!(e.contains("cpu.cfs_period_us"), "{e}");
+        assert_eq!(read_trim(&mem), "67108864", "attempt {attempt}: the failed update left its memory limit in force");
+    }
+    // The snapshot is unchanged too: a later update that does not name memory re-applies
+    // the memory limit from it.
+    update_r(&ctx, &id, r#"{"cpu":{"shares":256}}"#).expect_ok("a valid update after the failed one");
+    assert_eq!(read_trim(&mem), "67108864");
+    // Control: the same memory limit with a valid period goes in.
+    update_r(&ctx, &id, r#"{"memory":{"limit":100000000},"cpu":{"period":200000}}"#).expect_ok("valid period");
+    assert_eq!(read_trim(&mem), "99999744");
+
+    // A limit the container did not have is taken out again (back to no limit).
+    let mut b2 = ctx.bundle("b2");
+    b2.args(&["sleep", "100"]);
+    let id2 = ctx.next_id();
+    ctx.create_ok(&b2, &id2);
+    let mem2 = ctx.cgroup_dir("memory", &id2).join("memory.limit_in_bytes");
+    let unlimited = read_trim(&mem2);
+    for attempt in 0..10 {
+        update_r(&ctx, &id2, r#"{"memory":{"limit":100000000},"cpu":{"period":1}}"#).expect_error("cpu period 1, no limit before");
+        assert_eq!(read_trim(&mem2), unlimited, "attempt {attempt}: the failed update left a memory limit on a container that had none");
+    }
+}
