@@ -202,3 +202,52 @@ fn update_refused_half_way_puts_back_what_it_wrote() {
         assert_eq!(read_trim(&mem2), unlimited, "attempt {attempt}: the failed update left a memory limit on a container that had none");
     }
 }
+
+// ---- the state root: another user's directory ---------------------------------------------
+
+fn chmod(p: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_state_root_another_user_can_write_is_refused() {
+    // XDG_RUNTIME_DIR=/tmp (a common stand-in) gives a rootless runtime /tmp/ocirt as its
+    // state root, which any user can make first: their state.json would choose the pids
+    // `kill` and `delete` signal, with our privileges.
+    let ctx = Ctx::new("state_root");
+    let mut b = ctx.bundle("b");
+    b.args(&["sleep", "100"]);
+    fs::create_dir_all(&ctx.root).unwrap();
+    std::os::unix::fs::chown(&ctx.root, Some(12345), Some(12345)).unwrap();
+    let id = ctx.next_id();
+    let e = ctx.create(&b, &id, &[]).expect_error("create in another user's state root");
+    assert!(e.contains(&ctx.root.display().to_string()) && e.contains("owned by uid 12345"), "{e}");
+    assert!(fs::read_dir(&ctx.root).unwrap().next().is_none(), "something was made in the refused root");
+    // A forged container in it is not read either: not even `state`.
+    fs::create_dir(ctx.root.join("forged")).unwrap();
+    fs::write(ctx.root.join("forged/state.json"), "{}").unwrap();
+    let e = ctx.rt(&["kill", "forged", "KILL"]).expect_error("kill in another user's state root");
+    assert!(e.contains("owned by uid 12345"), "{e}");
+    fs::remove_dir_all(ctx.root.join("forged")).unwrap();
+
+    // Control: the same root owned by us works.
+    std::os::unix::fs::chown(&ctx.root, Some(0), Some(0)).unwrap();
+    ctx.create_ok(&b, &id);
+    assert_eq!(ctx.status(&id), "created");
+    // Writable by others, or inside a directory others can write that is not sticky:
+    // refused for a container that exists too.
+    chmod(&ctx.root, 0o777);
+    let e = ctx.rt(&["state", &id]).expect_error("a world-writable state root");
+    assert!(e.contains("mode 777"), "{e}");
+    chmod(&ctx.root, 0o700);
+    chmod(&ctx.base, 0o777);
+    let e = ctx.rt(&["state", &id]).expect_error("a state root in a world-writable directory");
+    assert!(e.contains(&format!("{} (above the state root) has mode 777", ctx.base.display())), "{e}");
+    // Control: sticky, as /tmp is.
+    chmod(&ctx.base, 0o1777);
+    assert_eq!(ctx.status(&id), "created");
+    chmod(&ctx.base, 0o755);
+    ctx.delete(&id, true).expect_ok("delete");
+    ctx.assert_no_residue("state root checks");
+}
