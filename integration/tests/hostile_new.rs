@@ -251,3 +251,77 @@ fn a_state_root_another_user_can_write_is_refused() {
     ctx.delete(&id, true).expect_ok("delete");
     ctx.assert_no_residue("state root checks");
 }
+
+// ---- tmpcopyup under fault injection ------------------------------------------------------
+
+fn strace_available(test: &str) -> bool {
+    if std::process::Command::new("strace").arg("-V").output().is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    assert!(std::env::var_os("OCIRT_REQUIRE_ALL").is_none(), "{test}: OCIRT_REQUIRE_ALL is set but strace is not installed");
+    eprintln!("{test}: skipped: strace not installed");
+    false
+}
+
+/// `strace -f -e inject=... runtime --root R run --bundle B ID`.
+fn traced_run(ctx: &Ctx, b: &Bundle, id: &str, inject: Option<&str>) -> Output {
+    ctx.write_config(b, id);
+    ctx.track(id);
+    let mut c = std::process::Command::new("strace");
+    c.args(["-f", "-qq", "-o", "/dev/null"]);
+    if let Some(i) = inject {
+        c.arg("-e").arg(format!("inject={i}"));
+    }
+    c.arg(runtime_bin()).arg("--root").arg(&ctx.root).args(["run", "--bundle"]).arg(&b.dir).arg(id).stdin(std::process::Stdio::null());
+    ctx.spawn(c, &format!("strace {inject:?} runtime run {id}")).wait(std::time::Duration::from_secs(60))
+}
+
+#[test]
+fn tmpcopyup_fails_closed_at_each_of_its_syscalls() {
+    // Every call the copy makes (and only it, on this path) fails once with EIO, at its
+    // first and second use: the container must not run, the one error line names
+    // tmpcopyup, the step and the path, and nothing is left.
+    if !strace_available("tmpcopyup_fails_closed_at_each_of_its_syscalls") {
+        return;
+    }
+    let ctx = Ctx::new("copyup_faults");
+    let (mut b, d) = copyup_bundle(&ctx, &["tmpcopyup", "size=4m"]);
+    fs::create_dir_all(d.join("sub/deeper")).unwrap();
+    write_file(&d.join("sub/file"), 200_000);
+    fs::hard_link(d.join("sub/file"), d.join("linked")).unwrap();
+    let f = fs::File::create(d.join("sparse")).unwrap();
+    f.set_len(1 << 20).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"data", 300_000).unwrap();
+    drop(f);
+    std::os::unix::fs::symlink("sub/file", d.join("sym")).unwrap();
+    b.args(&["sh", "-c", "stat -c %h /data/linked; tr -d '\\0' < /data/sparse"]);
+    // Positive control: the same run without injection copies everything.
+    let id = ctx.next_id();
+    let o = traced_run(&ctx, &b, &id, None);
+    assert_eq!(o.expect_ok("traced run without injection").stdout, "2\ndata", "{o:?}");
+    ctx.assert_no_residue_for(&id, "the control run");
+    let trials = [
+        ("fchown", "owner"),
+        ("fchmod", "mode"),
+        ("utimensat", "times"),
+        ("linkat", "hard link"),
+        ("lseek", "copy"),
+        ("ftruncate", "copy"),
+        ("pwrite64", "copy"),
+        ("getdents64", "read directory"),
+    ];
+    for (sys, step) in trials {
+        for when in [1, 2] {
+            if sys == "linkat" && when == 2 {
+                continue; // one link in the image
+            }
+            let id = ctx.next_id();
+            let o = traced_run(&ctx, &b, &id, Some(&format!("{sys}:error=EIO:when={when}")));
+            let e = o.expect_error(&format!("{sys} fails at call {when}"));
+            assert!(e.contains("tmpcopyup: ") && e.contains(step) && e.contains(" /data") && e.contains("Input/output error"), "{sys}@{when}: {e}");
+            let del = ctx.rt(&["delete", "--force", &id]);
+            assert!(del.ok() || del.stderr.contains("does not exist"), "{sys}@{when}: delete: {del:?}");
+            ctx.assert_no_residue_for(&id, &format!("{sys}@{when}"));
+        }
+    }
+}
