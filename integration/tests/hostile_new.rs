@@ -163,6 +163,36 @@ fn update_with_a_wrong_type_names_the_field_and_changes_nothing() {
 }
 
 #[test]
+fn update_reads_a_bounded_document_and_answers_a_wide_one_quickly() {
+    // `-r /dev/zero` or an endless stdin grew the runtime until the OOM killer; a 380 KB
+    // document with 30000 members and one wrong type took minutes (the field search).
+    let ctx = Ctx::new("update_bounded");
+    let mut b = ctx.bundle("b");
+    b.set("linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
+    b.args(&["sleep", "100"]);
+    let id = ctx.next_id();
+    ctx.create_ok(&b, &id);
+    let mem = ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes");
+    let e = ctx.rt_within(&["update", "-r", "/dev/zero", &id], std::time::Duration::from_secs(10)).expect_error("-r /dev/zero");
+    assert!(e.contains("/dev/zero") && e.contains("longer than 1024 KiB"), "{e}");
+    let mut c = ctx.cmd(&["update", "-r", "-", &id]);
+    c.stdin(fs::File::open("/dev/zero").unwrap());
+    let e = ctx.spawn(c, "update -r - < /dev/zero").wait(std::time::Duration::from_secs(10)).expect_error("-r - from /dev/zero");
+    assert!(e.contains("stdin") && e.contains("longer than 1024 KiB"), "{e}");
+    let mut wide: serde_json::Map<String, Value> = (0..30000).map(|i| (format!("a{i}"), json!(1))).collect();
+    wide.insert("memory".into(), json!({"limit": "x"}));
+    // Bounded by the harness's command timeout (minutes before the fix), not timed here.
+    let e = update_r(&ctx, &id, &Value::Object(wide).to_string()).expect_error("a wide document");
+    assert!(e.contains("invalid type"), "{e}");
+    assert_eq!(read_trim(&mem), "67108864");
+    // Control: a valid document of the same width goes in (unknown members are ignored).
+    let mut wide: serde_json::Map<String, Value> = (0..30000).map(|i| (format!("a{i}"), json!(1))).collect();
+    wide.insert("memory".into(), json!({"limit": 100000000}));
+    update_r(&ctx, &id, &Value::Object(wide).to_string()).expect_ok("a wide valid document");
+    assert_eq!(read_trim(&mem), "99999744");
+}
+
+#[test]
 fn update_refused_half_way_puts_back_what_it_wrote() {
     // When memory goes in first and then the kernel refuses cpu.cfs_period_us=1, the error
     // said nothing was changed and the snapshot kept the old limit, but the cgroup had the

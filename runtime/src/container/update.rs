@@ -81,6 +81,25 @@ pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> 
     Ok(())
 }
 
+/// linux.resources' members (runtime-spec).
+const SECTIONS: [&str; 9] = ["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"];
+
+/// The largest `-r` document read: containerd's, with the container's device rules, is a
+/// few KiB. Without a bound, `-r /dev/zero` (or an endless stdin) grew the runtime until
+/// the OOM killer came.
+pub const MAX_DOCUMENT: u64 = 1 << 20;
+
+/// Reads a `-r` document from `r` (`name` for messages), at most [`MAX_DOCUMENT`] bytes.
+pub fn read_document(name: &str, r: impl std::io::Read) -> Result<String, UpdateError> {
+    use std::io::Read;
+    let mut text = String::new();
+    r.take(MAX_DOCUMENT + 1).read_to_string(&mut text).map_err(|e| invalid(format!("read {name}"), e))?;
+    if text.len() as u64 > MAX_DOCUMENT {
+        return Err(invalid(name, format!("longer than {} KiB: not a linux.resources object", MAX_DOCUMENT / 1024)));
+    }
+    Ok(text)
+}
+
 /// A `-r` document (`name` says where it came from): a linux.resources object. Sections
 /// other than the updatable ones may only restate what is in force ([`update`] checks):
 /// containerd sends the container's whole resources, device rules included, with only the
@@ -95,7 +114,10 @@ pub fn resources_from_json(name: &str, text: &str) -> Result<Value, UpdateError>
     let typed = match serde_json::from_value::<LinuxResources>(v.clone()) {
         Ok(t) => t,
         Err(e) => {
-            let at = match culprit(&v) {
+            // Searched for only in a document of a size people and clients write: each
+            // trial parses the whole document again.
+            let searched = if text.len() <= 64 * 1024 { culprit(&v) } else { None };
+            let at = match searched {
                 Some(field) => format!(" (field `{field}`)"),
                 None => String::new(),
             };
@@ -112,7 +134,14 @@ pub fn resources_from_json(name: &str, text: &str) -> Result<Value, UpdateError>
 /// member taken out still fails, so it is never blamed for a sibling. Only on the error
 /// path, on a document a person or a client wrote (small).
 fn culprit(doc: &Value) -> Option<String> {
-    let ok = |d: &Value| serde_json::from_value::<LinuxResources>(d.clone()).is_ok();
+    // Each trial copies and parses the document: bounded, so a wide document (30000 keys
+    // took minutes) costs at most a few ms; past the budget the path found so far is named.
+    const TRIALS: usize = 256;
+    let budget = std::cell::Cell::new(TRIALS);
+    let ok = |d: &Value| {
+        budget.set(budget.get().saturating_sub(1));
+        serde_json::from_value::<LinuxResources>(d.clone()).is_ok()
+    };
     if ok(doc) {
         return None;
     }
@@ -120,11 +149,17 @@ fn culprit(doc: &Value) -> Option<String> {
     'down: loop {
         let pointer: String = path.iter().map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect();
         let keys: Vec<String> = match doc.pointer(&pointer)? {
+            // Unknown members are ignored by the parser, never a culprit: at the top, only
+            // linux.resources' own are tried.
+            Value::Object(m) if path.is_empty() => m.keys().filter(|k| SECTIONS.contains(&k.as_str())).cloned().collect(),
             Value::Object(m) => m.keys().cloned().collect(),
             Value::Array(a) => (0..a.len()).map(|i| i.to_string()).collect(),
             _ => break,
         };
         for k in keys {
+            if budget.get() == 0 {
+                break 'down;
+            }
             let mut d = doc.clone();
             match d.pointer_mut(&pointer)? {
                 Value::Object(m) => {
@@ -232,6 +267,7 @@ fn apply(path: &Path, id: &str, res: &LinuxResources) -> Result<(), UpdateError>
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::io::Read;
 
     #[test]
     fn fixed_sections_pass_only_when_unchanged() {
@@ -255,6 +291,13 @@ mod tests {
         assert_eq!(culprit(&json!({"devices": [{"allow": true, "access": "rwm"}, {"allow": true, "major": "x"}]})).as_deref(), Some("devices.1.major"));
         // Control: a valid document has no culprit.
         assert_eq!(culprit(&json!({"memory": {"limit": 5}})), None);
+        // A wide document is searched within a budget: its unknown members are not tried.
+        let mut wide: serde_json::Map<String, Value> = (0..5000).map(|i| (format!("a{i}"), json!(1))).collect();
+        wide.insert("pids".into(), json!({"limit": "x"}));
+        assert_eq!(culprit(&Value::Object(wide)).as_deref(), Some("pids.limit"));
+        let e = read_document("big", std::io::repeat(b' ').take(MAX_DOCUMENT + 1)).unwrap_err().to_string();
+        assert!(e.contains("big") && e.contains("longer than 1024 KiB"), "{e}");
+        assert_eq!(read_document("small", &b"{}"[..]).unwrap(), "{}");
         let e = resources_from_json("r.json", r#"{"cpu":{"shares":-1}}"#).unwrap_err().to_string();
         assert!(e.contains("r.json") && e.contains("field `cpu.shares`"), "{e}");
     }
