@@ -57,6 +57,36 @@ fn tmpcopyup_refuses_nesting_deeper_than_the_limit_with_one_clear_error() {
 }
 
 #[test]
+fn tmpcopyup_destination_that_is_a_symlink_copies_from_inside_the_rootfs_only() {
+    // The image's /data is a symlink to a host directory (absolute, and by `..`): the
+    // destination is resolved inside the rootfs, so neither the tmpfs nor its copy can
+    // come from the host's directory.
+    let ctx = Ctx::new("copyup_dest_link");
+    let host = ctx.dir("host-dir");
+    fs::write(host.join("secret"), "HOST SECRET\n").unwrap();
+    for (i, target) in [host.display().to_string(), format!("../../../../../../..{}", host.display())].iter().enumerate() {
+        let mut b = ctx.bundle(&format!("b{i}"));
+        // The host directory is under /tmp: the image's own /tmp must not be covered.
+        b.unmount("/tmp");
+        std::os::unix::fs::symlink(target, b.rootfs.join("data")).unwrap();
+        b.push("mounts", json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "size=1m"]}));
+        // Not in the rootfs: refused, naming the entry.
+        let id = ctx.next_id();
+        let e = ctx.create(&b, &id, &[]).expect_error("tmpcopyup onto a symlink to a host directory");
+        assert!(e.contains("/data") && e.contains("cannot be resolved inside the rootfs"), "{e}");
+        ctx.assert_no_residue_for(&id, "tmpcopyup onto a symlink to a host directory");
+        // The same path inside the rootfs: that is what is copied, never the host's.
+        let inside = b.rootfs.join(host.strip_prefix("/").unwrap());
+        fs::create_dir_all(&inside).unwrap();
+        fs::write(inside.join("secret"), "rootfs copy\n").unwrap();
+        let o = ctx.sh(&mut b, "cat /data/secret 2>&1");
+        assert_eq!(o.expect_ok("tmpcopyup onto a symlink resolved in the rootfs").out(), "rootfs copy", "via {target}");
+        assert_eq!(fs::read_to_string(host.join("secret")).unwrap(), "HOST SECRET\n");
+        assert!(mounts_under(&host).is_empty(), "a mount on the host directory");
+    }
+}
+
+#[test]
 fn tmpcopyup_keeps_hard_links_so_a_linked_file_is_copied_once() {
     // One 1 MiB file under 16 names: copied name by name it needs 16 MiB of a 4 MiB tmpfs
     // (an image can make the copy any multiple of its own size).
