@@ -385,3 +385,81 @@ fn tmpcopyup_fails_closed_at_each_of_its_syscalls() {
         }
     }
 }
+
+// ---- rootless: a limit whose controller was not delegated ---------------------------------
+
+const ROOTLESS_USER: &str = "ocirt-rootless";
+
+/// uid and gid of the rootless test user (scripts/setup-podman.sh makes it), or a skip
+/// (a failure under OCIRT_REQUIRE_ALL).
+fn rootless_user(test: &str) -> Option<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let ids = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&ROOTLESS_USER)).then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))).flatten()
+    });
+    if ids.is_none() {
+        assert!(
+            std::env::var_os("OCIRT_REQUIRE_ALL").is_none(),
+            "{test}: OCIRT_REQUIRE_ALL is set but user {ROOTLESS_USER} is missing: run scripts/setup-podman.sh"
+        );
+        eprintln!("{test}: skipped: no user {ROOTLESS_USER} (scripts/setup-podman.sh makes it)");
+    }
+    ids
+}
+
+fn chown_r(p: &std::path::Path, uid: u32, gid: u32) {
+    let st = std::process::Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(p).status().unwrap();
+    assert!(st.success(), "chown -R {}", p.display());
+}
+
+#[test]
+fn rootless_xdg_runtime_dir_shared_with_another_user_is_refused() {
+    // The real scenario: XDG_RUNTIME_DIR=/tmp-like (sticky, world-writable), where another
+    // user made `ocirt` first. The rootless runtime must not put (or read) state there.
+    let Some((uid, gid)) = rootless_user("rootless_xdg_runtime_dir_shared_with_another_user_is_refused") else { return };
+    let ctx = Ctx::new("rootless_xdg");
+    let rt = ctx.base.join("runtime");
+    fs::copy(runtime_bin(), &rt).unwrap();
+    chmod(&rt, 0o755);
+    let home = ctx.dir("home");
+    let (own_xdg, shared) = (home.join("xdg"), ctx.dir("shared"));
+    fs::create_dir_all(&own_xdg).unwrap();
+    let b = ctx.bundle("home/b");
+    let rootless: Value = {
+        let o = std::process::Command::new(&rt).args(["spec", "--rootless", "--bundle"]).arg(&home).output().unwrap();
+        assert!(o.status.success(), "{o:?}");
+        serde_json::from_str(&fs::read_to_string(home.join("config.json")).unwrap()).unwrap()
+    };
+    let mut config = rootless;
+    config["process"]["terminal"] = json!(false);
+    config["process"]["args"] = json!(["true"]);
+    config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
+    config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+    fs::write(b.dir.join("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    chown_r(&home, uid, gid);
+    chmod(&own_xdg, 0o700);
+    chmod(&shared, 0o1777);
+    // Another user's `ocirt` in the shared directory.
+    fs::create_dir(shared.join("ocirt")).unwrap();
+    chmod(&shared.join("ocirt"), 0o777);
+    std::os::unix::fs::chown(shared.join("ocirt"), Some(12345), Some(12345)).unwrap();
+    let as_user = |xdg: &std::path::Path, args: &[&str]| -> Output {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid", &uid.to_string(), "--regid", &gid.to_string(), "--clear-groups"])
+            .arg(&rt)
+            .args(args)
+            .current_dir(&b.dir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("XDG_RUNTIME_DIR", xdg)
+            .stdin(std::process::Stdio::null());
+        ctx.spawn(c, &format!("rootless runtime {}", args.join(" "))).wait(CMD_TIMEOUT)
+    };
+    let e = as_user(&shared, &["run", "x1"]).expect_error("rootless run with a shared XDG_RUNTIME_DIR");
+    assert!(e.contains(&shared.join("ocirt").display().to_string()) && e.contains("owned by uid 12345"), "{e}");
+    assert!(fs::read_dir(shared.join("ocirt")).unwrap().next().is_none(), "state was written into another user's directory");
+    // Control: the user's own XDG_RUNTIME_DIR works, and leaves nothing.
+    as_user(&own_xdg, &["run", "x1"]).expect_ok("rootless run with its own XDG_RUNTIME_DIR");
+    assert!(!own_xdg.join("ocirt/x1").exists());
+}
