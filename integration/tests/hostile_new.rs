@@ -414,10 +414,10 @@ fn chown_r(p: &std::path::Path, uid: u32, gid: u32) {
 }
 
 #[test]
-fn rootless_xdg_runtime_dir_shared_with_another_user_is_refused() {
+fn rootless_refuses_a_shared_xdg_runtime_dir_and_copies_hard_links_in_its_user_namespace() {
     // The real scenario: XDG_RUNTIME_DIR=/tmp-like (sticky, world-writable), where another
     // user made `ocirt` first. The rootless runtime must not put (or read) state there.
-    let Some((uid, gid)) = rootless_user("rootless_xdg_runtime_dir_shared_with_another_user_is_refused") else { return };
+    let Some((uid, gid)) = rootless_user("rootless_refuses_a_shared_xdg_runtime_dir_and_copies_hard_links_in_its_user_namespace") else { return };
     let ctx = Ctx::new("rootless_xdg");
     let rt = ctx.base.join("runtime");
     fs::copy(runtime_bin(), &rt).unwrap();
@@ -462,4 +462,21 @@ fn rootless_xdg_runtime_dir_shared_with_another_user_is_refused() {
     // Control: the user's own XDG_RUNTIME_DIR works, and leaves nothing.
     as_user(&own_xdg, &["run", "x1"]).expect_ok("rootless run with its own XDG_RUNTIME_DIR");
     assert!(!own_xdg.join("ocirt/x1").exists());
+
+    // tmpcopyup in the user namespace keeps hard links too, set-id and read-only files
+    // included (linkat's protected_hardlinks rule holds there: root of the namespace owns them).
+    let d = b.rootfs.join("data");
+    fs::create_dir_all(&d).unwrap();
+    write_file(&d.join("ro"), 10);
+    chmod(&d.join("ro"), 0o400);
+    write_file(&d.join("suid"), 10);
+    chown_r(&d, uid, gid);
+    chmod(&d.join("suid"), 0o4755);
+    fs::hard_link(d.join("ro"), d.join("ro2")).unwrap();
+    fs::hard_link(d.join("suid"), d.join("suid2")).unwrap();
+    config["mounts"].as_array_mut().unwrap().push(json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}));
+    config["process"]["args"] = json!(["sh", "-c", "stat -c '%n %h %a %u' /data/ro /data/ro2 /data/suid /data/suid2"]);
+    fs::write(b.dir.join("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    let o = as_user(&own_xdg, &["run", "x2"]);
+    assert_eq!(o.expect_ok("rootless tmpcopyup with hard links").stdout, "/data/ro 2 400 0\n/data/ro2 2 400 0\n/data/suid 2 4755 0\n/data/suid2 2 4755 0\n");
 }
