@@ -157,6 +157,9 @@ pub fn copy_dir(src: &OwnedFd, dst: &OwnedFd, shown: &Path) -> Result<(), CopyEr
     Ok(())
 }
 
+/// A directory just made in the copy: (image fd, copy fd) and the image's stat of it.
+type Descend = ((OwnedFd, OwnedFd), libc::stat);
+
 struct Copier<'a> {
     shown: &'a Path,
     dst_root: &'a OwnedFd,
@@ -185,7 +188,7 @@ impl Copier<'_> {
 
     /// Copies one entry; a directory is made and opened, and returned (with its stat) for
     /// the caller to descend into.
-    fn copy_entry(&mut self, s: RawFd, d: RawFd, name: &CStr, stack: &[Level]) -> Result<Option<((OwnedFd, OwnedFd), libc::stat)>, CopyError> {
+    fn copy_entry(&mut self, s: RawFd, d: RawFd, name: &CStr, stack: &[Level]) -> Result<Option<Descend>, CopyError> {
         let fail = |what: &'static str| move |e: std::io::Error| (what, e);
         let r = (|| {
             let st = lstat_at(s, name).map_err(fail("stat"))?;
