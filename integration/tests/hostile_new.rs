@@ -480,3 +480,45 @@ fn rootless_refuses_a_shared_xdg_runtime_dir_and_copies_hard_links_in_its_user_n
     let o = as_user(&own_xdg, &["run", "x2"]);
     assert_eq!(o.expect_ok("rootless tmpcopyup with hard links").stdout, "/data/ro 2 400 0\n/data/ro2 2 400 0\n/data/suid 2 4755 0\n/data/suid2 2 4755 0\n");
 }
+
+#[test]
+fn update_under_fault_injection_leaves_every_limit_as_it_was() {
+    // Each of the first writes of an update fails once (EIO): whichever controller libcgroups
+    // reached first, the cgroup is back to what is in force when the error is reported.
+    if !strace_available("update_under_fault_injection_leaves_every_limit_as_it_was") {
+        return;
+    }
+    let ctx = Ctx::new("update_faults");
+    let mut b = ctx.bundle("b");
+    b.set("linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
+    b.set("linux/resources/cpu", json!({"shares": 512}));
+    b.set("linux/resources/pids", json!({"limit": 20}));
+    b.args(&["sleep", "100"]);
+    let id = ctx.next_id();
+    ctx.create_ok(&b, &id);
+    let files = [
+        ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes"),
+        ctx.cgroup_dir("cpu", &id).join("cpu.shares"),
+        ctx.cgroup_dir("pids", &id).join("pids.max"),
+    ];
+    let read = || files.iter().map(|f| read_trim(f)).collect::<Vec<_>>();
+    let before = read();
+    let update = |inject: Option<String>| {
+        let mut c = std::process::Command::new("strace");
+        c.args(["-f", "-qq", "-o", "/dev/null"]);
+        if let Some(i) = &inject {
+            c.arg("-e").arg(i);
+        }
+        c.arg(runtime_bin()).arg("--root").arg(&ctx.root).args(["update", "--memory", "100m", "--cpu-share", "256", "--pids-limit", "50"]).arg(&id);
+        ctx.spawn(c, &format!("strace {inject:?} update")).wait(CMD_TIMEOUT)
+    };
+    for when in 1..=8 {
+        let o = update(Some(format!("inject=write:error=EIO:when={when}")));
+        let e = o.expect_error(&format!("update with write {when} failing"));
+        assert!(e.contains("Input/output error") && e.contains("/sys/fs/cgroup/"), "write {when}: {e}");
+        assert_eq!(read(), before, "write {when} failed and the update stayed half in force: {e}");
+    }
+    // Control: the same update without injection changes all three.
+    update(None).expect_ok("update without injection");
+    assert_eq!(read(), ["104857600", "256", "50"]);
+}
