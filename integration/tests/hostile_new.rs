@@ -308,6 +308,13 @@ fn a_state_root_another_user_can_write_is_refused() {
     chmod(&ctx.base, 0o1777);
     assert_eq!(ctx.status(&id), "created");
     chmod(&ctx.base, 0o755);
+    // A directory above owned by another user, who could rename the root away and put
+    // their own in its place.
+    std::os::unix::fs::chown(&ctx.base, Some(12345), None).unwrap();
+    let e = ctx.rt(&["state", &id]).expect_error("a state root in another user's directory");
+    assert!(e.contains(&format!("{} (above the state root) is owned by uid 12345", ctx.base.display())), "{e}");
+    std::os::unix::fs::chown(&ctx.base, Some(0), None).unwrap();
+    assert_eq!(ctx.status(&id), "created");
     ctx.delete(&id, true).expect_ok("delete");
     ctx.assert_no_residue("state root checks");
 }

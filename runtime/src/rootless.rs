@@ -55,8 +55,11 @@ pub fn join_user_namespace_first(join: &mut Vec<(oci_spec::runtime::LinuxNamespa
 /// in a shared place: XDG_RUNTIME_DIR=/tmp is a common stand-in where no session made one,
 /// and another user can make `/tmp/ocirt` first. Checked after the root exists and before
 /// any container in it is read or claimed: the root itself (not followed if a symlink) is
-/// owned by us and writable by nobody else; no directory above it is writable by others
-/// unless sticky (others cannot rename what is ours in a sticky directory).
+/// owned by us and writable by nobody else; every directory above it is owned by root or
+/// by us (its owner could rename ours away) and writable by nobody else unless sticky
+/// (others cannot rename what is ours in a sticky directory). In a user namespace a
+/// directory of an unmapped owner shows as the overflow uid, which is then accepted too:
+/// rootless podman's runtime sees the host's /run so.
 pub fn check_state_root(root: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let me = nix::unistd::geteuid().as_raw();
@@ -78,9 +81,17 @@ pub fn check_state_root(root: &Path) -> std::io::Result<()> {
     let abs = if root.is_absolute() { root.to_path_buf() } else { std::env::current_dir()?.join(root) };
     for dir in abs.ancestors().skip(1) {
         let m = std::fs::metadata(dir)?;
+        if m.uid() != 0 && m.uid() != me && !(in_user_namespace() && Some(m.uid()) == overflow_uid()) {
+            return Err(refuse(format!("{} (above the state root) is owned by uid {}, who could rename it away", dir.display(), m.uid())));
+        }
         if m.mode() & 0o022 != 0 && m.mode() & libc::S_ISVTX == 0 {
             return Err(refuse(format!("{} (above the state root) has mode {:o}, writable by others and not sticky", dir.display(), m.mode() & 0o7777)));
         }
     }
     Ok(())
+}
+
+/// The uid an unmapped owner shows as inside a user namespace.
+fn overflow_uid() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok()?.trim().parse().ok()
 }
