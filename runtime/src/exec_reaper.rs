@@ -64,4 +64,15 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
     }
+
+    #[test]
+    fn an_init_that_is_gone_is_never_handed_to_a_caller() {
+        // The init died (and was reaped) between exec's checks: nothing to read, so the
+        // answer is the one that cannot hang (the container's init would reap).
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id() as i32;
+        child.wait().unwrap();
+        assert_eq!(parent_of(pid), None);
+        assert!(!caller_reaps(pid, (0, 0)));
+    }
 }

@@ -3,6 +3,7 @@
 //! keeps its state under $XDG_RUNTIME_DIR (state::default_root) and makes no cgroup where
 //! it has no write access (cgroup_placement::rootless_can_make).
 
+use std::path::Path;
 use std::sync::OnceLock;
 
 /// Whether this process is in a user namespace other than the initial one: there, the
@@ -46,4 +47,51 @@ pub fn join_user_namespace_first(join: &mut Vec<(oci_spec::runtime::LinuxNamespa
     let (_, fd) = join.remove(i);
     nix::sched::setns(&fd, nix::sched::CloneFlags::CLONE_NEWUSER)
         .map_err(|e| std::io::Error::new(std::io::Error::from(e).kind(), format!("join the container's user namespace: {e}")))
+}
+
+/// The state root must be this user's alone: state.json names the pids that `kill` and
+/// `delete` signal and the cgroups and mounts they remove, so whoever can write it (or
+/// swap the directory) acts with this runtime's privileges. That happens when the root sits
+/// in a shared place: XDG_RUNTIME_DIR=/tmp is a common stand-in where no session made one,
+/// and another user can make `/tmp/ocirt` first. Checked after the root exists and before
+/// any container in it is read or claimed: the root itself (not followed if a symlink) is
+/// owned by us and writable by nobody else; every directory above it is owned by root or
+/// by us (its owner could rename ours away) and writable by nobody else unless sticky
+/// (others cannot rename what is ours in a sticky directory). In a user namespace a
+/// directory of an unmapped owner shows as the overflow uid, which is then accepted too:
+/// rootless podman's runtime sees the host's /run so.
+pub fn check_state_root(root: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    let refuse = |what: String| {
+        std::io::Error::other(format!(
+            "{what}: another user could forge or swap the container state; use a --root (or XDG_RUNTIME_DIR) that is yours alone, mode 0700"
+        ))
+    };
+    let m = std::fs::symlink_metadata(root)?;
+    if !m.is_dir() {
+        return Err(refuse("the state root is not a directory (a symlink is not followed)".into()));
+    }
+    if m.uid() != me {
+        return Err(refuse(format!("the state root is owned by uid {}, not by this user (uid {me})", m.uid())));
+    }
+    if m.mode() & 0o022 != 0 {
+        return Err(refuse(format!("the state root has mode {:o}, writable by others", m.mode() & 0o7777)));
+    }
+    let abs = if root.is_absolute() { root.to_path_buf() } else { std::env::current_dir()?.join(root) };
+    for dir in abs.ancestors().skip(1) {
+        let m = std::fs::metadata(dir)?;
+        if m.uid() != 0 && m.uid() != me && !(in_user_namespace() && Some(m.uid()) == overflow_uid()) {
+            return Err(refuse(format!("{} (above the state root) is owned by uid {}, who could rename it away", dir.display(), m.uid())));
+        }
+        if m.mode() & 0o022 != 0 && m.mode() & libc::S_ISVTX == 0 {
+            return Err(refuse(format!("{} (above the state root) has mode {:o}, writable by others and not sticky", dir.display(), m.mode() & 0o7777)));
+        }
+    }
+    Ok(())
+}
+
+/// The uid an unmapped owner shows as inside a user namespace.
+fn overflow_uid() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok()?.trim().parse().ok()
 }

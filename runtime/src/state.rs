@@ -145,6 +145,7 @@ impl ContainerDir {
     pub fn create(root: &Path, id: &str, first: &ContainerState) -> Result<ContainerDir, StateError> {
         validate_id(id)?;
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(io(root))?;
+        crate::rootless::check_state_root(root).map_err(io(root))?;
         let dir = root.join(id);
         // Cheap early answer for the common mistake; the rename below is what decides.
         if dir.exists() {
@@ -174,6 +175,10 @@ impl ContainerDir {
     /// Opens an existing container directory and locks it (exclusive or shared).
     pub fn open(root: &Path, id: &str, exclusive: bool) -> Result<ContainerDir, StateError> {
         validate_id(id)?;
+        match crate::rootless::check_state_root(root) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            r => r.map_err(io(root))?,
+        }
         let dir = root.join(id);
         let lock = match File::open(&dir) {
             Ok(f) => f,

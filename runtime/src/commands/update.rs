@@ -1,8 +1,6 @@
 //! `update`: change a live container's cgroup limits, from runc's flags or `-r FILE|-`
 //! (container/update.rs).
 
-use std::io::Read;
-
 use anyhow::{bail, Context};
 use clap::Args;
 use serde_json::{json, Map, Value};
@@ -72,12 +70,11 @@ pub fn run(cli: &Cli, a: &UpdateArgs) -> anyhow::Result<i32> {
 
 /// `-r FILE` or `-r -`: a linux.resources object; only the updatable sections.
 fn from_file(src: &str) -> anyhow::Result<Value> {
+    use crate::container::update::read_document;
     let (name, text) = if src == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("read resources from stdin")?;
-        ("stdin".to_string(), s)
+        ("stdin".to_string(), read_document("stdin", std::io::stdin().lock())?)
     } else {
-        (src.to_string(), std::fs::read_to_string(src).with_context(|| format!("-r {src}"))?)
+        (src.to_string(), read_document(src, std::fs::File::open(src).with_context(|| format!("-r {src}"))?)?)
     };
     Ok(crate::container::update::resources_from_json(&name, &text)?)
 }

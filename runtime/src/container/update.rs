@@ -56,7 +56,22 @@ pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> 
     merge(&mut current, &change);
     let merged: LinuxResources = serde_json::from_value(current).map_err(|e| invalid("the merged resources", e))?;
     crate::cgroups::check_supported(&merged)?;
-    apply(&st.cgroup_path, id, &merged)?;
+    if let Err(e) = apply(&st.cgroup_path, id, &merged) {
+        // libcgroups writes one file after another: a failure half-way (a cpu value the
+        // kernel refuses after the memory limit went in) would leave the cgroup changed
+        // while the snapshot and the error say nothing was. Put back what was in force.
+        let before = restore_point(&serde_json::to_value(linux.resources().clone().unwrap_or_default()).unwrap_or_default(), &change);
+        return Err(match apply(&st.cgroup_path, id, &before) {
+            Ok(()) => e,
+            Err(undo) => {
+                let msg = |e: UpdateError| match e {
+                    UpdateError::Apply { msg, .. } => msg,
+                    other => other.to_string(),
+                };
+                UpdateError::Apply { path: st.cgroup_path.clone(), msg: format!("{}; restoring the limits in force failed too: {}", msg(e), msg(undo)) }
+            }
+        });
+    }
     let mut linux = linux;
     linux.set_resources(Some(merged));
     spec.set_linux(Some(linux));
@@ -64,6 +79,25 @@ pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> 
     // the old or the new one, never half.
     super::snapshot::replace(&dir, &spec)?;
     Ok(())
+}
+
+/// linux.resources' members (runtime-spec).
+const SECTIONS: [&str; 9] = ["devices", "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"];
+
+/// The largest `-r` document read: containerd's, with the container's device rules, is a
+/// few KiB. Without a bound, `-r /dev/zero` (or an endless stdin) grew the runtime until
+/// the OOM killer came.
+pub const MAX_DOCUMENT: u64 = 1 << 20;
+
+/// Reads a `-r` document from `r` (`name` for messages), at most [`MAX_DOCUMENT`] bytes.
+pub fn read_document(name: &str, r: impl std::io::Read) -> Result<String, UpdateError> {
+    use std::io::Read;
+    let mut text = String::new();
+    r.take(MAX_DOCUMENT + 1).read_to_string(&mut text).map_err(|e| invalid(format!("read {name}"), e))?;
+    if text.len() as u64 > MAX_DOCUMENT {
+        return Err(invalid(name, format!("longer than {} KiB: not a linux.resources object", MAX_DOCUMENT / 1024)));
+    }
+    Ok(text)
 }
 
 /// A `-r` document (`name` says where it came from): a linux.resources object. Sections
@@ -77,8 +111,73 @@ pub fn resources_from_json(name: &str, text: &str) -> Result<Value, UpdateError>
         return Err(invalid(name, "expected a linux.resources object, e.g. {\"memory\":{\"limit\":268435456}}"));
     }
     // Typed once, so a wrong type names its field now rather than after the merge.
-    let typed = serde_json::from_value::<LinuxResources>(v).map_err(|e| invalid(format!("{name}: not a valid linux.resources object"), e))?;
+    let typed = match serde_json::from_value::<LinuxResources>(v.clone()) {
+        Ok(t) => t,
+        Err(e) => {
+            // Searched for only in a document of a size people and clients write: each
+            // trial parses the whole document again.
+            let searched = if text.len() <= 64 * 1024 { culprit(&v) } else { None };
+            let at = match searched {
+                Some(field) => format!(" (field `{field}`)"),
+                None => String::new(),
+            };
+            return Err(invalid(format!("{name}: not a valid linux.resources object{at}"), e));
+        }
+    };
     serde_json::to_value(typed).map_err(|e| invalid(name, e))
+}
+
+/// The field that makes `doc` fail as linux.resources, as a dotted path (`memory.limit`,
+/// `devices.0.major`): serde's message says what was wrong ("invalid type: string, expected
+/// i64") but not where. Found by taking out one member at a time: the one whose removal
+/// makes the document valid is the culprit, and the search goes on inside it. A required
+/// member taken out still fails, so it is never blamed for a sibling. Only on the error
+/// path, on a document a person or a client wrote (small).
+fn culprit(doc: &Value) -> Option<String> {
+    // Each trial copies and parses the document: bounded, so a wide document (30000 keys
+    // took minutes) costs at most a few ms; past the budget the path found so far is named.
+    const TRIALS: usize = 256;
+    let budget = std::cell::Cell::new(TRIALS);
+    let ok = |d: &Value| {
+        budget.set(budget.get().saturating_sub(1));
+        serde_json::from_value::<LinuxResources>(d.clone()).is_ok()
+    };
+    if ok(doc) {
+        return None;
+    }
+    let mut path: Vec<String> = vec![];
+    'down: loop {
+        let pointer: String = path.iter().map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect();
+        let keys: Vec<String> = match doc.pointer(&pointer)? {
+            // Unknown members are ignored by the parser, never a culprit: at the top, only
+            // linux.resources' own are tried.
+            Value::Object(m) if path.is_empty() => m.keys().filter(|k| SECTIONS.contains(&k.as_str())).cloned().collect(),
+            Value::Object(m) => m.keys().cloned().collect(),
+            Value::Array(a) => (0..a.len()).map(|i| i.to_string()).collect(),
+            _ => break,
+        };
+        for k in keys {
+            if budget.get() == 0 {
+                break 'down;
+            }
+            let mut d = doc.clone();
+            match d.pointer_mut(&pointer)? {
+                Value::Object(m) => {
+                    m.remove(&k);
+                }
+                Value::Array(a) => {
+                    a.remove(k.parse().ok()?);
+                }
+                _ => return None,
+            }
+            if ok(&d) {
+                path.push(k);
+                continue 'down;
+            }
+        }
+        break;
+    }
+    (!path.is_empty()).then(|| path.join("."))
 }
 
 /// The change without its fixed sections, each of which must equal what is in force
@@ -108,6 +207,31 @@ fn only_updatable(change: &Value, current: &Value) -> Result<Value, UpdateError>
         }
     }
     Ok(change)
+}
+
+/// What to write back after a failed update: the resources in force, plus the kernel's
+/// "no limit" value for each limit the change set that the container did not have (the
+/// failed attempt may already have written it). Fields without such a value (cpuset lists,
+/// realtime, blkio weights) are restored only when the container had them.
+fn restore_point(before: &Value, change: &Value) -> LinuxResources {
+    const UNSET: [(&str, &str, i64); 7] = [
+        ("memory", "limit", -1),
+        ("memory", "reservation", -1),
+        ("memory", "swap", -1),
+        ("pids", "limit", -1),
+        ("cpu", "shares", 1024),
+        ("cpu", "quota", -1),
+        ("cpu", "period", 100_000),
+    ];
+    let mut restore = before.clone();
+    for (section, field, none) in UNSET {
+        let asked = change.get(section).and_then(|s| s.get(field)).is_some_and(|v| !v.is_null());
+        let had = before.get(section).and_then(|s| s.get(field)).is_some_and(|v| !v.is_null());
+        if asked && !had {
+            merge(&mut restore, &serde_json::json!({ section: { field: none } }));
+        }
+    }
+    serde_json::from_value(restore).unwrap_or_default()
 }
 
 /// Objects merge key by key; anything else replaces.
@@ -143,6 +267,7 @@ fn apply(path: &Path, id: &str, res: &LinuxResources) -> Result<(), UpdateError>
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::io::Read;
 
     #[test]
     fn fixed_sections_pass_only_when_unchanged() {
@@ -158,6 +283,31 @@ mod tests {
         assert!(e.contains("field `devices`"), "{e}");
         let e = only_updatable(&typed(json!({"network": {"classID": 5}})), &current).unwrap_err().to_string();
         assert!(e.contains("field `network`"), "{e}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_found_by_its_path() {
+        assert_eq!(culprit(&json!({"memory": {"limit": 5, "swap": "x"}, "pids": {"limit": 3}})).as_deref(), Some("memory.swap"));
+        assert_eq!(culprit(&json!({"devices": [{"allow": true, "access": "rwm"}, {"allow": true, "major": "x"}]})).as_deref(), Some("devices.1.major"));
+        // Control: a valid document has no culprit.
+        assert_eq!(culprit(&json!({"memory": {"limit": 5}})), None);
+        // A wide document is searched within a budget: its unknown members are not tried.
+        let mut wide: serde_json::Map<String, Value> = (0..5000).map(|i| (format!("a{i}"), json!(1))).collect();
+        wide.insert("pids".into(), json!({"limit": "x"}));
+        assert_eq!(culprit(&Value::Object(wide)).as_deref(), Some("pids.limit"));
+        let e = read_document("big", std::io::repeat(b' ').take(MAX_DOCUMENT + 1)).unwrap_err().to_string();
+        assert!(e.contains("big") && e.contains("longer than 1024 KiB"), "{e}");
+        assert_eq!(read_document("small", &b"{}"[..]).unwrap(), "{}");
+        let e = resources_from_json("r.json", r#"{"cpu":{"shares":-1}}"#).unwrap_err().to_string();
+        assert!(e.contains("r.json") && e.contains("field `cpu.shares`"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_update_restores_limits_it_added_to_no_limit() {
+        let before = json!({"memory": {"limit": 100}, "cpu": {"shares": 512}});
+        let r = restore_point(&before, &json!({"memory": {"limit": 200, "swap": 300}, "pids": {"limit": 5}, "cpu": {"shares": 2}}));
+        let r = serde_json::to_value(r).unwrap();
+        assert_eq!(r, json!({"memory": {"limit": 100, "swap": -1}, "pids": {"limit": -1}, "cpu": {"shares": 512}}));
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //! content) is copied as a symlink and never followed, so the copy cannot read a host file
 //! or write outside the new tmpfs. Kept: modes (setuid bits included, set after the owner),
 //! owners, symlinks, nested directories, FIFOs and device nodes, access and modification
-//! times. Not kept: hard links (each name gets its own copy) and extended attributes. Any
-//! step that fails (a full tmpfs, an owner the user namespace does not map, a device node
-//! in a user namespace) fails the container, naming the path.
+//! times, hard links between regular files, holes in sparse files. Not kept: extended
+//! attributes (file capabilities included). Any step that fails (a full tmpfs, an owner the
+//! user namespace does not map, a device node in a user namespace, nesting deeper than
+//! [`MAX_DEPTH`]) fails the container, naming the path (control characters escaped).
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -26,7 +28,13 @@ pub struct CopyError {
 }
 
 fn err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CopyError + 'a {
-    move |source| CopyError { what, path: path.display().to_string(), source }
+    move |source| CopyError { what, path: printable(path), source }
+}
+
+/// A path for an error line: the image's names are untrusted and may hold a newline or
+/// other control characters, which would split or forge the runtime's one-line error.
+fn printable(path: &Path) -> String {
+    path.to_string_lossy().chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 fn cvt(r: libc::c_int) -> std::io::Result<libc::c_int> {
@@ -101,59 +109,213 @@ fn names(dir: &OwnedFd) -> std::io::Result<Vec<CString>> {
     result.map(|()| out)
 }
 
+/// Deepest directory nesting copied. The image is untrusted: each level holds two fds
+/// and a name, so an unbounded nesting would exhaust the init's fds (or, copied
+/// recursively, its stack: 2000 levels overflowed it). Real images stay far below this.
+pub const MAX_DEPTH: usize = 256;
+
+/// One directory being copied: its fds (None for the top, which the caller owns), the
+/// names still to copy, and what to give the copy once its content is in.
+struct Level {
+    fds: Option<(OwnedFd, OwnedFd)>,
+    names: std::vec::IntoIter<CString>,
+    name: CString,
+    st: Option<libc::stat>,
+}
+
 /// Copies the content of directory `src` into directory `dst` (both opened O_RDONLY).
 /// `shown` is the container path of `src`, for messages.
+///
+/// Iterative (an explicit stack, bounded by [`MAX_DEPTH`]), so an image's nesting cannot
+/// overflow the init's stack. Hard links between regular files are kept as links, so an
+/// image cannot make the copy larger than itself by naming one big file many times; holes
+/// in sparse files stay holes for the same reason.
 pub fn copy_dir(src: &OwnedFd, dst: &OwnedFd, shown: &Path) -> Result<(), CopyError> {
-    for name in names(src).map_err(err("read directory", shown))? {
-        let path = shown.join(OsStr::from_bytes(name.to_bytes()));
-        copy_entry(src, dst, &name, &path)?;
+    let mut c = Copier { shown, dst_root: dst, links: HashMap::new(), buf: vec![] };
+    let top = names(src).map_err(err("read directory", shown))?;
+    let mut stack = vec![Level { fds: None, names: top.into_iter(), name: CString::default(), st: None }];
+    while let Some(level) = stack.last_mut() {
+        let Some(name) = level.names.next() else {
+            let done = stack.pop().expect("a level");
+            if let (Some((_, to)), Some(st)) = (&done.fds, &done.st) {
+                finish_fd(to, st).map_err(|e| c.error("set owner, mode and times of", &stack, &done.name, e))?;
+            }
+            continue;
+        };
+        let (s, d) = match &level.fds {
+            Some((s, d)) => (s.as_raw_fd(), d.as_raw_fd()),
+            None => (src.as_raw_fd(), dst.as_raw_fd()),
+        };
+        if let Some((fds, st)) = c.copy_entry(s, d, &name, &stack)? {
+            if stack.len() > MAX_DEPTH {
+                return Err(c.error("copy", &stack, &name, std::io::Error::other(format!("directories nested deeper than {MAX_DEPTH} levels"))));
+            }
+            let inner = names(&fds.0).map_err(|e| c.error("read directory", &stack, &name, e))?;
+            stack.push(Level { fds: Some(fds), names: inner.into_iter(), name, st: Some(st) });
+        }
     }
     Ok(())
 }
 
-fn copy_entry(src: &OwnedFd, dst: &OwnedFd, name: &CStr, path: &Path) -> Result<(), CopyError> {
-    let (s, d) = (src.as_raw_fd(), dst.as_raw_fd());
-    let st = lstat_at(s, name).map_err(err("stat", path))?;
-    let perm = st.st_mode & 0o7777;
-    match st.st_mode & libc::S_IFMT {
-        libc::S_IFDIR => {
-            // SAFETY: valid dirfd and C string; mkdirat does not follow a final symlink.
-            cvt(unsafe { libc::mkdirat(d, name.as_ptr(), 0o700) }).map_err(err("make directory", path))?;
-            let from = open_at(s, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(err("open directory", path))?;
-            let to = open_at(d, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(err("open copy of directory", path))?;
-            same_kind(&from, &st).map_err(err("open directory", path))?;
-            copy_dir(&from, &to, path)?;
-            finish_fd(&to, &st).map_err(err("set owner, mode and times of", path))?;
+/// A directory just made in the copy: (image fd, copy fd) and the image's stat of it.
+type Descend = ((OwnedFd, OwnedFd), libc::stat);
+
+struct Copier<'a> {
+    shown: &'a Path,
+    dst_root: &'a OwnedFd,
+    /// (dev, inode) of an image file with more than one name -> where its first copy is
+    /// (relative to the tmpfs root) and the copy's inode.
+    links: HashMap<(u64, u64), (Vec<u8>, u64)>,
+    buf: Vec<u8>,
+}
+
+impl Copier<'_> {
+    /// The path below the tmpfs root of `name` in the directory on top of `stack`.
+    fn rel(stack: &[Level], name: &CStr) -> Vec<u8> {
+        let mut p = vec![];
+        for l in stack.iter().skip(1) {
+            p.extend_from_slice(l.name.to_bytes());
+            p.push(b'/');
         }
-        libc::S_IFREG => {
-            // O_NONBLOCK: if the name was swapped for a FIFO since the stat, the open must not
-            // hang; the type is checked again on the fd.
-            let from = open_at(s, name, libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK, 0).map_err(err("open", path))?;
-            same_kind(&from, &st).map_err(err("open", path))?;
-            let to = open_at(d, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600).map_err(err("create", path))?;
-            let (mut r, mut w) = (std::fs::File::from(from), std::fs::File::from(to));
-            std::io::copy(&mut r, &mut w).map_err(err("copy", path))?;
-            finish_fd(&w.into(), &st).map_err(err("set owner, mode and times of", path))?;
-        }
-        libc::S_IFLNK => {
-            let target = readlink_at(s, name).map_err(err("read symlink", path))?;
-            // SAFETY: valid C strings and dirfd.
-            cvt(unsafe { libc::symlinkat(target.as_ptr(), d, name.as_ptr()) }).map_err(err("make symlink", path))?;
-            // SAFETY: valid dirfd and C string; AT_SYMLINK_NOFOLLOW changes the link itself.
-            cvt(unsafe { libc::fchownat(d, name.as_ptr(), st.st_uid, st.st_gid, libc::AT_SYMLINK_NOFOLLOW) }).map_err(err("set owner of", path))?;
-            set_times_at(d, name, &st).map_err(err("set times of", path))?;
-        }
-        kind @ (libc::S_IFIFO | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK) => {
-            // SAFETY: valid dirfd and C string; mknodat does not follow a final symlink.
-            cvt(unsafe { libc::mknodat(d, name.as_ptr(), kind | 0o600, st.st_rdev) }).map_err(err("make node", path))?;
-            // SAFETY: as above; the node was just made here, a plain file in our tmpfs.
-            cvt(unsafe { libc::fchownat(d, name.as_ptr(), st.st_uid, st.st_gid, libc::AT_SYMLINK_NOFOLLOW) }).map_err(err("set owner of", path))?;
-            // SAFETY: as above (fchmodat never follows for a non-symlink it just made).
-            cvt(unsafe { libc::fchmodat(d, name.as_ptr(), perm, 0) }).map_err(err("set mode of", path))?;
-            set_times_at(d, name, &st).map_err(err("set times of", path))?;
-        }
-        _ => return Err(CopyError { what: "copy", path: path.display().to_string(), source: std::io::Error::from_raw_os_error(libc::EINVAL) }),
+        p.extend_from_slice(name.to_bytes());
+        p
     }
+
+    fn error(&self, what: &'static str, stack: &[Level], name: &CStr, source: std::io::Error) -> CopyError {
+        let path = self.shown.join(OsStr::from_bytes(&Self::rel(stack, name)));
+        CopyError { what, path: printable(&path), source }
+    }
+
+    /// Copies one entry; a directory is made and opened, and returned (with its stat) for
+    /// the caller to descend into.
+    fn copy_entry(&mut self, s: RawFd, d: RawFd, name: &CStr, stack: &[Level]) -> Result<Option<Descend>, CopyError> {
+        let fail = |what: &'static str| move |e: std::io::Error| (what, e);
+        let r = (|| {
+            let st = lstat_at(s, name).map_err(fail("stat"))?;
+            let perm = st.st_mode & 0o7777;
+            match st.st_mode & libc::S_IFMT {
+                libc::S_IFDIR => {
+                    // SAFETY: valid dirfd and C string; mkdirat does not follow a final symlink.
+                    cvt(unsafe { libc::mkdirat(d, name.as_ptr(), 0o700) }).map_err(fail("make directory"))?;
+                    let from = open_at(s, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(fail("open directory"))?;
+                    let to = open_at(d, name, libc::O_RDONLY | libc::O_DIRECTORY, 0).map_err(fail("open copy of directory"))?;
+                    same_kind(&from, &st).map_err(fail("open directory"))?;
+                    return Ok(Some(((from, to), st)));
+                }
+                libc::S_IFREG => {
+                    let key = (st.st_dev, st.st_ino);
+                    if st.st_nlink > 1 {
+                        if let Some((first, ino)) = self.links.get(&key) {
+                            self.link(first, *ino, d, name).map_err(fail("hard link"))?;
+                            return Ok(None);
+                        }
+                    }
+                    // O_NONBLOCK: if the name was swapped for a FIFO since the stat, the open must not
+                    // hang; the type is checked again on the fd.
+                    let from = open_at(s, name, libc::O_RDONLY | libc::O_NOCTTY | libc::O_NONBLOCK, 0).map_err(fail("open"))?;
+                    same_kind(&from, &st).map_err(fail("open"))?;
+                    let to = open_at(d, name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL, 0o600).map_err(fail("create"))?;
+                    copy_data(&from, &to, st.st_size as u64, &mut self.buf).map_err(fail("copy"))?;
+                    finish_fd(&to, &st).map_err(fail("set owner, mode and times of"))?;
+                    if st.st_nlink > 1 {
+                        let ino = fstat(to.as_raw_fd()).map_err(fail("stat copy of"))?.st_ino;
+                        self.links.insert(key, (Self::rel(stack, name), ino));
+                    }
+                }
+                libc::S_IFLNK => {
+                    let target = readlink_at(s, name).map_err(fail("read symlink"))?;
+                    // SAFETY: valid C strings and dirfd.
+                    cvt(unsafe { libc::symlinkat(target.as_ptr(), d, name.as_ptr()) }).map_err(fail("make symlink"))?;
+                    // SAFETY: valid dirfd and C string; AT_SYMLINK_NOFOLLOW changes the link itself.
+                    cvt(unsafe { libc::fchownat(d, name.as_ptr(), st.st_uid, st.st_gid, libc::AT_SYMLINK_NOFOLLOW) }).map_err(fail("set owner of"))?;
+                    set_times_at(d, name, &st).map_err(fail("set times of"))?;
+                }
+                kind @ (libc::S_IFIFO | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK) => {
+                    // SAFETY: valid dirfd and C string; mknodat does not follow a final symlink.
+                    cvt(unsafe { libc::mknodat(d, name.as_ptr(), kind | 0o600, st.st_rdev) }).map_err(fail("make node"))?;
+                    // SAFETY: as above; the node was just made here, a plain file in our tmpfs.
+                    cvt(unsafe { libc::fchownat(d, name.as_ptr(), st.st_uid, st.st_gid, libc::AT_SYMLINK_NOFOLLOW) }).map_err(fail("set owner of"))?;
+                    // SAFETY: as above (fchmodat never follows for a non-symlink it just made).
+                    cvt(unsafe { libc::fchmodat(d, name.as_ptr(), perm, 0) }).map_err(fail("set mode of"))?;
+                    set_times_at(d, name, &st).map_err(fail("set times of"))?;
+                }
+                _ => return Err(("copy", std::io::Error::from_raw_os_error(libc::EINVAL))),
+            }
+            Ok(None)
+        })();
+        r.map_err(|(what, e)| self.error(what, stack, name, e))
+    }
+
+    /// Links `name` in `d` to the copy made earlier at `first` (below the tmpfs root). The
+    /// way there is resolved beneath the root without following any symlink, and the
+    /// result must be the inode made then.
+    fn link(&self, first: &[u8], ino: u64, d: RawFd, name: &CStr) -> std::io::Result<()> {
+        let (parent, last) = match first.iter().rposition(|&b| b == b'/') {
+            Some(i) => (Some(&first[..i]), &first[i + 1..]),
+            None => (None, first),
+        };
+        let held;
+        let pfd = match parent {
+            Some(p) => {
+                let how = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_XDEV;
+                held = crate::sys::openat2(self.dst_root.as_raw_fd(), Path::new(OsStr::from_bytes(p)), libc::O_PATH | libc::O_DIRECTORY, how)?;
+                held.as_raw_fd()
+            }
+            None => self.dst_root.as_raw_fd(),
+        };
+        let last = cstr(OsStr::from_bytes(last))?;
+        // SAFETY: valid dirfds and C strings; flags 0: a final symlink is not followed.
+        cvt(unsafe { libc::linkat(pfd, last.as_ptr(), d, name.as_ptr(), 0) })?;
+        if lstat_at(d, name)?.st_ino != ino {
+            return Err(std::io::Error::other("changed while being copied"));
+        }
+        Ok(())
+    }
+}
+
+/// Copies `size` bytes of file data, leaving holes as holes (SEEK_DATA/SEEK_HOLE; a
+/// filesystem without them is copied whole). The copy ends at the size the stat saw.
+fn copy_data(from: &OwnedFd, to: &OwnedFd, size: u64, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let (f, t) = (from.as_raw_fd(), to.as_raw_fd());
+    // SAFETY: borrowed as Files for their read_at/write_at only; ManuallyDrop keeps the fds.
+    let (rf, wf) = unsafe { (std::mem::ManuallyDrop::new(std::fs::File::from_raw_fd(f)), std::mem::ManuallyDrop::new(std::fs::File::from_raw_fd(t))) };
+    if buf.is_empty() {
+        buf.resize(128 * 1024, 0);
+    }
+    let seek = |off: u64, whence: libc::c_int| -> std::io::Result<Option<u64>> {
+        // SAFETY: a valid fd; lseek only moves its offset.
+        let r = unsafe { libc::lseek(f, off as libc::off_t, whence) };
+        if r >= 0 {
+            return Ok(Some(r as u64));
+        }
+        match std::io::Error::last_os_error() {
+            e if e.raw_os_error() == Some(libc::ENXIO) => Ok(None),
+            e => Err(e),
+        }
+    };
+    let mut off = 0u64;
+    while off < size {
+        let (start, end) = match seek(off, libc::SEEK_DATA) {
+            Ok(None) => break,
+            Ok(Some(start)) => (start, seek(start, libc::SEEK_HOLE)?.unwrap_or(size).min(size)),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => (off, size),
+            Err(e) => return Err(e),
+        };
+        let mut pos = start;
+        while pos < end {
+            let want = buf.len().min((end - pos) as usize);
+            let n = rf.read_at(&mut buf[..want], pos)?;
+            if n == 0 {
+                break;
+            }
+            wf.write_all_at(&buf[..n], pos)?;
+            pos += n as u64;
+        }
+        off = end.max(start + 1);
+    }
+    // SAFETY: a valid fd; sets the size, so trailing holes stay holes.
+    cvt(unsafe { libc::ftruncate(t, size as libc::off_t) })?;
     Ok(())
 }
 
