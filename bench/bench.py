@@ -185,7 +185,7 @@ class Bench:
             if libc.unshare(CLONE_NEWNS) != 0:
                 raise BenchError(f"unshare(CLONE_NEWNS): {os.strerror(ctypes.get_errno())}")
             subprocess.run(["umount", "/sys/fs/cgroup/unified"], check=True)
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "ocirt-bench-cg",
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=755", "ocirt-bench-cg",
                             "/sys/fs/cgroup/unified"], check=True)
             hidden = os.open("/proc/self/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
             setns(here)
