@@ -300,7 +300,12 @@ fn a_state_root_another_user_can_write_is_refused() {
     chmod(&ctx.root, 0o777);
     let e = ctx.rt(&["state", &id]).expect_error("a world-writable state root");
     assert!(e.contains("mode 777"), "{e}");
+    // `list` says so too, rather than listing nothing (a failed check is not an empty root).
+    let e = ctx.rt(&["list", "-q"]).expect_error("list of a world-writable state root");
+    assert!(e.contains("mode 777") && e.contains(&ctx.root.display().to_string()), "{e}");
     chmod(&ctx.root, 0o700);
+    // Control: the same root, safe again, lists the container.
+    assert_eq!(ctx.rt(&["list", "-q"]).expect_ok("list").out(), id);
     chmod(&ctx.base, 0o777);
     let e = ctx.rt(&["state", &id]).expect_error("a state root in a world-writable directory");
     assert!(e.contains(&format!("{} (above the state root) has mode 777", ctx.base.display())), "{e}");

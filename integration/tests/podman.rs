@@ -648,14 +648,21 @@ fn rootless_default_state_root_is_under_xdg_runtime_dir() {
     let Some((uid, gid)) = rootless_user("rootless_default_state_root_is_under_xdg_runtime_dir") else { return };
     chown_r(&xdg, uid, gid);
     let rt = runtime_for_user(&ctx);
-    let as_user = |args: &[&str], env_xdg: bool| {
+    let as_user_with = |args: &[&str], env_xdg: Option<&std::path::Path>| {
         let mut c = Command::new("setpriv");
         c.args(["--reuid", &uid.to_string(), "--regid", &gid.to_string(), "--clear-groups"]).arg(&rt).args(args).env_clear().env("PATH", "/usr/bin:/bin");
-        if env_xdg {
-            c.env("XDG_RUNTIME_DIR", &xdg);
+        if let Some(x) = env_xdg {
+            c.env("XDG_RUNTIME_DIR", x).current_dir(&ctx.base);
         }
         c.output().unwrap()
     };
+    let as_user = |args: &[&str], env_xdg: bool| as_user_with(args, env_xdg.then_some(xdg.as_path()));
+    // A relative XDG_RUNTIME_DIR is ignored (the XDG spec's rule), even where it names the
+    // same directory from the working directory: the fallback is used.
+    let rel = xdg.strip_prefix(&ctx.base).unwrap();
+    let o = as_user_with(&["state", "no-such-ctr"], Some(rel));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains("/run/ocirt") && !e.contains("xdg/ocirt"), "relative XDG_RUNTIME_DIR: {e}");
     let o = as_user(&["state", "no-such-ctr"], true);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && e.contains(&format!("looked in {}/ocirt", xdg.display())), "rootless: {e}");

@@ -33,7 +33,8 @@ const CLAIM_PREFIX: &str = ".new.";
 /// root, or root of a user namespace other than the initial one whose USER is not "root",
 /// honours XDG_RUNTIME_DIR; real root keeps /run/ocirt even with XDG_RUNTIME_DIR set.
 pub fn default_root() -> PathBuf {
-    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty());
+    // A relative XDG_RUNTIME_DIR is ignored, as the XDG base directory spec says.
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| Path::new(x).is_absolute());
     match xdg {
         Some(x) if honours_xdg(nix::unistd::geteuid().is_root(), crate::rootless::in_user_namespace, std::env::var_os("USER").as_deref()) => {
             Path::new(&x).join("ocirt")
@@ -326,17 +327,25 @@ impl ContainerState {
 
 /// Ids of every container under `root`, sorted: every directory with a valid id as its
 /// name, with or without a readable state.json (`list` shows those as stopped).
-pub fn list_ids(root: &Path) -> Vec<String> {
-    let mut ids: Vec<String> = std::fs::read_dir(root)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| validate_id(n).is_ok())
-        .collect();
+/// The ids stored under `root`, sorted. A root that does not exist holds none; one that
+/// cannot be read, or fails the ownership check (rootless::check_state_root), is an error,
+/// not an empty list.
+pub fn list_ids(root: &Path) -> Result<Vec<String>, StateError> {
+    match crate::rootless::check_state_root(root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        r => r.map_err(io(root))?,
+    }
+    let mut ids = vec![];
+    for e in std::fs::read_dir(root).map_err(io(root))? {
+        let e = e.map_err(io(root))?;
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            if let Some(n) = e.file_name().to_str().filter(|n| validate_id(n).is_ok()) {
+                ids.push(n.to_string());
+            }
+        }
+    }
     ids.sort();
-    ids
+    Ok(ids)
 }
 
 /// What a container's state says about its cgroup: enough to index a root made by an older
@@ -390,7 +399,7 @@ mod tests {
         // Claimed together with its first state: never an id without state.json.
         assert_eq!(d.load().unwrap().id, "c1");
         assert!(matches!(ContainerDir::create(&root, "c1", &st), Err(StateError::Exists(_))));
-        assert_eq!(list_ids(&root), ["c1"], "no temporary directory left by the refused claim");
+        assert_eq!(list_ids(&root).unwrap(), ["c1"], "no temporary directory left by the refused claim");
         // A half-built directory of a dead create is swept for its id only.
         let dead = root.join(format!("{CLAIM_PREFIX}999999999.c2"));
         let live = root.join(format!("{CLAIM_PREFIX}{}.c2", std::process::id()));

@@ -17,7 +17,7 @@ pub struct ListArgs {
 
 pub fn run(cli: &Cli, a: &ListArgs) -> anyhow::Result<i32> {
     let mut rows = vec![];
-    for id in list_ids(&cli.root) {
+    for id in list_ids(&cli.root)? {
         let Ok(dir) = ContainerDir::open(&cli.root, &id, false) else { continue };
         match dir.load() {
             Ok(st) => {
