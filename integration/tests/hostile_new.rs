@@ -162,16 +162,24 @@ fn read_trim(p: &std::path::Path) -> String {
     fs::read_to_string(p).unwrap().trim().to_string()
 }
 
-#[test]
-fn update_with_a_wrong_type_names_the_field_and_changes_nothing() {
-    let ctx = Ctx::new("update_fuzz");
+/// A created container with a 64 MiB memory limit and 512 cpu shares, for the update
+/// tests; returns its id and its memory.limit_in_bytes file.
+fn limited_container(ctx: &Ctx) -> (String, std::path::PathBuf) {
     let mut b = ctx.bundle("b");
     b.set("linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
     b.set("linux/resources/cpu", json!({"shares": 512}));
     b.args(&["sleep", "100"]);
     let id = ctx.next_id();
     ctx.create_ok(&b, &id);
-    let (mem, cpu) = (ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes"), ctx.cgroup_dir("cpu", &id).join("cpu.shares"));
+    let mem = ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes");
+    (id, mem)
+}
+
+#[test]
+fn update_with_a_wrong_type_names_the_field_and_changes_nothing() {
+    let ctx = Ctx::new("update_fuzz");
+    let (id, mem) = limited_container(&ctx);
+    let cpu = ctx.cgroup_dir("cpu", &id).join("cpu.shares");
     let cases = [
         (r#"{"memory":{"limit":"x"}}"#, "memory.limit"),
         (r#"{"memory":{"limit":99999999999999999999}}"#, "memory.limit"),
@@ -197,12 +205,7 @@ fn update_reads_a_bounded_document_and_answers_a_wide_one_quickly() {
     // `-r /dev/zero` or an endless stdin grew the runtime until the OOM killer; a 380 KB
     // document with 30000 members and one wrong type took minutes (the field search).
     let ctx = Ctx::new("update_bounded");
-    let mut b = ctx.bundle("b");
-    b.set("linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
-    b.args(&["sleep", "100"]);
-    let id = ctx.next_id();
-    ctx.create_ok(&b, &id);
-    let mem = ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes");
+    let (id, mem) = limited_container(&ctx);
     let e = ctx.rt_within(&["update", "-r", "/dev/zero", &id], std::time::Duration::from_secs(10)).expect_error("-r /dev/zero");
     assert!(e.contains("/dev/zero") && e.contains("longer than 1024 KiB"), "{e}");
     let mut c = ctx.cmd(&["update", "-r", "-", &id]);
@@ -228,13 +231,7 @@ fn update_refused_half_way_puts_back_what_it_wrote() {
     // said nothing was changed and the snapshot kept the old limit, but the cgroup had the
     // new one.
     let ctx = Ctx::new("update_half");
-    let mut b = ctx.bundle("b");
-    b.set("linux/resources/memory", json!({"limit": 64 * 1024 * 1024}));
-    b.set("linux/resources/cpu", json!({"shares": 512}));
-    b.args(&["sleep", "100"]);
-    let id = ctx.next_id();
-    ctx.create_ok(&b, &id);
-    let mem = ctx.cgroup_dir("memory", &id).join("memory.limit_in_bytes");
+    let (id, mem) = limited_container(&ctx);
     // libcgroups visits the controllers in a HashMap's order, new in every process: memory
     // goes in before cpu about every other time, so the attempt is made several times.
     for attempt in 0..10 {

@@ -283,6 +283,15 @@ fn inherit(root: &Path, dir: &Path, file: &str, fresh: &dyn Fn(&Path) -> bool) -
 mod tests {
     use super::*;
 
+    /// A scratch directory removed however the test ends (a failed assertion unwinds
+    /// through this).
+    struct Cleanup(std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     #[test]
     fn resources_go_to_the_files_the_config_names_only() {
         let base = std::env::temp_dir().join(format!("ocirt-cg-apply-{}", std::process::id()));
@@ -335,13 +344,6 @@ mod tests {
     fn cpuset_is_filled_from_the_nearest_parent_that_has_one() {
         let base = std::env::temp_dir().join(format!("ocirt-cg-cpuset-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
-        // Removed however the test ends (a failed assertion unwinds through this).
-        struct Cleanup(std::path::PathBuf);
-        impl Drop for Cleanup {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
         let _cleanup = Cleanup(base.clone());
         let leaf = base.join("p/c");
         std::fs::create_dir_all(&leaf).unwrap();
@@ -370,12 +372,6 @@ mod tests {
     fn a_cpuset_limit_fills_the_new_parents_first() {
         let base = std::env::temp_dir().join(format!("ocirt-cg-cpuset-limit-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&base);
-        struct Cleanup(std::path::PathBuf);
-        impl Drop for Cleanup {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
         let _cleanup = Cleanup(base.clone());
         let leaf = base.join("testdir/x/c");
         std::fs::create_dir_all(&leaf).unwrap();
