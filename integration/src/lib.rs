@@ -637,6 +637,18 @@ impl Ctx {
         self.wait_for_status(id, "running", Duration::from_secs(5));
     }
 
+    /// `run --bundle B ID` in the foreground under a fresh id, with `env` added to the
+    /// runtime's environment (NOTIFY_SOCKET, WATCHDOG_*, ...); waits for it.
+    pub fn run_with_env(&self, b: &Bundle, env: &[(&str, &std::ffi::OsStr)]) -> Output {
+        let id = self.next_id();
+        self.write_config(b, &id);
+        self.track(&id);
+        let bundle = b.dir.to_string_lossy().into_owned();
+        let mut cmd = self.cmd(&["run", "--bundle", &bundle, &id]);
+        cmd.envs(env.iter().copied());
+        self.spawn(cmd, &format!("runtime run with {env:?}")).wait(CMD_TIMEOUT)
+    }
+
     /// Starts `run --bundle B [extra...] ID` and returns without waiting.
     pub fn spawn_run(&self, b: &Bundle, id: &str, extra: &[&str]) -> Running {
         self.write_config(b, id);

@@ -360,13 +360,7 @@ fn notify_socket_naming_a_directory_is_not_mounted() {
     let mut b = ctx.bundle("b");
     b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
     b.probe(&["ls", "/run"]);
-    let id = ctx.next_id();
-    ctx.write_config(&b, &id);
-    ctx.track(&id);
-    let bundle = b.dir.to_string_lossy().into_owned();
-    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
-    cmd.env("NOTIFY_SOCKET", &hostdir);
-    let o = ctx.spawn(cmd, "run with NOTIFY_SOCKET=<dir>").wait(CMD_TIMEOUT);
+    let o = ctx.run_with_env(&b, &[("NOTIFY_SOCKET", hostdir.as_os_str())]);
     let out = o.expect_ok("run").out().to_string();
     assert!(!out.contains("notify"), "something was mounted for NOTIFY_SOCKET: {out}");
     assert!(o.stderr.contains("not a socket"), "{}", o.stderr);
@@ -376,12 +370,7 @@ fn notify_socket_naming_a_directory_is_not_mounted() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&sock).unwrap().permissions().mode();
     b.sh("/probe stat /run/notify/notify.sock; /probe chmod /run/notify/notify.sock 777; /probe notify READY=1");
-    let id = ctx.next_id();
-    ctx.write_config(&b, &id);
-    ctx.track(&id);
-    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
-    cmd.env("NOTIFY_SOCKET", &sock);
-    let o = ctx.spawn(cmd, "run with NOTIFY_SOCKET=<socket>").wait(CMD_TIMEOUT);
+    let o = ctx.run_with_env(&b, &[("NOTIFY_SOCKET", sock.as_os_str())]);
     let out = o.expect_ok("run").out().to_string();
     assert!(out.contains("type=socket") && out.contains("EROFS") && out.ends_with("sent"), "{out}");
     // The socket works, but its host inode cannot be changed from inside.

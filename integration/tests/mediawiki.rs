@@ -318,16 +318,7 @@ fn mediawiki_end_to_end() {
     // Create a page through the API (anonymous edit: the token is "+\") and read it back.
     let title = "Ocirt integration test";
     let text = format!("Written by the '''ocirt''' integration test through the API, port {port}.");
-    let r = http(
-        port,
-        "POST",
-        "/mediawiki/api.php",
-        Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", &text), ("summary", "integration test"), ("token", "+\\")])),
-    )
-    .unwrap();
-    assert_eq!(r.status, 200, "API edit: {}", r.body);
-    let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("API edit answered no JSON ({e}): {}", r.body));
-    assert_eq!(v["edit"]["result"], json!("Success"), "API edit: {}", r.body);
+    api_edit(port, title, &text);
     let raw = http(port, "GET", "/mediawiki/index.php?title=Ocirt_integration_test&action=raw", None).unwrap();
     assert_eq!(raw.status, 200);
     assert_eq!(raw.body, text, "the page read back differs");
@@ -502,16 +493,7 @@ fn mediawiki_with_mariadb() {
     // A page created through the API, read back over HTTP, and found in MariaDB's tables.
     let title = "Ocirt MariaDB test";
     let text = format!("Stored in '''MariaDB''' by the ocirt integration test, database port {db_port}.");
-    let r = http(
-        port,
-        "POST",
-        "/mediawiki/api.php",
-        Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", &text), ("summary", "integration test"), ("token", "+\\")])),
-    )
-    .unwrap();
-    assert_eq!(r.status, 200, "API edit: {}", r.body);
-    let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("API edit answered no JSON ({e}): {}", r.body));
-    assert_eq!(v["edit"]["result"], json!("Success"), "API edit: {}", r.body);
+    api_edit(port, title, &text);
     let raw = http(port, "GET", "/mediawiki/index.php?title=Ocirt_MariaDB_test&action=raw", None).unwrap();
     assert_eq!((raw.status, raw.body.as_str()), (200, text.as_str()), "the page read back differs");
     let sql = "select page_title from my_wiki.page order by page_id; select old_text from my_wiki.text order by old_id";
@@ -864,4 +846,19 @@ fn main_command_installs_and_registers_for_run_by_name() {
     let took = stop(&ctx, &name, Duration::from_secs(8));
     eprintln!("mediawiki: run by name, 200, stopped in {took:?}");
     ctx.delete(&name, false).expect_ok("delete");
+}
+
+/// Creates or replaces page `title` through MediaWiki's API (an anonymous edit: the token is
+/// "+\\") and checks that the API says it succeeded.
+fn api_edit(port: u16, title: &str, text: &str) {
+    let r = http(
+        port,
+        "POST",
+        "/mediawiki/api.php",
+        Some(&form(&[("action", "edit"), ("format", "json"), ("title", title), ("text", text), ("summary", "integration test"), ("token", "+\\")])),
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "API edit: {}", r.body);
+    let v: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("API edit answered no JSON ({e}): {}", r.body));
+    assert_eq!(v["edit"]["result"], json!("Success"), "API edit: {}", r.body);
 }

@@ -16,13 +16,7 @@ fn ready_reaches_the_notify_socket() {
     let mut b = ctx.bundle("b");
     b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
     b.probe(&["notify", "READY=1"]);
-    let id = ctx.next_id();
-    ctx.write_config(&b, &id);
-    ctx.track(&id);
-    let bundle = b.dir.to_string_lossy().into_owned();
-    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
-    cmd.env("NOTIFY_SOCKET", &sock_path);
-    let o = ctx.spawn(cmd, "runtime run with NOTIFY_SOCKET").wait(CMD_TIMEOUT);
+    let o = ctx.run_with_env(&b, &[("NOTIFY_SOCKET", sock_path.as_os_str())]);
     assert_eq!(o.expect_ok("notify").out(), "sent");
     let mut buf = [0u8; 64];
     let n = sock.recv(&mut buf).expect("a datagram from the container");
@@ -46,13 +40,7 @@ fn the_relay_forwards_state_and_drops_mainpid() {
     let mut b = ctx.bundle("b");
     b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
     b.probe(&["notify", "MAINPID=1\nREADY=1\nSTATUS=up\nNOTIFYACCESS=all"]);
-    let id = ctx.next_id();
-    ctx.write_config(&b, &id);
-    ctx.track(&id);
-    let bundle = b.dir.to_string_lossy().into_owned();
-    let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
-    cmd.env("NOTIFY_SOCKET", &sock_path);
-    let o = ctx.spawn(cmd, "runtime run with NOTIFY_SOCKET").wait(CMD_TIMEOUT);
+    let o = ctx.run_with_env(&b, &[("NOTIFY_SOCKET", sock_path.as_os_str())]);
     assert_eq!(o.expect_ok("notify").out(), "sent");
     let mut buf = [0u8; 128];
     let n = sock.recv(&mut buf).expect("a datagram relayed by the runtime");
@@ -70,17 +58,10 @@ fn watchdog_usec_is_passed_with_the_relay_only_when_meant_for_us() {
     let mut b = ctx.bundle("b");
     b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
     b.probe(&["env", "WATCHDOG_USEC"]);
-    let bundle = b.dir.to_string_lossy().into_owned();
     for (pid, want) in [(None, Some("5000000")), (Some("1"), None)] {
-        let id = ctx.next_id();
-        ctx.write_config(&b, &id);
-        ctx.track(&id);
-        let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
-        cmd.env("NOTIFY_SOCKET", &sock_path).env("WATCHDOG_USEC", "5000000");
-        if let Some(p) = pid {
-            cmd.env("WATCHDOG_PID", p);
-        }
-        let o = ctx.spawn(cmd, "runtime run with WATCHDOG_USEC").wait(CMD_TIMEOUT);
+        let mut env = vec![("NOTIFY_SOCKET", sock_path.as_os_str()), ("WATCHDOG_USEC", "5000000".as_ref())];
+        env.extend(pid.map(|p: &str| ("WATCHDOG_PID", p.as_ref())));
+        let o = ctx.run_with_env(&b, &env);
         match want {
             Some(v) => assert_eq!(o.expect_ok("watchdog").out(), v),
             None => {
