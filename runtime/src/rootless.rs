@@ -61,6 +61,19 @@ pub fn join_user_namespace_first(join: &mut Vec<(oci_spec::runtime::LinuxNamespa
 /// directory of an unmapped owner shows as the overflow uid, which is then accepted too:
 /// rootless podman's runtime sees the host's /run so.
 pub fn check_state_root(root: &Path) -> std::io::Result<()> {
+    // A foreground `run` opens its root for create, start and delete: checked once per
+    // process (whoever passes the check cannot be displaced by a user it refused).
+    static PASSED: std::sync::Mutex<Option<std::path::PathBuf>> = std::sync::Mutex::new(None);
+    let mut passed = PASSED.lock().unwrap_or_else(|e| e.into_inner());
+    if passed.as_deref() == Some(root) {
+        return Ok(());
+    }
+    check_state_root_now(root)?;
+    *passed = Some(root.to_path_buf());
+    Ok(())
+}
+
+fn check_state_root_now(root: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
     let me = nix::unistd::geteuid().as_raw();
     let refuse = |what: String| {
