@@ -140,7 +140,9 @@ impl Drop for CreateGuard {
         drop(self.child.take());
         if let Some(h) = &self.host_mounts {
             if let Err(e) = crate::rootfs::hostns::unmount_ours(h) {
-                crate::log::warn(&format!("cleanup: {e}"));
+                // The state entry is the only record of those mounts: kept, as for cgroups.
+                crate::log::warn(&format!("cleanup of container {}: {e}: its state is kept; run `delete --force {}` to finish", self.id, self.id));
+                return;
             }
         }
         if let Err(e) = cgroups::remove_owned(&self.cgroup, &cgroups::ParentRegistry::new(&self.root, &self.id)) {
@@ -316,7 +318,11 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
     let spawned = spawn::spawn(ns.clone_flags, ns.join_pid.as_deref(), &close_in_child, move |chan| crate::init::run(init, chan))?;
     let pid = spawned.child.pid();
     state.pid = pid;
-    state.pid_start = crate::state::proc_start_time(pid).map(|(s, _)| s).unwrap_or(0);
+    // Without its start time the init would read as stopped (init_alive) and never be
+    // killed by delete: a failed read fails the create, which the guard undoes.
+    state.pid_start = crate::state::proc_start_time(pid)
+        .map(|(s, _)| s)
+        .ok_or_else(|| step("read the init's start time from /proc/PID/stat")(std::io::Error::other(format!("/proc/{pid}/stat unreadable"))))?;
     dir.save(&state)?;
 
     cgroups::setup(&cgroup_path, &o.id, pid, linux.resources().as_ref(), &guard.cgroup)

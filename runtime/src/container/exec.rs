@@ -196,7 +196,15 @@ fn joins_of(st: &ContainerState) -> Result<Joins, ExecError> {
         (LinuxNamespaceType::Mount, "mnt"),
     ] {
         let theirs = format!("/proc/{}/ns/{name}", st.pid);
-        let (Ok(m1), Ok(m2)) = (std::fs::metadata(&theirs), std::fs::metadata(format!("/proc/self/ns/{name}"))) else { continue };
+        let ours = format!("/proc/self/ns/{name}");
+        // Only a namespace type this kernel lacks is skipped: any other failed read would
+        // leave the process in the runtime's namespace of that type (fail closed).
+        let m2 = match std::fs::metadata(&ours) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(open_error(&ours)(e)),
+        };
+        let m1 = std::fs::metadata(&theirs).map_err(open_error(&theirs))?;
         if m1.ino() == m2.ino() {
             if t == LinuxNamespaceType::Mount {
                 let root = format!("/proc/{}/root", st.pid);

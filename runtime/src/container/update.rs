@@ -52,6 +52,7 @@ pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> 
     let mut spec = super::snapshot::load(&dir)?;
     let linux = spec.linux().clone().unwrap_or_default();
     let mut current = serde_json::to_value(linux.resources().clone().unwrap_or_default()).map_err(|e| invalid("the current resources", e))?;
+    let in_force = current.clone();
     let change = only_updatable(change, &current)?;
     merge(&mut current, &change);
     let merged: LinuxResources = serde_json::from_value(current).map_err(|e| invalid("the merged resources", e))?;
@@ -60,7 +61,10 @@ pub fn update(root: &Path, id: &str, change: &Value) -> Result<(), UpdateError> 
         // libcgroups writes one file after another: a failure half-way (a cpu value the
         // kernel refuses after the memory limit went in) would leave the cgroup changed
         // while the snapshot and the error say nothing was. Put back what was in force.
-        let before = restore_point(&serde_json::to_value(linux.resources().clone().unwrap_or_default()).unwrap_or_default(), &change);
+        let before = match restore_point(&in_force, &change) {
+            Ok(b) => b,
+            Err(r) => return Err(invalid(format!("{e}"), format!("the cgroup may be half-changed, and the limits in force could not be rebuilt to put back ({r}): run `update` with the limits the container had"))),
+        };
         return Err(match apply(&st.cgroup_path, id, &before) {
             Ok(()) => e,
             Err(undo) => {
@@ -213,7 +217,7 @@ fn only_updatable(change: &Value, current: &Value) -> Result<Value, UpdateError>
 /// "no limit" value for each limit the change set that the container did not have (the
 /// failed attempt may already have written it). Fields without such a value (cpuset lists,
 /// realtime, blkio weights) are restored only when the container had them.
-fn restore_point(before: &Value, change: &Value) -> LinuxResources {
+fn restore_point(before: &Value, change: &Value) -> Result<LinuxResources, UpdateError> {
     const UNSET: [(&str, &str, i64); 7] = [
         ("memory", "limit", -1),
         ("memory", "reservation", -1),
@@ -231,7 +235,9 @@ fn restore_point(before: &Value, change: &Value) -> LinuxResources {
             merge(&mut restore, &serde_json::json!({ section: { field: none } }));
         }
     }
-    serde_json::from_value(restore).unwrap_or_default()
+    // Never empty resources on failure: applying those would write nothing and report the
+    // old limits as restored.
+    serde_json::from_value(restore).map_err(|e| invalid("the limits to restore after the failed update", e))
 }
 
 /// Objects merge key by key; anything else replaces.
@@ -305,7 +311,7 @@ mod tests {
     #[test]
     fn a_failed_update_restores_limits_it_added_to_no_limit() {
         let before = json!({"memory": {"limit": 100}, "cpu": {"shares": 512}});
-        let r = restore_point(&before, &json!({"memory": {"limit": 200, "swap": 300}, "pids": {"limit": 5}, "cpu": {"shares": 2}}));
+        let r = restore_point(&before, &json!({"memory": {"limit": 200, "swap": 300}, "pids": {"limit": 5}, "cpu": {"shares": 2}})).unwrap();
         let r = serde_json::to_value(r).unwrap();
         assert_eq!(r, json!({"memory": {"limit": 100, "swap": -1}, "pids": {"limit": -1}, "cpu": {"shares": 512}}));
     }
