@@ -318,6 +318,23 @@ fn a_state_root_another_user_can_write_is_refused() {
     std::os::unix::fs::chown(&ctx.base, Some(0), None).unwrap();
     assert_eq!(ctx.status(&id), "created");
     ctx.delete(&id, true).expect_ok("delete");
+    // A symlink above the root owned by another user, who could point it elsewhere: refused
+    // although every real directory passes. Control: the same link owned by root.
+    let real = ctx.dir("real-parent");
+    fs::create_dir(real.join("r")).unwrap();
+    chmod(&real.join("r"), 0o700);
+    let link = ctx.base.join("link-parent");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(12345), None).unwrap();
+    let list_via_link = || {
+        let o = std::process::Command::new(runtime_bin()).arg("--root").arg(link.join("r")).args(["list", "-q"]).output().unwrap();
+        (o.status.success(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (ok, e) = list_via_link();
+    assert!(!ok && e.contains("link-parent (above the state root) is owned by uid 12345"), "{e}");
+    std::os::unix::fs::lchown(&link, Some(0), None).unwrap();
+    let (ok, e) = list_via_link();
+    assert!(ok, "a root-owned symlink above the root: {e}");
     ctx.assert_no_residue("state root checks");
 }
 

@@ -8,12 +8,13 @@ use std::sync::OnceLock;
 
 /// Whether this process is in a user namespace other than the initial one: there, the
 /// identity map "0 0 4294967295" is the only line of uid_map. Unreadable counts as the
-/// initial namespace.
+/// initial namespace. Read once per process.
 pub fn in_user_namespace() -> bool {
-    match std::fs::read_to_string("/proc/self/uid_map") {
+    static U: OnceLock<bool> = OnceLock::new();
+    *U.get_or_init(|| match std::fs::read_to_string("/proc/self/uid_map") {
         Ok(m) => m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
         Err(_) => false,
-    }
+    })
 }
 
 /// Not root, or root of a user namespace: the host's cgroups and /run are not ours to write.
@@ -92,10 +93,17 @@ fn check_state_root_now(root: &Path) -> std::io::Result<()> {
         return Err(refuse(format!("the state root has mode {:o}, writable by others", m.mode() & 0o7777)));
     }
     let abs = if root.is_absolute() { root.to_path_buf() } else { std::env::current_dir()?.join(root) };
-    for dir in abs.ancestors().skip(1) {
-        let m = std::fs::metadata(dir)?;
-        if m.uid() != 0 && m.uid() != me && !(in_user_namespace() && Some(m.uid()) == overflow_uid()) {
+    let overflow = if in_user_namespace() { overflow_uid() } else { None };
+    // The directories above as named (a symlink among them must be root's or ours: its owner
+    // could point it elsewhere) and as they really are (where the symlinks lead).
+    let real = std::fs::canonicalize(&abs)?;
+    for dir in abs.ancestors().skip(1).chain(real.ancestors().skip(1)) {
+        let m = std::fs::symlink_metadata(dir)?;
+        if m.uid() != 0 && m.uid() != me && Some(m.uid()) != overflow {
             return Err(refuse(format!("{} (above the state root) is owned by uid {}, who could rename it away", dir.display(), m.uid())));
+        }
+        if m.file_type().is_symlink() {
+            continue;
         }
         if m.mode() & 0o022 != 0 && m.mode() & libc::S_ISVTX == 0 {
             return Err(refuse(format!("{} (above the state root) has mode {:o}, writable by others and not sticky", dir.display(), m.mode() & 0o7777)));
