@@ -70,3 +70,36 @@ fn watchdog_usec_is_passed_with_the_relay_only_when_meant_for_us() {
         }
     }
 }
+
+/// A second foreground `run` of a live id must not touch the first one's relay socket
+/// (it used to unlink and rebind it before the id was found taken); control: the first
+/// container's socket is there while it runs, and goes with it.
+#[test]
+fn a_second_run_of_a_live_id_leaves_its_relay_alone() {
+    let ctx = Ctx::new("notify-twice");
+    let sock_path = ctx.base.join("notify.sock");
+    let _sock = UnixDatagram::bind(&sock_path).unwrap();
+    let mut b = ctx.bundle("b");
+    b.push("mounts", json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}));
+    b.args(&["sleep", "100"]);
+    let id = ctx.next_id();
+    ctx.write_config(&b, &id);
+    ctx.track(&id);
+    let bundle = b.dir.to_string_lossy().into_owned();
+    let run = || {
+        let mut cmd = ctx.cmd(&["run", "--bundle", &bundle, &id]);
+        cmd.env("NOTIFY_SOCKET", &sock_path);
+        ctx.spawn(cmd, "runtime run with NOTIFY_SOCKET")
+    };
+    let first = run();
+    ctx.wait_for_status(&id, "running", Duration::from_secs(10));
+    let relay = ctx.root.join(".notify").join(format!("{id}.sock"));
+    let ino = |p: &std::path::Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = ino(&relay);
+    let e = run().wait(CMD_TIMEOUT).expect_error("a second run of a live id");
+    assert!(e.contains("already exists"), "{e}");
+    assert_eq!(ino(&relay), before, "the live container's relay socket was replaced");
+    ctx.kill(&id, "KILL").expect_ok("kill");
+    first.wait(CMD_TIMEOUT);
+    assert!(!relay.exists(), "the relay socket goes with its container");
+}

@@ -142,16 +142,22 @@ pub struct ContainerDir {
 }
 
 impl ContainerDir {
-    /// Claims `id` under `root` with `first` as its state. Fails if the id exists.
-    pub fn create(root: &Path, id: &str, first: &ContainerState) -> Result<ContainerDir, StateError> {
+    /// Makes the root if needed, checks it (rootless::check_state_root), and refuses an id
+    /// that exists: the cheap early answer; [`ContainerDir::create`]'s rename decides.
+    pub fn check_new(root: &Path, id: &str) -> Result<(), StateError> {
         validate_id(id)?;
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(io(root))?;
         crate::rootless::check_state_root(root).map_err(io(root))?;
-        let dir = root.join(id);
-        // Cheap early answer for the common mistake; the rename below is what decides.
-        if dir.exists() {
+        if root.join(id).exists() {
             return Err(StateError::Exists(id.to_string()));
         }
+        Ok(())
+    }
+
+    /// Claims `id` under `root` with `first` as its state. Fails if the id exists.
+    pub fn create(root: &Path, id: &str, first: &ContainerState) -> Result<ContainerDir, StateError> {
+        Self::check_new(root, id)?;
+        let dir = root.join(id);
         let tmp = root.join(format!("{CLAIM_PREFIX}{}.{id}", std::process::id()));
         // A leftover of an earlier run of ours with the same pid (pid reuse): dead by definition.
         let _ = std::fs::remove_dir_all(&tmp);

@@ -257,7 +257,14 @@ fn prepare(o: &Options, relay: Option<&Path>) -> Result<Prepared, CreateError> {
 
 /// Create, shared with `run`.
 pub fn launch(o: &Options) -> Result<Launched, CreateError> {
-    let relay = if o.foreground { crate::notify::Relay::open(&o.root, &o.id)? } else { None };
+    // The relay's socket lives in the state root: the root is checked, and a live id refused,
+    // before anything is bound or unlinked there (ContainerDir::create decides again below).
+    let relay = if o.foreground && std::env::var_os("NOTIFY_SOCKET").is_some() {
+        crate::state::ContainerDir::check_new(&o.root, &o.id)?;
+        crate::notify::Relay::open(&o.root, &o.id)?
+    } else {
+        None
+    };
     let Prepared { cfg, ns, mut init, console_sock, cgroup_path, netguard } = prepare(o, relay.as_ref().map(|r| r.path()))?;
     // A stop request that came while we validated: nothing is made yet.
     crate::signals::check()?;
