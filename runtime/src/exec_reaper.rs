@@ -33,12 +33,10 @@ pub fn caller_reaps(init_pid: i32, self_exe: (u64, u64)) -> bool {
     }
 }
 
-/// The parent pid from /proc/PID/stat (the field after the parenthesised command name,
-/// which may itself hold spaces and parentheses).
+/// The parent pid, from /proc/PID/stat (procfs parses the command name, which may hold
+/// spaces and parentheses).
 fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    rest.split_whitespace().nth(1)?.parse().ok()
+    Some(procfs::process::Process::new(pid).ok()?.stat().ok()?.ppid)
 }
 
 #[cfg(test)]
