@@ -162,7 +162,11 @@ impl<'a> Podman<'a> {
         let wrapper = dir.join("runc-with-root");
         let runc = find_tool("runc").expect("runc (checked by podman_available)");
         write_script(&wrapper, &format!("exec '{}' --root '{}' \"$@\"", runc.display(), dir.join("runc-state").display()));
-        Podman::new(ctx, "podman-runc", &wrapper, None)
+        let mut p = Podman::new(ctx, "podman-runc", &wrapper, None);
+        // Under the test's prefix too: podman's default parent (/libpod_parent, with conmon's
+        // cgroup in it) would be left on the machine.
+        p.cgroup_parent = Some(ctx.cg_prefix.clone());
+        p
     }
 
     fn is_ours(&self) -> bool {
