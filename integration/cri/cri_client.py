@@ -250,7 +250,8 @@ def main():
         rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid2), timeout=T)
         check(not in_runtime(cid2), f"{cid2} still in {args.runtime_root} after removal")
         step("a container over its memory limit: OOMKilled")
-        cid3 = container("oom", ["/probe", "alloc", "64", "5"], 16)
+        # The shim arms its OOM watch after start returns: allocate only once it is armed.
+        cid3 = container("oom", ["/probe", "after", "0.5", "alloc", "64", "5"], 16)
         rt.StartContainer(pb.StartContainerRequest(container_id=cid3), timeout=T)
         st = wait_state(cid3, pb.CONTAINER_EXITED)
         check(st.reason == "OOMKilled" and st.exit_code == 137,

@@ -1614,6 +1614,8 @@ static int v_alloc(int argc, char **argv)
 /* dispatch                                                             */
 /* ------------------------------------------------------------------ */
 
+static int v_after(int argc, char **argv);
+
 struct verb {
     const char *name;
     int min_args; /* not counting the verb */
@@ -2002,6 +2004,7 @@ static const struct verb verbs[] = {
     {"exit", 1, 1, v_exit, "CODE"},
     {"sigwait", 0, -1, v_sigwait, "[SIG...]: 'waiting', then the signal name (default TERM INT)"},
     {"alloc", 1, 2, v_alloc, "MB [HOLD_SECONDS]: allocate and touch memory"},
+    {"after", 2, -1, v_after, "SECONDS VERB [ARGS]: wait, then run VERB"},
     /* host network guard (escapes_net.rs) */
     {"tcp-reach", 3, 3, v_tcp_reach, "MODE HOST PORT: connect|mptcp|fo-sendto|fo-sendmsg|fo-sendmmsg|mptcp-fo-sendto, then 'read TOKEN'"},
     {"tcp-listen", 3, 4, v_tcp_listen, "PORT|unbound FILE SECONDS [mptcp]: listen, port to FILE, 'accepted' or 'no connection'"},
@@ -2023,12 +2026,9 @@ static int v_help(int argc, char **argv)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* Runs argv[1] with its arguments; "after" re-enters it once its wait is over. */
+static int dispatch(int argc, char **argv)
 {
-    if (argc < 2) {
-        v_help(0, NULL);
-        return EXIT_USAGE;
-    }
     verb = argv[1];
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
         const struct verb *v = &verbs[i];
@@ -2042,4 +2042,24 @@ int main(int argc, char **argv)
         return rc;
     }
     return usage("unknown verb (try: probe help)");
+}
+
+/* "after SECONDS VERB [ARGS]": a watcher that attaches once the process runs (containerd's shim
+ * arms its OOM eventfd after start returns) sees what VERB does only if it waits first. */
+static int v_after(int argc, char **argv)
+{
+    double s = strtod(argv[1], NULL);
+    if (s < 0)
+        return usage("bad delay %s", argv[1]);
+    sleep_seconds(s);
+    return dispatch(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        v_help(0, NULL);
+        return EXIT_USAGE;
+    }
+    return dispatch(argc, argv);
 }
