@@ -54,6 +54,7 @@ const SYSCALLS: &[&str] = &[
     "chdir",
     "fchdir",
     "clone",
+    "clone3",
     "pivot_root",
     "umount2",
     "sethostname",

@@ -11,6 +11,7 @@
 //! `delete` kills and removes only those, and only while the inode still matches: never a
 //! cgroup that another container or the host uses, never a parent that existed before.
 
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -666,19 +667,70 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Puts `pid` into the container's cgroups (made by [`make_dirs`], recorded in `own`) and
-/// applies `res`.
+/// How a process enters the container's cgroups: [`prepare`] decides, [`Entry`] carries it
+/// through the clone (container/spawn.rs).
+pub enum Placement {
+    /// Opened before the clone: the process is born in the cgroup2 directory and moves
+    /// itself into each v1 one as its first step.
+    Born(Entry),
+    /// cgroup2-only hosts: libcgroups places the pid after the clone ([`setup_after_clone`]).
+    AfterClone,
+}
+
+/// The container's cgroups, opened for a new process to enter by itself.
+///
+/// Why by itself: a pid written into `cgroup.procs` (or `tasks`) by another process makes
+/// the cgroup core take its global threadgroup lock for writing, and that writer waits for
+/// an RCU grace period: 7–20 ms per start on this kind of machine, more than all our own
+/// work. A single-threaded process writing "0" (itself) into a v1 `tasks` file skips that
+/// lock; a process cloned with CLONE_INTO_CGROUP is born in its cgroup2 directory without
+/// any migration. The files are opened by the runtime before the clone: the kernel checks
+/// a v1 move against the credentials of whoever opened the file, so the child may already
+/// be in a user namespace of its own.
+pub struct Entry {
+    v1_tasks: Vec<(PathBuf, OwnedFd)>,
+    v2: Option<(PathBuf, OwnedFd)>,
+}
+
+impl Entry {
+    /// The cgroup2 directory to clone into, if the container has one.
+    pub fn v2_dir(&self) -> Option<RawFd> {
+        self.v2.as_ref().map(|(_, fd)| fd.as_raw_fd())
+    }
+
+    /// In the new process, before anything else: moves itself into every v1 directory.
+    /// The error names the directory; the caller reports it and exits.
+    pub fn enter_v1(self) -> Result<(), String> {
+        for (dir, fd) in &self.v1_tasks {
+            // One byte: a short write is not possible, only a refusal.
+            nix::unistd::write(fd, b"0").map_err(|e| format!("cgroup {}: enter it (write 0 to tasks): {e}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// In the runtime, when the clone could not be born in the cgroup2 directory (a kernel
+    /// or a seccomp filter without clone3): moves `pid` there the slow way.
+    pub fn place_v2(&self, pid: i32) -> Result<(), CgroupError> {
+        match &self.v2 {
+            Some((dir, _)) => apply_v1::write(dir, "cgroup.procs", &pid.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Makes the container's cgroups ready for its init (made by [`make_dirs`], recorded in
+/// `own`): applies `res` and opens the [`Entry`], all before the clone, so the init is never
+/// outside its limits.
 ///
 /// No libcgroups manager on v1 and hybrid hosts: its v1 controllers are found through
 /// pathrs' procfs handle, which panics (an abort in release builds, skipping every
 /// cleanup) when an fstat of /proc fails, and it would only re-discover what `own` and the
-/// layout hold. The runtime writes the files the config sets ([`apply_v1`]: the resources
-/// first, the init waits for Proceed so nothing runs unlimited), then the pid into every
-/// recorded directory (v1 controllers, name=systemd, the cgroup2 tree: left at a root the
-/// container would see the host's whole tree there, release_agent included, CVE-2022-0492
-/// class). cgroup2-only hosts use libcgroups for limits, which also delegates controllers
-/// down the path.
-pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own: &Ownership) -> Result<(), CgroupError> {
+/// layout hold. The runtime writes the files the config sets ([`apply_v1`]), then the init
+/// enters every recorded directory (v1 controllers, name=systemd, the cgroup2 tree: left at
+/// a root the container would see the host's whole tree there, release_agent included,
+/// CVE-2022-0492 class). cgroup2-only hosts use libcgroups for limits, which also delegates
+/// controllers down the path: that happens after the clone ([`setup_after_clone`]).
+pub fn prepare(path: &Path, res: Option<&LinuxResources>, own: &Ownership) -> Result<Placement, CgroupError> {
     let placed = |e: crate::cgroup_placement::PlacementError| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() };
     let empty = LinuxResources::default();
     let res = res.unwrap_or(&empty);
@@ -687,13 +739,7 @@ pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own:
     crate::cgroup_placement::make_room(path, *res != empty).map_err(placed)?;
     let l = checked_layout()?;
     if l.unified {
-        add_task(l, own, pid, None)?;
-        if *res == empty {
-            return Ok(());
-        }
-        let mgr = manager(path, id)?;
-        let opt = ControllerOpt { resources: res, disable_oom_killer: oom_killer_disabled(Some(res)), oom_score_adj: None, freezer_state: None };
-        return mgr.apply(&opt).map_err(err(path));
+        return Ok(Placement::AfterClone);
     }
     if crate::cgroup_placement::v1_read_only() {
         // check_supported refused each limit whose hierarchy is read-only; this is the
@@ -705,27 +751,63 @@ pub fn setup(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own:
                 "linux.resources: some cgroup v1 hierarchies are read-only here (not delegated to this service), and limits need them writable: remove linux.resources, or run where root can write /sys/fs/cgroup".into(),
             ));
         }
-        return add_task(l, own, pid, Some(res));
+        return entry(l, own, Some(res)).map(Placement::Born);
     }
     apply_v1::apply(l, relative(path)?, res)?;
-    add_task(l, own, pid, Some(res))
+    entry(l, own, Some(res)).map(Placement::Born)
 }
 
-/// Writes `pid` into `cgroup.procs` of every cgroup the container owns, in every hierarchy.
+/// cgroup2-only hosts ([`Placement::AfterClone`]): puts `pid` into the container's cgroup
+/// and applies `res` through libcgroups.
+pub fn setup_after_clone(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own: &Ownership) -> Result<(), CgroupError> {
+    let empty = LinuxResources::default();
+    let res = res.unwrap_or(&empty);
+    add_task(own, pid)?;
+    if *res == empty {
+        return Ok(());
+    }
+    let mgr = manager(path, id)?;
+    let opt = ControllerOpt { resources: res, disable_oom_killer: oom_killer_disabled(Some(res)), oom_score_adj: None, freezer_state: None };
+    mgr.apply(&opt).map_err(err(path))
+}
+
+/// The directories of the container a process enters (not the parents), as `own` recorded
+/// them.
+fn entered(own: &Ownership) -> impl Iterator<Item = &OwnedDir> {
+    own.dirs.iter().filter(|d| d.kind != DirKind::Parent && d.ino.is_some())
+}
+
+/// Opens the [`Entry`] of every directory the container owns, in every hierarchy.
 /// `fill`: the resources of a create, whose new v1 cpuset directories get their parent's
 /// cpus and mems first (the kernel takes no task into an empty cpuset); an exec joins a
 /// cpuset that holds the init already (`None`).
-fn add_task(l: &layout::Layout, own: &Ownership, pid: i32, fill: Option<&LinuxResources>) -> Result<(), CgroupError> {
-    let pid = pid.to_string();
+fn entry(l: &layout::Layout, own: &Ownership, fill: Option<&LinuxResources>) -> Result<Entry, CgroupError> {
     // A directory this create made is empty (or holds its parent's values already): it is
     // written without being read first.
     let fresh = |d: &Path| own.dirs.iter().any(|o| o.path == d && o.ino.is_some() && o.kind != DirKind::Adopted);
-    for d in own.dirs.iter().filter(|d| d.kind != DirKind::Parent && d.ino.is_some()) {
-        if let Some(res) = fill {
-            if let Some(h) = l.hierarchies.iter().find(|h| !h.v2 && h.has("cpuset") && d.path.starts_with(&h.path)) {
-                apply_v1::fill_cpuset(h, &d.path, res, &fresh)?;
-            }
+    let mut e = Entry { v1_tasks: Vec::new(), v2: None };
+    for d in entered(own) {
+        let h = l.hierarchies.iter().find(|h| d.path.starts_with(&h.path));
+        if let (Some(res), Some(h)) = (fill, h.filter(|h| !h.v2 && h.has("cpuset"))) {
+            apply_v1::fill_cpuset(h, &d.path, res, &fresh)?;
         }
+        let open_err = |what: &str, e: std::io::Error| CgroupError::Manager { path: d.path.clone(), msg: format!("open {what}: {e}") };
+        if h.is_some_and(|h| h.v2) && e.v2.is_none() {
+            let fd = std::fs::File::open(&d.path).map_err(|x| open_err("the directory", x))?;
+            e.v2 = Some((d.path.clone(), fd.into()));
+        } else {
+            let fd = std::fs::OpenOptions::new().write(true).open(d.path.join("tasks")).map_err(|x| open_err("tasks", x))?;
+            e.v1_tasks.push((d.path.clone(), fd.into()));
+        }
+    }
+    Ok(e)
+}
+
+/// Writes `pid` into `cgroup.procs` of every cgroup the container owns, in every hierarchy:
+/// the slow way ([`Entry`] says why), for cgroup2-only hosts.
+fn add_task(own: &Ownership, pid: i32) -> Result<(), CgroupError> {
+    let pid = pid.to_string();
+    for d in entered(own) {
         apply_v1::write(&d.path, "cgroup.procs", &pid)?;
     }
     Ok(())
@@ -738,13 +820,25 @@ fn oom_killer_disabled(res: Option<&LinuxResources>) -> bool {
     res.and_then(|r| r.memory().as_ref()).and_then(|m| m.disable_oom_killer()).unwrap_or(false)
 }
 
-/// Adds `pid` to an existing container cgroup (for `exec`): into the directories its create
-/// recorded (no libcgroups manager, so no pathrs; see [`setup`]), or, for a state written
-/// before they were recorded, into the container's directory in every hierarchy.
+/// How an `exec`'d process enters an existing container cgroup: born into the directories its
+/// create recorded ([`Entry`]), or, on cgroup2-only hosts and for a state written before they
+/// were recorded, placed after the clone by [`join`].
+pub fn prepare_join(own: Option<&Ownership>) -> Result<Placement, CgroupError> {
+    let l = checked_layout()?;
+    match own {
+        Some(own) if !l.unified => entry(l, own, None).map(Placement::Born),
+        _ => Ok(Placement::AfterClone),
+    }
+}
+
+/// Adds `pid` to an existing container cgroup after the clone ([`prepare_join`] said
+/// [`Placement::AfterClone`]): into the directories its create recorded (no libcgroups
+/// manager, so no pathrs; see [`prepare`]), or, for a state written before they were
+/// recorded, into the container's directory in every hierarchy.
 pub fn join(path: &Path, id: &str, pid: i32, own: Option<&Ownership>) -> Result<(), CgroupError> {
     let l = checked_layout()?;
     if let Some(own) = own {
-        return add_task(l, own, pid, None);
+        return add_task(own, pid);
     }
     if l.unified {
         let mgr = manager(path, id)?;

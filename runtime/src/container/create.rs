@@ -320,9 +320,21 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
     }
     let mut close_in_child = vec![dir.lock_fd()];
     close_in_child.extend(console_sock.as_ref().map(|s| s.as_raw_fd()));
+    // Limits are in place before the init exists; it is born in (or enters first thing) the
+    // cgroups they are in, so it never runs outside them.
+    let resources = |source| CreateError::Resources { path: cfg.path.clone(), source };
+    let placement = cgroups::prepare(&cgroup_path, linux.resources().as_ref(), &guard.cgroup).map_err(resources)?;
+    let (entry, after_clone) = match placement {
+        cgroups::Placement::Born(e) => (Some(e), false),
+        cgroups::Placement::AfterClone => (None, true),
+    };
     // Dropped before the guard on any error: the init is killed and reaped (and its socket
     // closed) before the guard removes what was made for it.
-    let spawned = spawn::spawn(ns.clone_flags, ns.join_pid.as_deref(), &close_in_child, move |chan| crate::init::run(init, chan))?;
+    let spawned =
+        spawn::spawn(ns.clone_flags, ns.join_pid.as_deref(), &close_in_child, entry, move |chan| crate::init::run(init, chan)).map_err(|e| match e {
+            spawn::SpawnError::Cgroup(source) => resources(source),
+            e => e.into(),
+        })?;
     let pid = spawned.child.pid();
     state.pid = pid;
     // Without its start time the init would read as stopped (init_alive) and never be
@@ -332,8 +344,9 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
         .ok_or_else(|| step("read the init's start time from /proc/PID/stat")(std::io::Error::other(format!("/proc/{pid}/stat unreadable"))))?;
     dir.save(&state)?;
 
-    cgroups::setup(&cgroup_path, &o.id, pid, linux.resources().as_ref(), &guard.cgroup)
-        .map_err(|source| CreateError::Resources { path: cfg.path.clone(), source })?;
+    if after_clone {
+        cgroups::setup_after_clone(&cgroup_path, &o.id, pid, linux.resources().as_ref(), &guard.cgroup).map_err(resources)?;
+    }
     // Before Proceed: the init must never run without the network guard.
     if let Some(g) = &netguard {
         g.attach(&cgroup_path).map_err(at(&cfg.path))?;

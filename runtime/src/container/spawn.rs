@@ -14,6 +14,7 @@ use std::path::Path;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 
+use crate::cgroups::Entry;
 use crate::hooks::HookError;
 use crate::namespaces::NamespaceError;
 use crate::protocol::{self, FromInit, InitEnd, ProtocolError, RuntimeEnd, ToInit};
@@ -40,6 +41,8 @@ pub enum SpawnError {
     Child(String),
     #[error("sync socket: {0}")]
     Unexpected(String),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
 }
 
 impl SpawnError {
@@ -92,15 +95,42 @@ pub struct Spawned {
 /// `close_in_child`: fds the parent keeps but the child must not hold (the state lock:
 /// flock belongs to the open file, so an inherited copy would keep the container locked
 /// while it waits for `start`; the console socket).
-pub fn spawn(flags: CloneFlags, pid_ns: Option<&Path>, close_in_child: &[RawFd], body: impl FnOnce(InitEnd)) -> Result<Spawned, SpawnError> {
+/// `cgroups`: the container's cgroups; the child is born in the cgroup2 one and enters the
+/// v1 ones before anything else it does (cgroups::Entry says why it moves itself).
+pub fn spawn(
+    flags: CloneFlags,
+    pid_ns: Option<&Path>,
+    close_in_child: &[RawFd],
+    cgroups: Option<Entry>,
+    body: impl FnOnce(InitEnd),
+) -> Result<Spawned, SpawnError> {
     let (parent_chan, child_chan) = protocol::pair()?;
     let back = match pid_ns {
         Some(p) => Some(crate::namespaces::enter_pid_for_children(p)?),
         None => None,
     };
-    // SAFETY: this process is single-threaded (the binary never spawns threads), which is
-    // what a fork-style clone requires.
-    let pid = unsafe { crate::sys::clone_fork(flags.bits() as libc::c_ulong) };
+    let bits = flags.bits() as libc::c_ulong;
+    let v2 = cgroups.as_ref().and_then(Entry::v2_dir);
+    // Single-threaded (the binary never spawns threads): what a fork-style clone requires.
+    let fork = || {
+        // SAFETY: see above.
+        unsafe { crate::sys::clone_fork(bits) }
+    };
+    let mut born_in_v2 = v2.is_some();
+    let pid = match v2.map(|dir| {
+        // SAFETY: see above.
+        unsafe { crate::sys::clone3_into_cgroup(bits, dir) }
+    }) {
+        // Without clone3 or CLONE_INTO_CGROUP (an old kernel, a seccomp filter above us), the
+        // plain clone and a write of the pid (below) do the same, slower; a cgroup that
+        // refuses the child is then named by that write's error.
+        Some(Err(_)) => {
+            born_in_v2 = false;
+            fork()
+        }
+        Some(r) => r,
+        None => fork(),
+    };
     match pid {
         Ok(0) => {
             drop(parent_chan);
@@ -108,6 +138,10 @@ pub fn spawn(flags: CloneFlags, pid_ns: Option<&Path>, close_in_child: &[RawFd],
             drop(back);
             for fd in close_in_child {
                 crate::sys::close_inherited(*fd);
+            }
+            // First: nothing of the child runs outside its cgroups' limits.
+            if let Some(Err(msg)) = cgroups.map(Entry::enter_v1) {
+                fail(&child_chan, &msg);
             }
             body(child_chan);
             // Not reached: the body execs or exits. Were it to return, the copy of the
@@ -118,7 +152,12 @@ pub fn spawn(flags: CloneFlags, pid_ns: Option<&Path>, close_in_child: &[RawFd],
             if let Some(own) = back {
                 crate::namespaces::leave_pid_for_children(own);
             }
-            Ok(Spawned { child: Child { pid }, chan: parent_chan })
+            let spawned = Spawned { child: Child { pid }, chan: parent_chan };
+            if let Some(c) = cgroups.as_ref().filter(|_| !born_in_v2) {
+                // On error `spawned` is dropped: the child is killed and reaped.
+                c.place_v2(pid)?;
+            }
+            Ok(spawned)
         }
         Err(source) => {
             if let Some(own) = back {
@@ -142,7 +181,19 @@ pub struct Ready {
 /// asks without them is a protocol error), its Error becomes ours. A fatal signal to the
 /// runtime during create interrupts the wait (signals.rs).
 pub fn serve(chan: &RuntimeEnd, console_sock: Option<&UnixStream>, runtime_hooks: Option<&dyn Fn() -> Result<(), HookError>>) -> Result<Ready, SpawnError> {
-    chan.send(&ToInit::Proceed)?;
+    if let Err(e) = chan.send(&ToInit::Proceed) {
+        // A child that failed before it could hear Proceed (entering its cgroups) has left
+        // its report queued on the socket: that, not the broken pipe, is the error. Only
+        // read what is there already: a child still waiting would never write.
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut fds = [PollFd::new(chan.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+            if let Ok((FromInit::Error { msg }, _)) = chan.recv_with_fd() {
+                return Err(SpawnError::Child(msg));
+            }
+        }
+        return Err(e.into());
+    }
     let mut console = None;
     loop {
         crate::signals::wait_readable(chan)?;
