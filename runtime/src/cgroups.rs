@@ -111,10 +111,11 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 /// (the claim writes this plan into the first state).
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
+    let rootless = crate::rootless::rootless().map_err(|e| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() })?;
     Ok(Ownership {
         dirs: crate::cgroup_placement::usable(hierarchies()?)
             .into_iter()
-            .filter(|h| crate::cgroup_placement::rootless_can_make(h, rel))
+            .filter(|h| !rootless || crate::cgroup_placement::rootless_can_make(h, rel))
             .map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf })
             .collect(),
     })
@@ -592,8 +593,12 @@ fn kill_tree(dir: &Path) {
 /// [`crate::cgroup_placement`] (below the runtime's own cgroup, or DEFAULT_PREFIX/id).
 /// systemd's "slice:prefix:name" form (sent with --systemd-cgroup) is mapped to the path
 /// systemd would use, since there is no systemd to ask on a host without it.
-pub fn path_for(config_path: Option<&Path>, id: &str) -> PathBuf {
-    match config_path {
+pub fn path_for(config_path: Option<&Path>, id: &str) -> Result<PathBuf, CgroupError> {
+    let below_own = |rel: Option<&Path>, id| {
+        crate::cgroup_placement::below_own(rel, id, DEFAULT_PREFIX)
+            .map_err(|e| CgroupError::NotOurs { path: rel.map_or_else(|| "(absent)".into(), Path::to_path_buf), msg: e.to_string() })
+    };
+    Ok(match config_path {
         Some(p) if !p.as_os_str().is_empty() => {
             let s = p.to_string_lossy();
             let parts: Vec<&str> = s.split(':').collect();
@@ -603,11 +608,11 @@ pub fn path_for(config_path: Option<&Path>, id: &str) -> PathBuf {
             } else if p.is_absolute() {
                 p.to_path_buf()
             } else {
-                crate::cgroup_placement::below_own(Some(p), id, DEFAULT_PREFIX)
+                below_own(Some(p), id)?
             }
         }
-        _ => crate::cgroup_placement::below_own(None, id, DEFAULT_PREFIX),
-    }
+        _ => below_own(None, id)?,
+    })
 }
 
 fn manager(path: &Path, id: &str) -> Result<AnyCgroupManager, CgroupError> {
@@ -846,15 +851,15 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(path_for(None, "c1"), PathBuf::from("/ocirt/c1"));
+        assert_eq!(path_for(None, "c1").unwrap(), PathBuf::from("/ocirt/c1"));
         assert!(is_default_parent(Path::new("/sys/fs/cgroup/pids/ocirt"), false));
         assert!(is_default_parent(Path::new("/sys/fs/cgroup/ocirt"), true));
         assert!(!is_default_parent(Path::new("/sys/fs/cgroup/ocirt"), false), "a v1 hierarchy named ocirt is a root");
         assert!(!is_default_parent(Path::new("/sys/fs/cgroup/pids/x/ocirt"), false));
         assert!(!is_default_parent(Path::new("/sys/fs/cgroup/pids/other"), false));
-        assert_eq!(path_for(Some(Path::new("/a/b")), "c1"), PathBuf::from("/a/b"));
-        assert_eq!(path_for(Some(Path::new("rel/x")), "c1"), crate::cgroup_placement::own_cgroup().join("rel/x"));
-        assert_eq!(path_for(Some(Path::new("system.slice:libpod:abc")), "c1"), PathBuf::from("/system.slice/libpod-abc.scope"));
+        assert_eq!(path_for(Some(Path::new("/a/b")), "c1").unwrap(), PathBuf::from("/a/b"));
+        assert_eq!(path_for(Some(Path::new("rel/x")), "c1").unwrap(), crate::cgroup_placement::own_cgroup().unwrap().join("rel/x"));
+        assert_eq!(path_for(Some(Path::new("system.slice:libpod:abc")), "c1").unwrap(), PathBuf::from("/system.slice/libpod-abc.scope"));
         assert!(relative(Path::new("/")).is_err());
         assert!(relative(Path::new("/a/../b")).is_err());
         assert_eq!(relative(Path::new("/a/b")).unwrap(), Path::new("a/b"));
