@@ -4,6 +4,7 @@
 
 use integration::*;
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn tool_available(test: &str, tool: &str) -> bool {
@@ -74,6 +75,121 @@ fn an_unreadable_uid_map_fails_closed_with_one_error_naming_it() {
     // Control for spec: without injection it writes the (rootful) template.
     traced(&ctx, None, &["--rootless", "auto", "spec", "--bundle", ctx.base.to_str().unwrap()]).expect_ok("spec --rootless auto");
     assert!(ctx.base.join("config.json").is_file());
+}
+
+// ---- rootless: cpu delegated, cpuset not ---------------------------------------------------
+
+const ROOTLESS_USER: &str = "ocirt-rootless";
+
+fn rootless_user(test: &str) -> Option<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let ids = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&ROOTLESS_USER)).then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))).flatten()
+    });
+    if ids.is_none() {
+        assert!(
+            std::env::var_os("OCIRT_REQUIRE_ALL").is_none(),
+            "{test}: OCIRT_REQUIRE_ALL is set but user {ROOTLESS_USER} is missing: run scripts/setup-podman.sh"
+        );
+        eprintln!("{test}: skipped: no user {ROOTLESS_USER} (scripts/setup-podman.sh makes it)");
+    }
+    ids
+}
+
+fn chown_r(p: &Path, uid: u32, gid: u32) {
+    let st = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(p).status().unwrap();
+    assert!(st.success(), "chown -R {}", p.display());
+}
+
+/// Removes the delegated directory and the prefix above it when the test ends, passed or not.
+struct Delegated(Vec<PathBuf>);
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        for d in &self.0 {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+#[test]
+fn rootless_cpuset_fields_without_the_cpuset_controller_are_refused_by_name() {
+    let test = "rootless_cpuset_fields_without_the_cpuset_controller_are_refused_by_name";
+    let Some((uid, gid)) = rootless_user(test) else { return };
+    // The v1 hierarchy of the cpu controller (cpu,cpuacct here), apart from cpuset's.
+    let Some(cpu_h) = cgroup_hierarchies().into_iter().find(|h| {
+        let n = h.file_name().unwrap().to_string_lossy().into_owned();
+        n.split(',').any(|c| c == "cpu") && !n.split(',').any(|c| c == "cpuset")
+    }) else {
+        assert!(std::env::var_os("OCIRT_REQUIRE_ALL").is_none(), "{test}: no cgroup v1 cpu hierarchy apart from cpuset");
+        eprintln!("{test}: skipped: no cgroup v1 cpu hierarchy apart from cpuset");
+        return;
+    };
+    let ctx = Ctx::new("rootless_cpuset");
+    let rt = ctx.base.join("runtime");
+    fs::copy(runtime_bin(), &rt).unwrap();
+    fs::set_permissions(&rt, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // Root delegates <prefix>/deleg of the cpu hierarchy to the user, and nothing else.
+    let prefix = cpu_h.join(ctx.cg_prefix.trim_start_matches('/'));
+    let deleg = prefix.join("deleg");
+    fs::create_dir_all(&deleg).unwrap();
+    let _cleanup = Delegated(vec![deleg.join("c1"), deleg.clone(), prefix.clone()]);
+    chown_r(&deleg, uid, gid);
+    let home = ctx.dir("home");
+    let xdg = home.join("xdg");
+    fs::create_dir_all(&xdg).unwrap();
+    let b = ctx.bundle("home/b");
+    let o = Command::new(&rt).args(["spec", "--rootless", "--bundle"]).arg(&home).output().unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let mut config: Value = serde_json::from_str(&fs::read_to_string(home.join("config.json")).unwrap()).unwrap();
+    config["process"]["terminal"] = json!(false);
+    config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
+    config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
+    config["linux"]["cgroupsPath"] = json!(format!("{}/deleg/c1", ctx.cg_prefix));
+    let shares = deleg.join("c1/cpu.shares");
+    config["process"]["args"] = json!(["cat", shares.to_str().unwrap()]);
+    chown_r(&home, uid, gid);
+    fs::set_permissions(&xdg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let run = |cpu: Value, id: &str| -> Output {
+        config_with(&b.dir, &config, cpu, uid, gid);
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid", &uid.to_string(), "--regid", &gid.to_string(), "--clear-groups"])
+            .arg(&rt)
+            .args(["run", id])
+            .current_dir(&b.dir)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .stdin(Stdio::null());
+        ctx.spawn(c, &format!("rootless runtime run {id}")).wait(CMD_TIMEOUT)
+    };
+    // Positive control: the delegated controller works (the container reads its own limit).
+    let o = run(json!({"shares": 512}), "cpu-ok");
+    assert_eq!(o.expect_ok("rootless run with cpu.shares in the delegated cpu hierarchy").out(), "512", "{o:?}");
+    assert!(!deleg.join("c1").exists() && !xdg.join("ocirt/cpu-ok").exists(), "the control run left its cgroup or state");
+    for field in ["cpus", "mems"] {
+        let o = run(json!({"shares": 512, field: "0"}), &format!("cpuset-{field}"));
+        let e = o.expect_error(&format!("rootless cpu.{field} without cpuset"));
+        let name = format!("linux.resources.cpu.{field}");
+        assert!(
+            e.lines().count() == 1
+                && e.contains(&format!("{name} sets a limit"))
+                && e.contains("cpuset cgroup controller")
+                && e.contains(&format!("remove {name}")),
+            "{field}: {e}"
+        );
+        assert!(!e.contains("cpuset.cpus") && !e.contains("cpuset.mems"), "{field}: the error names a file, not the field: {e}");
+        assert!(!deleg.join("c1").exists() && !xdg.join(format!("ocirt/cpuset-{field}")).exists(), "{field}: the refused run left its cgroup or state");
+    }
+}
+
+fn config_with(bundle: &Path, base: &Value, cpu: Value, uid: u32, gid: u32) {
+    let mut c = base.clone();
+    c["linux"]["resources"] = json!({ "cpu": cpu });
+    let p = bundle.join("config.json");
+    fs::write(&p, serde_json::to_string(&c).unwrap()).unwrap();
+    chown_r(&p, uid, gid);
 }
 
 /// Siblings: the runtime's own cgroup (below which a relative cgroupsPath goes) and the

@@ -21,7 +21,7 @@ pub enum PlacementError {
     NotDelegated { field: &'static str, ctl: &'static str, mount: String, unit_hint: &'static str },
     #[error("cgroup {path}: {msg}")]
     Io { path: PathBuf, msg: String },
-    #[error("{field} sets a limit, which needs the {ctl} cgroup controller, and this rootless runtime cannot make {dir} (no write access: the host's cgroups belong to root): remove {field} to run without that limit, run the runtime as root, or have root delegate a cgroup to this user")]
+    #[error("{field} sets a limit, which needs the {ctl} cgroup controller, and this rootless runtime cannot make {dir} (no write access: the host's cgroups belong to root): remove {field} to run without that limit, run the runtime as root, or have root delegate a cgroup of the {ctl} controller to this user")]
     Rootless { field: &'static str, ctl: &'static str, dir: String },
     #[error(transparent)]
     UidMap(#[from] crate::rootless::UidMapError),
@@ -114,11 +114,16 @@ pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), Pla
         }
     };
     need(res.memory().is_some(), "memory", "linux.resources.memory", "MemoryMax=")?;
-    need(res.cpu().is_some(), "cpu", "linux.resources.cpu", "CPUQuota=")?;
+    let cpu = res.cpu().as_ref();
+    need(cpu.is_some_and(|c| (c.cpus().is_none() && c.mems().is_none()) || crate::cgroups::needs_cpu(c)), "cpu", "linux.resources.cpu", "CPUQuota=")?;
+    need(cpu.is_some_and(|c| c.cpus().is_some()), "cpuset", "linux.resources.cpu.cpus", "AllowedCPUs=")?;
+    need(cpu.is_some_and(|c| c.mems().is_some()), "cpuset", "linux.resources.cpu.mems", "AllowedMemoryNodes=")?;
     need(res.pids().is_some(), "pids", "linux.resources.pids", "TasksMax=")?;
     need(res.block_io().is_some(), "blkio", "linux.resources.blockIO", "IOWeight=")?;
     need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits", "no unit setting")?;
-    need(res.network().is_some(), "net_cls", "linux.resources.network", "no unit setting")?;
+    let net = res.network().as_ref();
+    need(net.is_some_and(|n| n.class_id().is_some() || n.priorities().is_none()), "net_cls", "linux.resources.network.classID", "no unit setting")?;
+    need(net.is_some_and(|n| n.priorities().is_some()), "net_prio", "linux.resources.network.priorities", "no unit setting")?;
     need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices", "DevicePolicy=closed")?;
     Ok(())
 }

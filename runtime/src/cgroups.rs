@@ -20,6 +20,7 @@ use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, 
 use oci_spec::runtime::LinuxResources;
 
 mod apply_v1;
+pub use apply_v1::needs_cpu;
 mod layout;
 
 pub use layout::layout;
@@ -627,13 +628,22 @@ fn err(path: &Path) -> impl FnOnce(libcgroups::common::AnyManagerError) -> Cgrou
 /// The v1 controller (and the config field) each resource the config sets needs; "" for
 /// `unified`, which only cgroup2 has. One table for the support and rootless checks.
 pub fn controllers_needed(res: &LinuxResources) -> impl Iterator<Item = (&'static str, &'static str)> {
+    // cpu.cpus and cpu.mems are the cpuset controller's (a hierarchy of its own on v1): a
+    // refusal names them, not the cpu controller that carries the rest of the object.
+    let cpu = res.cpu().as_ref();
+    let cpu_ctl = cpu.is_some_and(|c| apply_v1::needs_cpu(c) || (c.cpus().is_none() && c.mems().is_none()));
+    // So are net_cls and net_prio, which linux.resources.network sets one field each of.
+    let net = res.network().as_ref();
     [
         (res.memory().is_some(), "memory", "linux.resources.memory"),
-        (res.cpu().is_some(), "cpu", "linux.resources.cpu"),
+        (cpu_ctl, "cpu", "linux.resources.cpu"),
+        (cpu.is_some_and(|c| c.cpus().is_some()), "cpuset", "linux.resources.cpu.cpus"),
+        (cpu.is_some_and(|c| c.mems().is_some()), "cpuset", "linux.resources.cpu.mems"),
         (res.pids().is_some(), "pids", "linux.resources.pids"),
         (res.block_io().is_some(), "blkio", "linux.resources.blockIO"),
         (res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits"),
-        (res.network().is_some(), "net_cls", "linux.resources.network"),
+        (net.is_some_and(|n| n.class_id().is_some() || n.priorities().is_none()), "net_cls", "linux.resources.network.classID"),
+        (net.is_some_and(|n| n.priorities().is_some()), "net_prio", "linux.resources.network.priorities"),
         (res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices"),
         (res.unified().as_ref().is_some_and(|u| !u.is_empty()), "", "linux.resources.unified"),
     ]
