@@ -235,3 +235,144 @@ fn unreadable_proc_self_cgroup_and_proc_self_fail_closed() {
         ctx.assert_no_residue_for(&id, &format!("{fail:?}"));
     }
 }
+
+// ---- tmpcopyup keeps extended attributes ---------------------------------------------------
+
+fn cpath(p: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap()
+}
+
+/// lsetxattr (not followed).
+fn set_xattr(p: &Path, name: &str, value: &[u8]) {
+    let n = std::ffi::CString::new(name).unwrap();
+    // SAFETY: C strings and a value readable for its length.
+    let r = unsafe { libc::lsetxattr(cpath(p).as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    assert_eq!(r, 0, "lsetxattr {name} on {}: {}", p.display(), std::io::Error::last_os_error());
+}
+
+/// lgetxattr (not followed): None if the file has no such attribute.
+fn get_xattr(p: &Path, name: &str) -> Option<Vec<u8>> {
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: C strings and a buffer writable for its length.
+    let r = unsafe { libc::lgetxattr(cpath(p).as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if r < 0 {
+        let e = std::io::Error::last_os_error();
+        assert_eq!(e.raw_os_error(), Some(libc::ENODATA), "lgetxattr {name} on {}: {e}", p.display());
+        return None;
+    }
+    buf.truncate(r as usize);
+    Some(buf)
+}
+
+/// All attribute names of `p` (llistxattr, not followed).
+fn list_xattrs(p: &Path) -> Vec<String> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: a C string and a buffer writable for its length.
+    let r = unsafe { libc::llistxattr(cpath(p).as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    assert!(r >= 0, "llistxattr {}: {}", p.display(), std::io::Error::last_os_error());
+    buf.truncate(r as usize);
+    buf.split(|&b| b == 0).filter(|n| !n.is_empty()).map(|n| String::from_utf8_lossy(n).into_owned()).collect()
+}
+
+/// security.capability, VFS_CAP_REVISION_2 with the effective flag: CAP_NET_RAW permitted.
+fn net_raw_capability() -> Vec<u8> {
+    let words: [u32; 5] = [0x0200_0000 | 1, 1 << 13, 0, 0, 0];
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// An image directory /data with: `plain` (no attributes: the control), `user` (user.*),
+/// `capped` (security.capability), `dir` (user.* on a directory), `link` (trusted.* on a
+/// symlink, reached by name), `labelled` (security.selinux, which is not copied by design).
+fn xattr_image(ctx: &Ctx) -> (Bundle, PathBuf) {
+    let mut b = ctx.bundle("b");
+    let d = b.rootfs.join("data");
+    fs::create_dir_all(d.join("dir")).unwrap();
+    for f in ["plain", "user", "capped", "labelled"] {
+        fs::write(d.join(f), f).unwrap();
+    }
+    std::os::unix::fs::symlink("plain", d.join("link")).unwrap();
+    set_xattr(&d.join("user"), "user.note", b"kept");
+    set_xattr(&d.join("capped"), "security.capability", &net_raw_capability());
+    set_xattr(&d.join("dir"), "user.dirnote", b"dir kept");
+    set_xattr(&d.join("link"), "trusted.linknote", b"link kept");
+    set_xattr(&d.join("labelled"), "security.selinux", b"system_u:object_r:image_t:s0");
+    b.push("mounts", json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "size=4m"]}));
+    b.args(&["sleep", "100"]);
+    (b, d)
+}
+
+#[test]
+fn tmpcopyup_keeps_extended_attributes_and_file_capabilities() {
+    let ctx = Ctx::new("copyup_xattrs");
+    let (b, image) = xattr_image(&ctx);
+    let id = ctx.next_id();
+    ctx.run_detached(&b, &id);
+    let pid = ctx.state(&id)["pid"].as_i64().unwrap();
+    let copy = PathBuf::from(format!("/proc/{pid}/root/data"));
+    // The copy is the tmpfs, not the image seen through it.
+    let fs_type = Command::new("stat").args(["-f", "-c", "%T"]).arg(&copy).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&fs_type.stdout).trim(), "tmpfs");
+    assert_eq!(get_xattr(&copy.join("user"), "user.note").as_deref(), Some(&b"kept"[..]));
+    assert_eq!(get_xattr(&copy.join("capped"), "security.capability"), Some(net_raw_capability()));
+    assert_eq!(get_xattr(&copy.join("dir"), "user.dirnote").as_deref(), Some(&b"dir kept"[..]));
+    assert_eq!(get_xattr(&copy.join("link"), "trusted.linknote").as_deref(), Some(&b"link kept"[..]));
+    if let Some(getcap) = ["/usr/sbin/getcap", "/sbin/getcap"].into_iter().find(|p| Path::new(p).exists()) {
+        let o = Command::new(getcap).arg(copy.join("capped")).output().unwrap();
+        assert!(String::from_utf8_lossy(&o.stdout).contains("cap_net_raw=ep"), "getcap: {o:?}");
+    }
+    // By design: the LSM label comes from the tmpfs, not the image.
+    assert_eq!(get_xattr(&copy.join("labelled"), "security.selinux"), None);
+    assert_eq!(fs::read_to_string(copy.join("labelled")).unwrap(), "labelled");
+    // Control: a file without attributes has none in the copy either, and the image's
+    // files keep theirs (the copy read them, it did not move them).
+    assert_eq!(list_xattrs(&copy.join("plain")), Vec::<String>::new());
+    assert_eq!(fs::read_to_string(copy.join("plain")).unwrap(), "plain");
+    assert_eq!(get_xattr(&image.join("user"), "user.note").as_deref(), Some(&b"kept"[..]));
+    ctx.kill(&id, "KILL");
+    ctx.delete(&id, true);
+    ctx.assert_no_residue_for(&id, "the run with attributes");
+}
+
+#[test]
+fn tmpcopyup_fails_closed_when_the_tmpfs_refuses_an_attribute() {
+    // The tmpfs refusing an attribute (EOPNOTSUPP injected into the set, as a tmpfs without
+    // a handler for it answers) fails the start with one line naming the file and the
+    // attribute; a file that silently lost its capabilities would run differently.
+    if !tool_available("tmpcopyup_fails_closed_when_the_tmpfs_refuses_an_attribute", "strace") {
+        return;
+    }
+    let ctx = Ctx::new("copyup_xattr_fail");
+    let (mut b, _) = xattr_image(&ctx);
+    b.args(&["true"]);
+    let run = |inject: Option<&str>| {
+        let id = ctx.next_id();
+        ctx.write_config(&b, &id);
+        ctx.track(&id);
+        let mut c = Command::new("strace");
+        c.args(["-f", "-qq", "-o", "/dev/null"]);
+        if let Some(i) = inject {
+            c.args(["-e", &format!("inject={i}")]);
+        }
+        c.arg(runtime_bin()).arg("--root").arg(&ctx.root).args(["run", "--bundle"]).arg(&b.dir).arg(&id).stdin(Stdio::null());
+        (ctx.spawn(c, &format!("strace {inject:?} runtime run")).wait(CMD_TIMEOUT), id)
+    };
+    // Positive control: the same traced run without injection.
+    let (o, id) = run(None);
+    o.expect_ok("traced run without injection");
+    ctx.assert_no_residue_for(&id, "the control run");
+    for (inject, want) in [
+        // Files and directories are set through their fd, a symlink by name.
+        ("fsetxattr:error=EOPNOTSUPP", ["copy extended attributes of /data/", ": Operation not supported"]),
+        ("lsetxattr:error=EOPNOTSUPP", ["copy extended attributes of /data/link: trusted.linknote", ": Operation not supported"]),
+        ("flistxattr:error=EIO", ["copy extended attributes of /data", "Input/output error"]),
+    ] {
+        let (o, id) = run(Some(inject));
+        let e = o.expect_error(inject);
+        assert!(e.starts_with("runtime: ") || e.contains("tmpcopyup: "), "{inject}: {e}");
+        assert!(want.iter().all(|w| e.contains(w)), "{inject}: {want:?} expected in {e}");
+        let del = ctx.rt(&["delete", "--force", &id]);
+        assert!(del.ok() || del.stderr.contains("does not exist"), "{inject}: delete: {del:?}");
+        ctx.assert_no_residue_for(&id, inject);
+    }
+}
