@@ -376,3 +376,31 @@ fn tmpcopyup_fails_closed_when_the_tmpfs_refuses_an_attribute() {
         ctx.assert_no_residue_for(&id, inject);
     }
 }
+
+// ---- cgroup claim index: a damaged state file in a root without index ----------------------
+
+#[test]
+fn a_damaged_state_file_in_a_root_without_index_is_named_and_delete_force_clears_it() {
+    let ctx = Ctx::new("claims_damaged");
+    let mut b = ctx.bundle("b");
+    b.args(&["true"]);
+    // A root as an older runtime left it: a container entry, no claim index. Its state file
+    // is cut short, so its cgroup is unknown.
+    fs::create_dir_all(&ctx.root).unwrap();
+    fs::set_permissions(&ctx.root, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let bad = ctx.root.join("bad");
+    fs::create_dir_all(&bad).unwrap();
+    fs::write(bad.join("state.json"), r#"{"id": "bad", "cgroup_pa"#).unwrap();
+    let id = ctx.next_id();
+    let o = ctx.run(&b, &id, &[]);
+    let e = o.expect_error("run beside a damaged state file");
+    assert!(e.contains(&format!("{}: damaged container state", bad.join("state.json").display())) && e.contains("delete --force bad"), "{e}");
+    assert!(!ctx.root.join(".cgroup-claims").exists() && !ctx.root.join(".cgroup-claims.building").exists(), "a partial index was left");
+    assert!(!ctx.root.join(&id).exists(), "the refused run left its state");
+    // The fix the message names works, and the root is healthy again (positive control).
+    ctx.rt(&["delete", "--force", "bad"]).expect_ok("delete --force of the damaged container");
+    assert!(!bad.exists());
+    let id = ctx.next_id();
+    ctx.run(&b, &id, &[]).expect_ok("run in the repaired root");
+    ctx.assert_no_residue("damaged state");
+}
