@@ -259,6 +259,9 @@ fn prepare(o: &Options, relay: Option<&Path>) -> Result<Prepared, CreateError> {
 
 /// Create, shared with `run`.
 pub fn launch(o: &Options) -> Result<Launched, CreateError> {
+    // Asked first (cached): the state root check, the cgroup plan and the claim depend on
+    // it, and an unreadable uid_map should not reach the user behind the config's name.
+    crate::rootless::rootless()?;
     // The relay's socket lives in the state root: the root is checked, and a live id refused,
     // before anything is bound or unlinked there (ContainerDir::create decides again below).
     let relay = if o.foreground && std::env::var_os("NOTIFY_SOCKET").is_some() {
