@@ -334,6 +334,47 @@ fn tmpcopyup_keeps_extended_attributes_and_file_capabilities() {
     ctx.assert_no_residue_for(&id, "the run with attributes");
 }
 
+/// A POSIX ACL in its xattr form: user::rwx, user:1234:rwx, group::r-x, mask::rwx, other::r-x.
+fn acl_with_user_1234() -> Vec<u8> {
+    const UNDEFINED: u32 = u32::MAX;
+    let entries: [(u16, u16, u32); 5] = [(0x01, 7, UNDEFINED), (0x02, 7, 1234), (0x04, 5, UNDEFINED), (0x10, 7, UNDEFINED), (0x20, 5, UNDEFINED)];
+    let mut v = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in entries {
+        v.extend_from_slice(&tag.to_le_bytes());
+        v.extend_from_slice(&perm.to_le_bytes());
+        v.extend_from_slice(&id.to_le_bytes());
+    }
+    v
+}
+
+#[test]
+fn tmpcopyup_keeps_acls_and_gives_the_root_its_default_acl_only_after_the_content() {
+    // The image directory has a default ACL (granting uid 1234), set after its files were
+    // made: they have none. Set on the tmpfs root before the copy, it would be inherited by
+    // every copied file, granting uid 1234 what the image does not.
+    let ctx = Ctx::new("copyup_acls");
+    let mut b = ctx.bundle("b");
+    let d = b.rootfs.join("data");
+    fs::create_dir_all(&d).unwrap();
+    fs::write(d.join("bare"), "bare").unwrap();
+    fs::write(d.join("granted"), "granted").unwrap();
+    set_xattr(&d.join("granted"), "system.posix_acl_access", &acl_with_user_1234());
+    set_xattr(&d, "system.posix_acl_default", &acl_with_user_1234());
+    b.push("mounts", json!({"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup"]}));
+    b.args(&["sleep", "100"]);
+    let id = ctx.next_id();
+    ctx.run_detached(&b, &id);
+    let pid = ctx.state(&id)["pid"].as_i64().unwrap();
+    let copy = PathBuf::from(format!("/proc/{pid}/root/data"));
+    assert_eq!(get_xattr(&copy, "system.posix_acl_default"), Some(acl_with_user_1234()), "the root's default ACL");
+    assert_eq!(get_xattr(&copy.join("granted"), "system.posix_acl_access"), Some(acl_with_user_1234()), "a file's ACL");
+    // Control: the file without an ACL in the image has none in the copy.
+    assert_eq!(list_xattrs(&copy.join("bare")), Vec::<String>::new());
+    ctx.kill(&id, "KILL");
+    ctx.delete(&id, true);
+    ctx.assert_no_residue_for(&id, "the run with ACLs");
+}
+
 #[test]
 fn tmpcopyup_fails_closed_when_the_tmpfs_refuses_an_attribute() {
     // The tmpfs refusing an attribute (EOPNOTSUPP injected into the set, as a tmpfs without

@@ -133,7 +133,9 @@ pub fn copy_dir(src: &OwnedFd, dst: &OwnedFd, shown: &Path) -> Result<(), CopyEr
             stack.push(Level { fds: Some(fds), names: inner.into_iter(), name, st: Some(st) });
         }
     }
-    Ok(())
+    // The tmpfs root's attributes last, as every directory's: a default ACL set before the
+    // content would be inherited by copies whose image files have none.
+    copy_xattrs(XattrOf::Fd(src.as_fd()), XattrOf::Fd(dst.as_fd())).map_err(|(what, e)| err(what, shown)(e))
 }
 
 /// A directory just made in the copy: (image fd, copy fd) and the image's stat of it.
@@ -349,7 +351,9 @@ fn set_times_at(dir: BorrowedFd, name: &CStr, st: &FileStat) -> std::io::Result<
 /// tmpfs refuses fails the copy, naming the file and the attribute: a file that silently
 /// lost its capabilities or its ACL would run or be reachable differently.
 ///
-/// Not copied, by design: the LSM labels (security.selinux, security.SMACK64*,
+/// Not copied, by design: file capabilities whose root is another user namespace's (the
+/// kernel answers EOVERFLOW and ignores them in this namespace, the image's file included);
+/// the LSM labels (security.selinux, security.SMACK64*,
 /// security.apparmor): the files of the copy get the label of the tmpfs (its `context=`
 /// option, or the LSM's rule), as any file the container makes there; an image choosing its
 /// own labels would choose its own policy. Other system.* attributes (NFSv4 ACLs, which only
@@ -377,6 +381,10 @@ fn copy_xattrs(from: XattrOf, to: XattrOf) -> Result<(), Step> {
             Ok(v) => v,
             // Removed since the list (the image changed under us): nothing to copy.
             Err(e) if e.raw_os_error() == Some(libc::ENODATA) => continue,
+            // Capabilities of another user namespace's root: the kernel does not honour them
+            // in this one (an exec of the image's file gets none either), and cannot express
+            // them here.
+            Err(e) if e.raw_os_error() == Some(libc::EOVERFLOW) && name == b"security.capability" => continue,
             Err(e) => return Err(named(e)),
         };
         crate::sys::xattr_set(to, &cname, &value).map_err(named)?;
@@ -399,12 +407,11 @@ fn copy_xattrs_at(s: BorrowedFd, d: BorrowedFd, name: &CStr) -> Result<(), Step>
 }
 
 /// The mode the tmpfs root takes: the image directory's own (runc does the same), so that
-/// a copied 0750 or 01777 directory keeps its permissions; its extended attributes too
-/// (a default ACL, say).
+/// a copied 0750 or 01777 directory keeps its permissions. Its extended attributes follow
+/// at the end of [`copy_dir`].
 pub fn copy_root_mode(src: &OwnedFd, dst: &OwnedFd, shown: &Path) -> Result<(), CopyError> {
     let st = fstat(src.as_fd()).map_err(err("stat", shown))?;
-    nix::sys::stat::fchmod(dst.as_fd(), Mode::from_bits_truncate(st.st_mode & 0o7777)).map_err(io).map_err(err("set mode of", shown))?;
-    copy_xattrs(XattrOf::Fd(src.as_fd()), XattrOf::Fd(dst.as_fd())).map_err(|(what, e)| err(what, shown)(e))
+    nix::sys::stat::fchmod(dst.as_fd(), Mode::from_bits_truncate(st.st_mode & 0o7777)).map_err(io).map_err(err("set mode of", shown))
 }
 
 #[cfg(test)]
