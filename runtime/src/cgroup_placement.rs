@@ -21,22 +21,30 @@ pub enum PlacementError {
     NotDelegated { field: &'static str, ctl: &'static str, mount: String, unit_hint: &'static str },
     #[error("cgroup {path}: {msg}")]
     Io { path: PathBuf, msg: String },
-    #[error("{field} sets a limit, which needs the {ctl} cgroup controller, and this rootless runtime cannot make {dir} (no write access: the host's cgroups belong to root): remove {field} to run without that limit, run the runtime as root, or have root delegate a cgroup to this user")]
+    #[error("{field} sets a limit, which needs the {ctl} cgroup controller, and this rootless runtime cannot make {dir} (no write access: the host's cgroups belong to root): remove {field} to run without that limit, run the runtime as root, or have root delegate a cgroup of the {ctl} controller to this user")]
     Rootless { field: &'static str, ctl: &'static str, dir: String },
+    #[error(transparent)]
+    UidMap(#[from] crate::rootless::UidMapError),
 }
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// The runtime's own cgroup, as a path inside the hierarchy that names services: the cgroup2
 /// line (`0::`) when there is one, else name=systemd, else the root.
-pub fn own_cgroup() -> PathBuf {
-    let s = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+/// Unreadable is an error: "/" would put a relative cgroupsPath at the hierarchy's root,
+/// outside the unit that delegated our cgroup.
+pub fn own_cgroup() -> Result<PathBuf, PlacementError> {
+    const P: &str = "/proc/self/cgroup";
+    let s = std::fs::read_to_string(P).map_err(|e| PlacementError::Io {
+        path: P.into(),
+        msg: format!("{e}: cannot tell which cgroup this runtime runs in, below which a relative or absent linux.cgroupsPath goes"),
+    })?;
     let find = |prefix: &str| s.lines().find_map(|l| l.strip_prefix(prefix).map(|p| p.trim().to_string()));
     let p = find("0::").or_else(|| s.lines().find_map(|l| l.split_once(":name=systemd:").map(|(_, p)| p.trim().to_string())));
     match p {
         // "/.." and the like: our cgroup lies outside our cgroup namespace; nothing to nest in.
-        Some(p) if p.starts_with('/') && !p.split('/').any(|c| c == "..") => PathBuf::from(p),
-        _ => PathBuf::from("/"),
+        Some(p) if p.starts_with('/') && !p.split('/').any(|c| c == "..") => Ok(PathBuf::from(p)),
+        _ => Ok(PathBuf::from("/")),
     }
 }
 
@@ -66,18 +74,13 @@ fn delegated(cg: &Path) -> bool {
 
 /// The container's cgroup path for a `cgroupsPath` that is relative (runc's rule), or
 /// absent (`None`).
-pub fn below_own(rel: Option<&Path>, id: &str, default_prefix: &str) -> PathBuf {
-    match rel {
-        Some(r) => own_cgroup().join(r),
-        None => {
-            let own = own_cgroup();
-            if own != Path::new("/") && delegated(&own) {
-                own.join(id)
-            } else {
-                Path::new(default_prefix).join(id)
-            }
-        }
-    }
+pub fn below_own(rel: Option<&Path>, id: &str, default_prefix: &str) -> Result<PathBuf, PlacementError> {
+    let own = own_cgroup()?;
+    Ok(match rel {
+        Some(r) => own.join(r),
+        None if own != Path::new("/") && delegated(&own) => own.join(id),
+        None => Path::new(default_prefix).join(id),
+    })
 }
 
 /// The read-only hierarchies, from the layout read once from /proc/self/mountinfo (an
@@ -111,11 +114,16 @@ pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), Pla
         }
     };
     need(res.memory().is_some(), "memory", "linux.resources.memory", "MemoryMax=")?;
-    need(res.cpu().is_some(), "cpu", "linux.resources.cpu", "CPUQuota=")?;
+    let cpu = res.cpu().as_ref();
+    need(cpu.is_some_and(|c| (c.cpus().is_none() && c.mems().is_none()) || crate::cgroups::needs_cpu(c)), "cpu", "linux.resources.cpu", "CPUQuota=")?;
+    need(cpu.is_some_and(|c| c.cpus().is_some()), "cpuset", "linux.resources.cpu.cpus", "AllowedCPUs=")?;
+    need(cpu.is_some_and(|c| c.mems().is_some()), "cpuset", "linux.resources.cpu.mems", "AllowedMemoryNodes=")?;
     need(res.pids().is_some(), "pids", "linux.resources.pids", "TasksMax=")?;
     need(res.block_io().is_some(), "blkio", "linux.resources.blockIO", "IOWeight=")?;
     need(res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits", "no unit setting")?;
-    need(res.network().is_some(), "net_cls", "linux.resources.network", "no unit setting")?;
+    let net = res.network().as_ref();
+    need(net.is_some_and(|n| n.class_id().is_some() || n.priorities().is_none()), "net_cls", "linux.resources.network.classID", "no unit setting")?;
+    need(net.is_some_and(|n| n.priorities().is_some()), "net_prio", "linux.resources.network.priorities", "no unit setting")?;
     need(res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices", "DevicePolicy=closed")?;
     Ok(())
 }
@@ -128,11 +136,8 @@ pub fn check_writable(res: &oci_spec::runtime::LinuxResources) -> Result<(), Pla
 
 /// Rootless only: whether the container's cgroup `rel` can be made (or joined) in hierarchy
 /// `h`: write access to its deepest existing directory (to `cgroup.procs` if the leaf
-/// exists). Root in the initial user namespace is never asked: always true.
+/// exists). Root in the initial user namespace does not ask (cgroups::plan).
 pub fn rootless_can_make(h: &Path, rel: &Path) -> bool {
-    if !crate::rootless::rootless() {
-        return true;
-    }
     let leaf = h.join(rel);
     let mut dir = leaf.as_path();
     // A directory that cannot even be looked up (EACCES on the way) cannot be made either.
@@ -151,7 +156,7 @@ pub fn rootless_can_make(h: &Path, rel: &Path) -> bool {
 /// Rootless only: refuses a limit whose controller's hierarchy got no directory of the
 /// container (`made`: the directories planned and made), naming the field and the fix.
 pub fn check_rootless_limits(res: &oci_spec::runtime::LinuxResources, made: &[PathBuf], cgroup: &Path) -> Result<(), PlacementError> {
-    if !crate::rootless::rootless() {
+    if !crate::rootless::rootless()? {
         return Ok(());
     }
     let hierarchies = crate::cgroups::layout_hierarchies();
@@ -181,7 +186,7 @@ pub fn make_room(path: &Path, wants_limits: bool) -> Result<(), PlacementError> 
     if !wants_limits || !Path::new(CGROUP_ROOT).join("cgroup.controllers").exists() {
         return Ok(());
     }
-    let own = own_cgroup();
+    let own = own_cgroup()?;
     if own == Path::new("/") || !path.starts_with(&own) || path == own {
         return Ok(());
     }
@@ -223,8 +228,8 @@ mod tests {
 
     #[test]
     fn relative_paths_nest_below_our_own_cgroup() {
-        let own = own_cgroup();
+        let own = own_cgroup().unwrap();
         assert!(own.is_absolute());
-        assert_eq!(below_own(Some(Path::new("c/x")), "id", "/ocirt"), own.join("c/x"));
+        assert_eq!(below_own(Some(Path::new("c/x")), "id", "/ocirt").unwrap(), own.join("c/x"));
     }
 }

@@ -21,6 +21,7 @@ use libcgroups::common::{create_cgroup_manager, AnyCgroupManager, CgroupConfig, 
 use oci_spec::runtime::LinuxResources;
 
 mod apply_v1;
+pub use apply_v1::needs_cpu;
 mod layout;
 
 pub use layout::layout;
@@ -112,10 +113,11 @@ fn relative(path: &Path) -> Result<&Path, CgroupError> {
 /// (the claim writes this plan into the first state).
 pub fn plan(path: &Path) -> Result<Ownership, CgroupError> {
     let rel = relative(path)?;
+    let rootless = crate::rootless::rootless().map_err(|e| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() })?;
     Ok(Ownership {
         dirs: crate::cgroup_placement::usable(hierarchies()?)
             .into_iter()
-            .filter(|h| crate::cgroup_placement::rootless_can_make(h, rel))
+            .filter(|h| !rootless || crate::cgroup_placement::rootless_can_make(h, rel))
             .map(|h| OwnedDir { path: h.join(rel), ino: None, kind: DirKind::Leaf })
             .collect(),
     })
@@ -593,8 +595,12 @@ fn kill_tree(dir: &Path) {
 /// [`crate::cgroup_placement`] (below the runtime's own cgroup, or DEFAULT_PREFIX/id).
 /// systemd's "slice:prefix:name" form (sent with --systemd-cgroup) is mapped to the path
 /// systemd would use, since there is no systemd to ask on a host without it.
-pub fn path_for(config_path: Option<&Path>, id: &str) -> PathBuf {
-    match config_path {
+pub fn path_for(config_path: Option<&Path>, id: &str) -> Result<PathBuf, CgroupError> {
+    let below_own = |rel: Option<&Path>, id| {
+        crate::cgroup_placement::below_own(rel, id, DEFAULT_PREFIX)
+            .map_err(|e| CgroupError::NotOurs { path: rel.map_or_else(|| "(absent)".into(), Path::to_path_buf), msg: e.to_string() })
+    };
+    Ok(match config_path {
         Some(p) if !p.as_os_str().is_empty() => {
             let s = p.to_string_lossy();
             let parts: Vec<&str> = s.split(':').collect();
@@ -604,11 +610,11 @@ pub fn path_for(config_path: Option<&Path>, id: &str) -> PathBuf {
             } else if p.is_absolute() {
                 p.to_path_buf()
             } else {
-                crate::cgroup_placement::below_own(Some(p), id, DEFAULT_PREFIX)
+                below_own(Some(p), id)?
             }
         }
-        _ => crate::cgroup_placement::below_own(None, id, DEFAULT_PREFIX),
-    }
+        _ => below_own(None, id)?,
+    })
 }
 
 fn manager(path: &Path, id: &str) -> Result<AnyCgroupManager, CgroupError> {
@@ -623,13 +629,22 @@ fn err(path: &Path) -> impl FnOnce(libcgroups::common::AnyManagerError) -> Cgrou
 /// The v1 controller (and the config field) each resource the config sets needs; "" for
 /// `unified`, which only cgroup2 has. One table for the support and rootless checks.
 pub fn controllers_needed(res: &LinuxResources) -> impl Iterator<Item = (&'static str, &'static str)> {
+    // cpu.cpus and cpu.mems are the cpuset controller's (a hierarchy of its own on v1): a
+    // refusal names them, not the cpu controller that carries the rest of the object.
+    let cpu = res.cpu().as_ref();
+    let cpu_ctl = cpu.is_some_and(|c| apply_v1::needs_cpu(c) || (c.cpus().is_none() && c.mems().is_none()));
+    // So are net_cls and net_prio, which linux.resources.network sets one field each of.
+    let net = res.network().as_ref();
     [
         (res.memory().is_some(), "memory", "linux.resources.memory"),
-        (res.cpu().is_some(), "cpu", "linux.resources.cpu"),
+        (cpu_ctl, "cpu", "linux.resources.cpu"),
+        (cpu.is_some_and(|c| c.cpus().is_some()), "cpuset", "linux.resources.cpu.cpus"),
+        (cpu.is_some_and(|c| c.mems().is_some()), "cpuset", "linux.resources.cpu.mems"),
         (res.pids().is_some(), "pids", "linux.resources.pids"),
         (res.block_io().is_some(), "blkio", "linux.resources.blockIO"),
         (res.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()), "hugetlb", "linux.resources.hugepageLimits"),
-        (res.network().is_some(), "net_cls", "linux.resources.network"),
+        (net.is_some_and(|n| n.class_id().is_some() || n.priorities().is_none()), "net_cls", "linux.resources.network.classID"),
+        (net.is_some_and(|n| n.priorities().is_some()), "net_prio", "linux.resources.network.priorities"),
         (res.devices().as_ref().is_some_and(|d| !d.is_empty()), "devices", "linux.resources.devices"),
         (res.unified().as_ref().is_some_and(|u| !u.is_empty()), "", "linux.resources.unified"),
     ]
@@ -940,15 +955,15 @@ mod tests {
 
     #[test]
     fn paths() {
-        assert_eq!(path_for(None, "c1"), PathBuf::from("/ocirt/c1"));
+        assert_eq!(path_for(None, "c1").unwrap(), PathBuf::from("/ocirt/c1"));
         assert!(is_default_parent(Path::new("/sys/fs/cgroup/pids/ocirt"), false));
         assert!(is_default_parent(Path::new("/sys/fs/cgroup/ocirt"), true));
         assert!(!is_default_parent(Path::new("/sys/fs/cgroup/ocirt"), false), "a v1 hierarchy named ocirt is a root");
         assert!(!is_default_parent(Path::new("/sys/fs/cgroup/pids/x/ocirt"), false));
         assert!(!is_default_parent(Path::new("/sys/fs/cgroup/pids/other"), false));
-        assert_eq!(path_for(Some(Path::new("/a/b")), "c1"), PathBuf::from("/a/b"));
-        assert_eq!(path_for(Some(Path::new("rel/x")), "c1"), crate::cgroup_placement::own_cgroup().join("rel/x"));
-        assert_eq!(path_for(Some(Path::new("system.slice:libpod:abc")), "c1"), PathBuf::from("/system.slice/libpod-abc.scope"));
+        assert_eq!(path_for(Some(Path::new("/a/b")), "c1").unwrap(), PathBuf::from("/a/b"));
+        assert_eq!(path_for(Some(Path::new("rel/x")), "c1").unwrap(), crate::cgroup_placement::own_cgroup().unwrap().join("rel/x"));
+        assert_eq!(path_for(Some(Path::new("system.slice:libpod:abc")), "c1").unwrap(), PathBuf::from("/system.slice/libpod-abc.scope"));
         assert!(relative(Path::new("/")).is_err());
         assert!(relative(Path::new("/a/../b")).is_err());
         assert_eq!(relative(Path::new("/a/b")).unwrap(), Path::new("a/b"));

@@ -69,7 +69,9 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     //    that, memory we touch is charged elsewhere and, in a user namespace, we have no uid.
     chan.expect(ToInit::Proceed)?;
     // Our pid as the runtime sees it, for the hooks' state: /proc is still the host's here.
-    a.host_pid = std::fs::read_link("/proc/self").ok().and_then(|p| p.to_str().and_then(|s| s.parse().ok())).unwrap_or(0);
+    // Unreadable is an error: a hook given pid 0 would act on the wrong process (or none).
+    let link = step!("read this process's host pid from /proc/self", std::fs::read_link("/proc/self"))?;
+    a.host_pid = step!("read this process's host pid from /proc/self", link.to_str().and_then(|s| s.parse().ok()).ok_or(format!("{link:?} is not a pid")))?;
 
     // In a new user namespace we start as an unmapped uid: become its root now that the
     // maps exist, or creating mount points would fail with EOVERFLOW.

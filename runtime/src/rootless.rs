@@ -6,22 +6,45 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+/// /proc/self/uid_map could not be read or parsed. Whether this runtime is root of the host
+/// or only of a user namespace is then unknown, and every answer that hangs on it (which
+/// cgroups are ours to write, which owners above the state root are trusted, where the
+/// default state root is) would be a guess: the command that needs it fails instead.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("/proc/self/uid_map: {0}: cannot tell whether this runtime runs in a user namespace; mount /proc and let the runtime read it")]
+pub struct UidMapError(String);
+
 /// Whether this process is in a user namespace other than the initial one: there, the
-/// identity map "0 0 4294967295" is the only line of uid_map. Unreadable counts as the
-/// initial namespace. Read once per process.
-pub fn in_user_namespace() -> bool {
-    static U: OnceLock<bool> = OnceLock::new();
-    *U.get_or_init(|| match std::fs::read_to_string("/proc/self/uid_map") {
-        Ok(m) => m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"],
-        Err(_) => false,
+/// identity map "0 0 4294967295" is the only line of uid_map. Read once per process; a
+/// failed read or a line that is not three numbers is an error (kept, so that every
+/// caller in the process gets the same one).
+pub fn in_user_namespace() -> Result<bool, UidMapError> {
+    static U: OnceLock<Result<bool, UidMapError>> = OnceLock::new();
+    U.get_or_init(|| {
+        let m = std::fs::read_to_string("/proc/self/uid_map").map_err(|e| UidMapError(e.to_string()))?;
+        parse_uid_map(&m).map_err(UidMapError)
     })
+    .clone()
+}
+
+/// An empty map (a namespace whose map is not written yet) is a user namespace too.
+fn parse_uid_map(m: &str) -> Result<bool, String> {
+    let mut lines = Vec::new();
+    for l in m.lines() {
+        let f = l.split_whitespace().map(str::parse::<u32>).collect::<Result<Vec<_>, _>>();
+        match f.as_deref() {
+            Ok(&[inside, outside, count]) => lines.push([inside, outside, count]),
+            _ => return Err(format!("unparseable line {l:?} (three numbers expected)")),
+        }
+    }
+    Ok(lines != [[0, 0, u32::MAX]])
 }
 
 /// Not root, or root of a user namespace: the host's cgroups and /run are not ours to write.
 /// Computed once per process (one read of uid_map when the euid is 0).
-pub fn rootless() -> bool {
-    static R: OnceLock<bool> = OnceLock::new();
-    *R.get_or_init(|| !nix::unistd::geteuid().is_root() || in_user_namespace())
+pub fn rootless() -> Result<bool, UidMapError> {
+    static R: OnceLock<Result<bool, UidMapError>> = OnceLock::new();
+    R.get_or_init(|| if nix::unistd::geteuid().is_root() { in_user_namespace() } else { Ok(true) }).clone()
 }
 
 /// Before an unprivileged runtime writes a child's gid_map, the kernel wants setgroups(2)
@@ -76,6 +99,9 @@ pub fn check_state_root(root: &Path) -> std::io::Result<()> {
 
 fn check_state_root_now(root: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
+    // First: the same cached answer decided the default root (state::default_root), which
+    // this then refuses when it was a guess.
+    let userns = in_user_namespace().map_err(std::io::Error::other)?;
     let me = nix::unistd::geteuid().as_raw();
     let refuse = |what: String| {
         std::io::Error::other(format!(
@@ -93,7 +119,7 @@ fn check_state_root_now(root: &Path) -> std::io::Result<()> {
         return Err(refuse(format!("the state root has mode {:o}, writable by others", m.mode() & 0o7777)));
     }
     let abs = if root.is_absolute() { root.to_path_buf() } else { std::env::current_dir()?.join(root) };
-    let overflow = if in_user_namespace() { overflow_uid() } else { None };
+    let overflow = if userns { Some(overflow_uid()?) } else { None };
     // The directories above as named (a symlink among them must be root's or ours: its owner
     // could point it elsewhere) and as they really are (where the symlinks lead).
     let real = std::fs::canonicalize(&abs)?;
@@ -112,7 +138,26 @@ fn check_state_root_now(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The uid an unmapped owner shows as inside a user namespace.
-fn overflow_uid() -> Option<u32> {
-    std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok()?.trim().parse().ok()
+/// The uid an unmapped owner shows as inside a user namespace. Unreadable is an error, not
+/// "no overflow uid": the caller would refuse a good root with a misleading reason.
+fn overflow_uid() -> std::io::Result<u32> {
+    const P: &str = "/proc/sys/kernel/overflowuid";
+    let s = std::fs::read_to_string(P).map_err(|e| std::io::Error::new(e.kind(), format!("{P}: {e}")))?;
+    s.trim().parse().map_err(|e| std::io::Error::other(format!("{P}: {s:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_uid_map;
+
+    #[test]
+    fn uid_map_parsing() {
+        assert_eq!(parse_uid_map("         0          0 4294967295\n"), Ok(false));
+        assert_eq!(parse_uid_map("0 1000 1\n1 100000 65536\n"), Ok(true));
+        assert_eq!(parse_uid_map("0 0 4294967295\n1 1 1\n"), Ok(true));
+        assert_eq!(parse_uid_map(""), Ok(true), "no map written yet");
+        assert!(parse_uid_map("0 0\n").unwrap_err().contains("unparseable line \"0 0\""));
+        assert!(parse_uid_map("0 0 x\n").is_err());
+        assert!(parse_uid_map("0 0 4294967296\n").is_err());
+    }
 }

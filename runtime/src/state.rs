@@ -36,7 +36,12 @@ pub fn default_root() -> PathBuf {
     // A relative XDG_RUNTIME_DIR is ignored, as the XDG base directory spec says.
     let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| Path::new(x).is_absolute());
     match xdg {
-        Some(x) if honours_xdg(nix::unistd::geteuid().is_root(), crate::rootless::in_user_namespace, std::env::var_os("USER").as_deref()) => {
+        // An unreadable uid_map picks /run/ocirt here (clap wants a value), and no command
+        // uses it: rootless::check_state_root, which every use of a root passes first,
+        // fails on the same cached error.
+        Some(x)
+            if honours_xdg(nix::unistd::geteuid().is_root(), || crate::rootless::in_user_namespace().unwrap_or(false), std::env::var_os("USER").as_deref()) =>
+        {
             Path::new(&x).join("ocirt")
         }
         _ => PathBuf::from(crate::DEFAULT_ROOT),

@@ -322,3 +322,63 @@ pub fn set_controlling_terminal(fd: &impl AsRawFd) -> Result<()> {
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
     check(r as libc::c_long).map(|_| ())
 }
+
+/// What the extended-attribute calls act on: an open fd (f*xattr), or a path whose last
+/// component is not followed (l*xattr; for symlinks and device nodes, which cannot be opened
+/// for it: an O_PATH fd is refused by f*xattr).
+#[derive(Clone, Copy)]
+pub enum XattrOf<'a> {
+    Fd(std::os::fd::BorrowedFd<'a>),
+    Path(&'a std::ffi::CStr),
+}
+
+/// Calls `f(buf, len)` (a listxattr or getxattr) with a buffer as large as the value, asked
+/// first with size 0; grows it again if the value grew in between (ERANGE).
+fn xattr_read(f: impl Fn(*mut libc::c_char, usize) -> libc::ssize_t) -> Result<Vec<u8>> {
+    loop {
+        let want = check(f(std::ptr::null_mut(), 0) as libc::c_long)? as usize;
+        if want == 0 {
+            return Ok(vec![]);
+        }
+        let mut buf = vec![0u8; want];
+        match check(f(buf.as_mut_ptr().cast(), buf.len()) as libc::c_long) {
+            Ok(n) => {
+                buf.truncate(n as usize);
+                return Ok(buf);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The names of the extended attributes of `of`, NUL-separated (flistxattr/llistxattr).
+pub fn xattr_list(of: XattrOf) -> Result<Vec<u8>> {
+    match of {
+        // SAFETY: a valid fd; the buffer is writable for `n` bytes (null with n = 0).
+        XattrOf::Fd(fd) => xattr_read(|b, n| unsafe { libc::flistxattr(fd.as_raw_fd(), b, n) }),
+        // SAFETY: a C string; as above.
+        XattrOf::Path(p) => xattr_read(|b, n| unsafe { libc::llistxattr(p.as_ptr(), b, n) }),
+    }
+}
+
+/// The value of extended attribute `name` of `of` (fgetxattr/lgetxattr).
+pub fn xattr_get(of: XattrOf, name: &std::ffi::CStr) -> Result<Vec<u8>> {
+    match of {
+        // SAFETY: a valid fd and C string; the buffer is writable for `n` bytes.
+        XattrOf::Fd(fd) => xattr_read(|b, n| unsafe { libc::fgetxattr(fd.as_raw_fd(), name.as_ptr(), b.cast(), n) }),
+        // SAFETY: C strings; as above.
+        XattrOf::Path(p) => xattr_read(|b, n| unsafe { libc::lgetxattr(p.as_ptr(), name.as_ptr(), b.cast(), n) }),
+    }
+}
+
+/// Sets extended attribute `name` of `of` to `value` (fsetxattr/lsetxattr, created or replaced).
+pub fn xattr_set(of: XattrOf, name: &std::ffi::CStr, value: &[u8]) -> Result<()> {
+    let r = match of {
+        // SAFETY: a valid fd and C string; the value is readable for its length.
+        XattrOf::Fd(fd) => unsafe { libc::fsetxattr(fd.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) },
+        // SAFETY: C strings; as above.
+        XattrOf::Path(p) => unsafe { libc::lsetxattr(p.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) },
+    };
+    check(r as libc::c_long).map(|_| ())
+}

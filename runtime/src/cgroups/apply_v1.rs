@@ -75,14 +75,13 @@ pub fn apply(l: &Layout, rel: &Path, res: &LinuxResources) -> Result<(), CgroupE
         }
     }
     if let Some(n) = res.network() {
-        let cls = dir_for(l, rel, "net_cls", "linux.resources.network")?;
-        let prio = dir_for(l, rel, "net_prio", "linux.resources.network")?;
+        // Two controllers (often, not always, mounted together): each only when its field is set.
         if let Some(id) = n.class_id() {
-            write(&cls, "net_cls.classid", &id.to_string())?;
+            write(&dir_for(l, rel, "net_cls", "linux.resources.network.classID")?, "net_cls.classid", &id.to_string())?;
         }
         if let Some(p) = n.priorities() {
             let map: String = p.iter().map(|p| p.to_string()).collect();
-            write(&prio, "net_prio.ifpriomap", map.trim())?;
+            write(&dir_for(l, rel, "net_prio", "linux.resources.network.priorities")?, "net_prio.ifpriomap", map.trim())?;
         }
     }
     if let Some(d) = res.devices().as_ref().filter(|d| !d.is_empty()) {
@@ -142,6 +141,17 @@ fn memory(dir: &Path, m: &LinuxMemory) -> Result<(), CgroupError> {
     Ok(())
 }
 
+/// Whether `c` sets a file of the cpu controller (the rest of it is cpuset's).
+pub fn needs_cpu(c: &LinuxCpu) -> bool {
+    c.shares().is_some()
+        || c.period().is_some()
+        || c.quota().is_some()
+        || c.burst().is_some()
+        || c.realtime_period().is_some()
+        || c.realtime_runtime().is_some()
+        || c.idle().is_some()
+}
+
 fn cpu_v1(l: &Layout, rel: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
     let nz = |v: Option<u64>| v.filter(|v| *v != 0).map(|v| v.to_string());
     let nzi = |v: Option<i64>| v.filter(|v| *v != 0).map(|v| v.to_string());
@@ -154,13 +164,7 @@ fn cpu_v1(l: &Layout, rel: &Path, c: &LinuxCpu) -> Result<(), CgroupError> {
         ("cpu.rt_period_us", nz(c.realtime_period())),
         ("cpu.idle", c.idle().map(|v| v.to_string())),
     ];
-    let needs_cpu = c.shares().is_some()
-        || c.period().is_some()
-        || c.quota().is_some()
-        || c.realtime_period().is_some()
-        || c.realtime_runtime().is_some()
-        || c.idle().is_some();
-    if needs_cpu {
+    if needs_cpu(c) {
         let dir = dir_for(l, rel, "cpu", "linux.resources.cpu")?;
         for (file, v) in files.iter() {
             if let Some(v) = v {
@@ -282,6 +286,28 @@ fn inherit(root: &Path, dir: &Path, file: &str, fresh: &dyn Fn(&Path) -> bool) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refusal names the field whose controller is missing: cpu.cpus and cpu.mems are
+    /// cpuset's, network.classID net_cls's and network.priorities net_prio's.
+    #[test]
+    fn each_field_is_named_with_its_own_controller() {
+        let needed = |v: serde_json::Value| -> Vec<(&'static str, &'static str)> {
+            let res: LinuxResources = serde_json::from_value(v).unwrap();
+            crate::cgroups::controllers_needed(&res).collect()
+        };
+        assert_eq!(needed(serde_json::json!({"cpu": {"cpus": "0"}})), [("cpuset", "linux.resources.cpu.cpus")]);
+        assert_eq!(needed(serde_json::json!({"cpu": {"mems": "0"}})), [("cpuset", "linux.resources.cpu.mems")]);
+        assert_eq!(needed(serde_json::json!({"cpu": {"shares": 512, "cpus": "0"}})), [("cpu", "linux.resources.cpu"), ("cpuset", "linux.resources.cpu.cpus")]);
+        assert_eq!(needed(serde_json::json!({"cpu": {"burst": 1000}})), [("cpu", "linux.resources.cpu")]);
+        // Control: an empty cpu object still asks for the cpu controller, as before.
+        assert_eq!(needed(serde_json::json!({"cpu": {}})), [("cpu", "linux.resources.cpu")]);
+        assert_eq!(
+            needed(serde_json::json!({"network": {"priorities": [{"name": "eth0", "priority": 1}]}})),
+            [("net_prio", "linux.resources.network.priorities")]
+        );
+        assert_eq!(needed(serde_json::json!({"network": {"classID": 1}})), [("net_cls", "linux.resources.network.classID")]);
+        assert_eq!(needed(serde_json::json!({"pids": {"limit": 5}})), [("pids", "linux.resources.pids")]);
+    }
 
     /// A scratch directory removed however the test ends (a failed assertion unwinds
     /// through this).

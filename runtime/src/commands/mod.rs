@@ -32,7 +32,7 @@ pub fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Ps(a) => ps::run(cli, a),
         Command::Update(a) => update::run(cli, a),
         Command::Events(a) => events::run(cli, a),
-        Command::Spec(a) => spec::run(a, spec::rootless_wanted(cli.rootless.as_deref())),
+        Command::Spec(a) => spec::run(a, spec::rootless_wanted(cli.rootless.as_deref())?),
         Command::Features => features::run(),
     }
 }

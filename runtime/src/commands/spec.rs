@@ -49,11 +49,11 @@ pub fn template() -> serde_json::Value {
 }
 
 /// `spec --rootless` (a flag, as runc's; the global `--rootless true|auto` means the same).
-pub fn rootless_wanted(flag: Option<&str>) -> bool {
+pub fn rootless_wanted(flag: Option<&str>) -> Result<bool, crate::rootless::UidMapError> {
     match flag {
-        Some("true") => true,
+        Some("true") => Ok(true),
         Some("auto") => crate::rootless::rootless(),
-        _ => false,
+        _ => Ok(false),
     }
 }
 

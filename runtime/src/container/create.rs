@@ -50,6 +50,8 @@ pub enum CreateError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
+    UidMap(#[from] crate::rootless::UidMapError),
+    #[error(transparent)]
     Snapshot(#[from] super::snapshot::SnapshotError),
     #[error(transparent)]
     PidFile(#[from] super::pid_file::PidFileError),
@@ -229,7 +231,7 @@ fn prepare(o: &Options, relay: Option<&Path>) -> Result<Prepared, CreateError> {
     }
     let new_userns = ns.has_new(LinuxNamespaceType::User);
     let security = crate::process::Security::compile(process, &linux, spec.annotations().as_ref(), new_userns, preserve).map_err(at(&cfg.path))?;
-    let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &o.id);
+    let cgroup_path = cgroups::path_for(linux.cgroups_path().as_deref(), &o.id).map_err(at(&cfg.path))?;
     let hooks = spec.hooks().clone().unwrap_or_default();
     let has_runtime_hooks = hooks.prestart().as_ref().is_some_and(|h| !h.is_empty()) || hooks.create_runtime().as_ref().is_some_and(|h| !h.is_empty());
     let init = InitArgs {
@@ -257,6 +259,9 @@ fn prepare(o: &Options, relay: Option<&Path>) -> Result<Prepared, CreateError> {
 
 /// Create, shared with `run`.
 pub fn launch(o: &Options) -> Result<Launched, CreateError> {
+    // Asked first (cached): the state root check, the cgroup plan and the claim depend on
+    // it, and an unreadable uid_map should not reach the user behind the config's name.
+    crate::rootless::rootless()?;
     // The relay's socket lives in the state root: the root is checked, and a live id refused,
     // before anything is bound or unlinked there (ContainerDir::create decides again below).
     let relay = if o.foreground && std::env::var_os("NOTIFY_SOCKET").is_some() {
@@ -399,7 +404,7 @@ fn claim_cgroup(
     // runtime: it cannot lock or index root's directory, and it makes cgroups only where
     // it was delegated write access, which root's containers do not share.
     let default = Path::new(crate::DEFAULT_ROOT);
-    let also: &[&Path] = if root != default && !crate::rootless::rootless() { &[default] } else { &[] };
+    let also: &[&Path] = if root != default && !crate::rootless::rootless()? { &[default] } else { &[] };
     if let Err(e) = crate::state::claims::claim(root, also, id, path) {
         // The planned directories may be another container's: this cleanup must not touch them.
         own.dirs.clear();

@@ -36,7 +36,7 @@ pub fn open_program(path: &[u8], argv: Vec<CString>, self_exe: (u64, u64)) -> Re
     for _ in 0..=MAX_DEPTH {
         let (fd, readable) = open_exec(&filename)?;
         let shown = filename.to_string_lossy().into_owned();
-        let st = fstat(&fd).map_err(|e| format!("{shown}: {e}"))?;
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| format!("{shown}: {}", std::io::Error::from(e)))?;
         if (st.st_dev, st.st_ino) == self_exe {
             return Err(format!("{shown} is the runtime binary itself; refusing to execute it in the container"));
         }
@@ -83,10 +83,6 @@ fn open_exec(path: &CString) -> Result<(OwnedFd, bool), String> {
         Ok(fd) => Ok((fd, false)),
         Err(e) => Err(format!("{shown}: {}", std::io::Error::from(e))),
     }
-}
-
-fn fstat(fd: &OwnedFd) -> std::io::Result<nix::sys::stat::FileStat> {
-    nix::sys::stat::fstat(fd).map_err(std::io::Error::from)
 }
 
 fn pread_full(fd: &OwnedFd, buf: &mut [u8]) -> std::io::Result<usize> {

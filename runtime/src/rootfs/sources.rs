@@ -74,7 +74,7 @@ pub fn open_all(plan: &mut [PlannedMount], rootfs: &Path, rootfs_writable: bool)
             }
             Err(e) => return Err(fail(format!("bind source {}: {e}: create it or fix \"source\"", src.display()))),
         };
-        let st = fstat(&fd).map_err(|e| fail(format!("bind source {}: {e}", src.display())))?;
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| fail(format!("bind source {}: {}", src.display(), std::io::Error::from(e))))?;
         plan[i].file_target = st.st_mode & libc::S_IFMT != libc::S_IFDIR;
         let tree = match sys::open_tree(fd.as_raw_fd(), Path::new(""), recursive, true) {
             Ok(t) => t,
@@ -129,10 +129,6 @@ fn openat2(dir: RawFd, name: &OsStr, flags: i32, resolve: u64) -> std::io::Resul
     sys::openat2(dir, Path::new(name), flags, resolve)
 }
 
-fn fstat(fd: &OwnedFd) -> std::io::Result<nix::sys::stat::FileStat> {
-    Ok(nix::sys::stat::fstat(fd)?)
-}
-
 /// One directory on the walk: its fd, its path (for messages), and the container-writable
 /// directory it is, or lies below, if any.
 struct Step {
@@ -147,7 +143,7 @@ fn walk(path: &Path, anchors: &[Anchor]) -> Result<OwnedFd, SourceError> {
     let shown = path.display().to_string();
     let io = |source: std::io::Error| SourceError::Io { path: shown.clone(), source };
     let anchor_of = |fd: &OwnedFd| -> std::io::Result<Option<PathBuf>> {
-        let st = fstat(fd)?;
+        let st = nix::sys::stat::fstat(fd)?;
         Ok(anchors.iter().find(|a| a.id == (st.st_dev, st.st_ino)).map(|a| a.shown.clone()))
     };
     let root = || -> std::io::Result<Step> {
@@ -171,7 +167,7 @@ fn walk(path: &Path, anchors: &[Anchor]) -> Result<OwnedFd, SourceError> {
         }
         let top = stack.last().expect("the root stays");
         let fd = openat2(top.fd.as_raw_fd(), &name, libc::O_PATH | libc::O_NOFOLLOW, libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS).map_err(io)?;
-        let st = fstat(&fd).map_err(io)?;
+        let st = nix::sys::stat::fstat(&fd).map_err(|e| io(e.into()))?;
         let here = top.path.join(&name);
         if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
             if let Some(anchor) = &top.writable {
@@ -252,7 +248,7 @@ mod tests {
         assert!(e.contains("container can write"), "{e}");
         // Positive controls: a trusted link is followed; a real dir inside the writable one opens.
         let fd = walk(&base.join("trusted"), &anchors).unwrap();
-        let st = fstat(&fd).unwrap();
+        let st = nix::sys::stat::fstat(&fd).unwrap();
         assert_eq!((st.st_dev, st.st_ino), ident(&base.join("host/data")));
         walk(&site.join("real"), &anchors).unwrap();
         walk(&base.join("host/../site/real/."), &anchors).unwrap();

@@ -22,7 +22,10 @@
 //! A marker whose container is gone (its state directory removed by a delete killed before
 //! it released the claim, or by hand) or whose id now names a container with another cgroup
 //! is stale: it is taken over, never an error. A root that has containers but no index (made
-//! by a runtime that predates it) is indexed once from their state files.
+//! by a runtime that predates it) is indexed once from their state files, built aside and
+//! renamed into place when complete; a state file that cannot be read or parsed stops it,
+//! named. Another root that a create looks at (the default one) is only read: its index if
+//! it has one, else its state files.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -33,6 +36,8 @@ use std::path::{Component, Path, PathBuf};
 use super::{CgroupClaim, STATE_FILE};
 
 const INDEX: &str = ".cgroup-claims";
+/// Where the index of a root without one is built before it is renamed to [`INDEX`].
+const BUILDING: &str = ".cgroup-claims.building";
 const CHILDREN: &str = "c";
 const OWNER: &str = "owner";
 
@@ -44,6 +49,8 @@ pub enum ClaimError {
     BadPath(PathBuf),
     #[error(transparent)]
     Taken(#[from] crate::cgroups::CgroupError),
+    #[error("{}: damaged container state ({why}): the cgroup of container {id:?} is unknown, so none can be claimed beside it; repair the file, or remove the container with `runtime delete --force {id}`", path.display())]
+    Damaged { path: PathBuf, id: String, why: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ClaimError + '_ {
@@ -199,8 +206,41 @@ fn subdirs(dir: &File) -> Result<Option<u64>, std::io::Error> {
     Ok(n.checked_sub(2).filter(|_| n >= 2))
 }
 
+/// The claims stored in `root`'s state files (for a root without an index), `skip`'s own
+/// left out. A state that cannot be read or parsed is an error naming it: its cgroup is
+/// unknown, so nothing could be claimed beside it safely. An entry without a state file
+/// holds no claim (a delete that removed it first).
+fn stored_claims(root: &Path, skip: &str) -> Result<Vec<CgroupClaim>, ClaimError> {
+    let rd = match std::fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(io(root)(e)),
+    };
+    let mut out = vec![];
+    for e in rd {
+        let e = e.map_err(io(root))?;
+        let name = e.file_name();
+        // Not a container: the index, an entry being built (ids cannot start with '.').
+        let Some(id) = name.to_str().filter(|n| *n != skip && super::validate_id(n).is_ok()) else { continue };
+        let state = e.path().join(STATE_FILE);
+        let bytes = match std::fs::read(&state) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io(&state)(e)),
+        };
+        let damaged = |why: String| ClaimError::Damaged { path: state.clone(), id: id.to_string(), why };
+        let c = serde_json::from_slice::<CgroupClaim>(&bytes).map_err(|e| damaged(e.to_string()))?;
+        components(&c.cgroup_path).map_err(|_| damaged(format!("cgroup_path {:?} is not a cgroup path", c.cgroup_path)))?;
+        out.push(c);
+    }
+    Ok(out)
+}
+
 /// Indexes the containers of a root that has none (made by an older runtime). Their state
-/// files are read once; from then on every create and delete keeps the index.
+/// files are read once; from then on every create and delete keeps the index. The index is
+/// built beside its place and renamed into it only when complete: one that a failure (a
+/// damaged state file) or a kill cut short would look complete to every later create, and
+/// the containers it missed would hold no claim.
 fn build_if_missing(root: &Path, me: &str) -> Result<(), ClaimError> {
     let index = root.join(INDEX);
     match index.symlink_metadata() {
@@ -208,21 +248,23 @@ fn build_if_missing(root: &Path, me: &str) -> Result<(), ClaimError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(io(&index)(e)),
     }
-    let rd = match std::fs::read_dir(root) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io(root)(e)),
-    };
-    for e in rd {
-        let e = e.map_err(io(root))?;
-        let name = e.file_name();
-        let Some(id) = name.to_str().filter(|n| *n != me && super::validate_id(n).is_ok()) else { continue };
-        let Ok(bytes) = std::fs::read(e.path().join(STATE_FILE)) else { continue };
-        let Ok(c) = serde_json::from_slice::<CgroupClaim>(&bytes) else { continue };
-        let Ok(comps) = components(&c.cgroup_path) else { continue };
-        write_marker(&node(&index, &comps), id)?;
+    // The caller holds the root's lock: a leftover here is a build that was killed.
+    let building = root.join(BUILDING);
+    match std::fs::remove_dir_all(&building) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&building)(e)),
+        _ => {}
     }
-    Ok(())
+    let built = stored_claims(root, me).and_then(|claims| {
+        std::fs::DirBuilder::new().mode(0o700).create(&building).map_err(io(&building))?;
+        for c in &claims {
+            write_marker(&node(&building, &components(&c.cgroup_path)?), &c.id)?;
+        }
+        std::fs::rename(&building, &index).map_err(io(&index))
+    });
+    if built.is_err() {
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    built
 }
 
 /// Makes the node and its missing parents (deepest first: usually only the last is
@@ -294,7 +336,14 @@ pub fn claim(root: &Path, also: &[&Path], me: &str, path: &Path) -> Result<(), C
             Err(ClaimError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return release(root, me, path).and(Err(e)),
         };
-        let r = build_if_missing(other, "").and_then(|()| check(other, &comps, "", false));
+        // Another root is read, never written: without an index there, its state files are.
+        let r = match other.join(INDEX).symlink_metadata() {
+            Ok(_) => check(other, &comps, "", false),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                stored_claims(other, "").and_then(|claims| crate::cgroups::check_claims(&display(&comps), &claims, other).map_err(ClaimError::Taken))
+            }
+            Err(e) => Err(io(&other.join(INDEX))(e)),
+        };
         drop(locked);
         if let Err(e) = r {
             // Refused: the claim just stored must not outlive this create.
@@ -481,6 +530,55 @@ mod tests {
         for bad in ["/", "/a/../b", "a/\nb"] {
             assert!(matches!(claim(&r, &[], "m", Path::new(bad)), Err(ClaimError::BadPath(_))), "{bad:?}");
         }
+        std::fs::remove_dir_all(&r).unwrap();
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_state_stops_the_index_build_by_name_and_leaves_no_partial_index() {
+        let r = root("damaged");
+        store(&r, "good", "/d/good");
+        std::fs::create_dir_all(r.join("bad")).unwrap();
+        std::fs::write(r.join("bad").join(STATE_FILE), "{\"id\": \"bad\", \"cgroup_pa").unwrap();
+        store(&r, "n", "/d/n");
+        let e = claim(&r, &[], "n", Path::new("/d/n")).unwrap_err().to_string();
+        let bad = r.join("bad").join(STATE_FILE);
+        assert!(e.contains(&format!("{}: damaged container state", bad.display())) && e.contains("delete --force bad"), "{e}");
+        // Nothing half-built: neither the index (which would look complete) nor its draft.
+        assert!(!r.join(INDEX).exists() && !r.join(BUILDING).exists());
+        // A build killed half-way leaves a draft: the next build starts over without it.
+        std::fs::create_dir_all(r.join(BUILDING).join("junk")).unwrap();
+        // The file repaired, naming a cgroup: the index now built holds it, so it is refused.
+        store(&r, "bad", "/d/bad");
+        store(&r, "m", "/d/bad/x");
+        let e = claim(&r, &[], "m", Path::new("/d/bad/x")).unwrap_err().to_string();
+        assert!(e.contains("lies inside") && e.contains("\"bad\""), "{e}");
+        assert!(r.join(INDEX).is_dir() && !r.join(BUILDING).exists());
+        // Positive control: the healthy root takes a claim beside them.
+        claim(&r, &[], "n", Path::new("/d/n")).unwrap();
+        std::fs::remove_dir_all(&r).unwrap();
+    }
+
+    #[test]
+    fn another_root_is_read_never_indexed() {
+        let r = root("mine");
+        let d = root("other");
+        store(&d, "theirs", "/o/t");
+        store(&r, "a", "/o/t/inner");
+        let e = claim(&r, &[&d], "a", Path::new("/o/t/inner")).unwrap_err().to_string();
+        assert!(e.contains("\"theirs\""), "{e}");
+        assert!(!d.join(INDEX).exists() && !d.join(BUILDING).exists(), "the other root was written");
+        // A damaged state there is named too (its cgroup could be this one).
+        std::fs::create_dir_all(d.join("broken")).unwrap();
+        std::fs::write(d.join("broken").join(STATE_FILE), "").unwrap();
+        store(&r, "b", "/o/u");
+        let e = claim(&r, &[&d], "b", Path::new("/o/u")).unwrap_err().to_string();
+        assert!(e.contains(&d.join("broken").join(STATE_FILE).display().to_string()), "{e}");
+        // Positive control: with it gone, a path beside the other root's is claimed, and
+        // the other root still has no index.
+        std::fs::remove_dir_all(d.join("broken")).unwrap();
+        claim(&r, &[&d], "b", Path::new("/o/u")).unwrap();
+        assert!(!d.join(INDEX).exists());
         std::fs::remove_dir_all(&r).unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }
