@@ -152,20 +152,27 @@ pub fn check_claims(path: &Path, claims: &[crate::state::CgroupClaim], root: &Pa
     Ok(())
 }
 
-/// Parents the runtime made, shared by every container under them: one empty file per
-/// directory in `<root>/.cgroup-parents`, named `<dev>-<ino>` of the directory. Whichever
-/// container goes last removes the parent; a directory not listed (made by someone else)
-/// is never removed.
+/// Parents the runtime made, shared by every container under them: one entry per directory
+/// in `<root>/.cgroup-parents`, named `<dev>-<ino>` of the directory. Whichever container
+/// goes last removes the parent; a directory not listed (made by someone else) is never
+/// removed.
+///
+/// The entries one create makes (a lone container's parent in each of ~10 hierarchies) are
+/// hard links of one file that lists their directories, a line each: a link allocates no
+/// inode, and on a disk-backed state root a new inode is the costliest metadata step of a
+/// start (ext4 looks through the group's recently freed inodes for each).
 pub struct ParentRegistry {
     dir: PathBuf,
     root: PathBuf,
     /// The container on whose behalf the registry is used.
     me: String,
+    /// This create's first entry, which the next ones link to.
+    first: std::cell::RefCell<Option<PathBuf>>,
 }
 
 impl ParentRegistry {
     pub fn new(root: &Path, me: &str) -> ParentRegistry {
-        ParentRegistry { dir: root.join(".cgroup-parents"), root: root.to_path_buf(), me: me.to_string() }
+        ParentRegistry { dir: root.join(".cgroup-parents"), root: root.to_path_buf(), me: me.to_string(), first: Default::default() }
     }
 
     /// True if another container is stored in this root (it may be under a busy parent).
@@ -177,27 +184,47 @@ impl ParentRegistry {
         self.dir.join(format!("{}-{}", m.dev(), m.ino()))
     }
 
-    /// Lists `dir` (just made, `m` its metadata). The entry holds the directory's path, so
-    /// that [`ParentRegistry::sweep`] can tell an entry whose directory is gone.
+    /// Lists `dir` (just made, `m` its metadata). The entry holds the directory's path (with
+    /// those of the other entries it is a link of), so that [`ParentRegistry::sweep`] can
+    /// tell an entry whose directory is gone.
     fn add(&self, dir: &Path, m: &std::fs::Metadata) -> std::io::Result<()> {
+        use std::io::Write;
         use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::DirBuilderExt;
         let e = self.entry(m);
-        let body = dir.as_os_str().as_bytes();
-        // Usually the registry exists (the create before listed its first parent in it).
-        match std::fs::write(&e, body) {
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            r => return r,
-        }
-        // A delete may rmdir the registry (empty) between our mkdir and the file: retry once.
-        for _ in 0..2 {
-            std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&self.dir)?;
-            match std::fs::write(&e, body) {
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                r => return r,
+        let mut line = dir.as_os_str().as_bytes().to_vec();
+        line.push(b'\n');
+        if let Some(first) = self.first.borrow().as_ref() {
+            // The path first, then the name: a crash in between leaves a line no entry
+            // names, which the sweep ignores. A first entry gone meanwhile: a file of its own.
+            let appended = std::fs::OpenOptions::new().append(true).open(first).and_then(|mut f| f.write_all(&line));
+            if appended.is_ok() {
+                // An entry of an earlier directory with the same device and inode is stale.
+                let _ = std::fs::remove_file(&e);
+                if std::fs::hard_link(first, &e).is_ok() {
+                    return Ok(());
+                }
             }
         }
-        std::fs::write(&e, body)
+        // Usually the registry exists (the create before listed its first parent in it).
+        let written = match std::fs::write(&e, &line) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                // A delete may rmdir the registry (empty) between our mkdir and the file: retry once.
+                let mut r = Err(err);
+                for _ in 0..2 {
+                    std::fs::DirBuilder::new().mode(0o700).recursive(true).create(&self.dir)?;
+                    r = std::fs::write(&e, &line);
+                    if !matches!(&r, Err(err) if err.kind() == std::io::ErrorKind::NotFound) {
+                        break;
+                    }
+                }
+                r
+            }
+            r => r,
+        };
+        written?;
+        *self.first.borrow_mut() = Some(e);
+        Ok(())
     }
 
     /// Drops the entries whose directory is gone (a delete killed, or an unlink that
@@ -213,11 +240,19 @@ impl ParentRegistry {
             if body.is_empty() {
                 continue;
             }
-            let dir = PathBuf::from(std::ffi::OsString::from_vec(body));
-            let stale = match std::fs::symlink_metadata(&dir) {
-                Ok(m) => self.entry(&m).file_name() != Some(e.file_name().as_os_str()),
-                Err(err) => err.kind() == std::io::ErrorKind::NotFound,
-            };
+            // Stale when none of the listed directories is the one the entry is named after
+            // (gone, or another directory by now). A line that cannot be looked at for any
+            // other reason than its absence keeps the entry.
+            let mut stale = true;
+            for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let dir = PathBuf::from(std::ffi::OsString::from_vec(line.to_vec()));
+                match std::fs::symlink_metadata(&dir) {
+                    Ok(m) if self.entry(&m).file_name() == Some(e.file_name().as_os_str()) => stale = false,
+                    Ok(_) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(_) => stale = false,
+                }
+            }
             if stale {
                 let _ = std::fs::remove_file(e.path());
             }
@@ -1019,6 +1054,10 @@ mod tests {
         let reg = ParentRegistry::new(&base.join("state"), "c");
         reg.add(&gone, &std::fs::metadata(&gone).unwrap()).unwrap();
         reg.add(&live, &std::fs::metadata(&live).unwrap()).unwrap();
+        // One create's entries are links of one file (one inode), listing both directories.
+        let (eg, el) = (reg.entry(&std::fs::metadata(&gone).unwrap()), reg.entry(&std::fs::metadata(&live).unwrap()));
+        assert_eq!(ino(&eg).unwrap(), ino(&el).unwrap(), "entries of one create share their inode");
+        assert_eq!(std::fs::read_to_string(&el).unwrap().lines().count(), 2);
         std::fs::write(reg.dir.join("1-2"), "").unwrap();
         std::fs::remove_dir(&gone).unwrap();
         remove_owned(&Ownership::default(), &reg).unwrap();
