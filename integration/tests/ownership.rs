@@ -343,11 +343,14 @@ fn a_stale_cgroup_claim_is_taken_over() {
     b.set("linux/cgroupsPath", json!(p));
     ctx.create_ok(&b, "old");
     let marker = claim_marker(&ctx.root, &p);
-    let saved = fs::read(&marker).expect("the claim index records old's cgroup");
-    assert_eq!(saved, b"old");
-    // Control: while "old" is stored, its cgroup is refused, naming it.
+    // Alone in its root, a container's state file is its claim: no index yet.
+    assert!(!ctx.root.join(".cgroup-claims").exists(), "a lone container made a claim index");
+    // Control: while "old" is stored, its cgroup is refused, naming it; the second create
+    // indexed the root from old's state on the way.
     let line = ctx.create(&b, "new", &[]).expect_error("create into old's cgroup");
     assert!(line.contains("\"old\""), "{line}");
+    let saved = fs::read(&marker).expect("the claim index records old's cgroup");
+    assert_eq!(saved, b"old");
     ctx.delete("old", true).expect_ok("delete old");
     assert!(!ctx.root.join(".cgroup-claims").exists(), "delete left the claim index behind");
 
@@ -364,10 +367,12 @@ fn a_stale_cgroup_claim_is_taken_over() {
 
     // The same with the id reused: "old" is stored again with another cgroup, so a marker
     // naming it on `p` is stale too.
-    b.set("linux/cgroupsPath", json!(format!("{}/other", ctx.cg_prefix)));
-    ctx.create_ok(&b, "old");
+    // (The marker is put back first: an index, once there, holds every stored container's
+    // claim, since only a build from all their state files makes one.)
     fs::create_dir_all(marker.parent().unwrap()).unwrap();
     fs::write(&marker, &saved).unwrap();
+    b.set("linux/cgroupsPath", json!(format!("{}/other", ctx.cg_prefix)));
+    ctx.create_ok(&b, "old");
     b.set("linux/cgroupsPath", json!(p));
     ctx.create_ok(&b, "new");
     assert_eq!(fs::read(&marker).unwrap(), b"new");

@@ -19,6 +19,11 @@
 //! root) the order is store-then-check, as before: two racing creates may both be refused,
 //! never both accepted for the same root.
 //!
+//! A root that holds one container has no index: that container's state file is its claim
+//! (a lone container's start makes no index nodes, which on a disk-backed root are the
+//! costliest part of its metadata work); the create that makes it two builds the index from
+//! the state files, as for a root made by an older runtime, below.
+//!
 //! A marker whose container is gone (its state directory removed by a delete killed before
 //! it released the claim, or by hand) or whose id now names a container with another cgroup
 //! is stale: it is taken over, never an error. A root that has containers but no index (made
@@ -311,18 +316,20 @@ pub fn claim(root: &Path, also: &[&Path], me: &str, path: &Path) -> Result<(), C
     let comps = components(path)?;
     {
         let lock = RootLock::take(root)?;
-        // Only our own entry in the root: no index to build, nobody else's claim to read.
+        // Only our own entry in the root (so no index either): nobody else's claim to read,
+        // and none to record yet. A lone container's state file is its claim; the create
+        // that makes it two indexes the root from the state files (build_if_missing).
         if subdirs(&lock.dir).map_err(io(root))? != Some(1) {
             build_if_missing(root, me)?;
+            let index = root.join(INDEX);
+            let n = node(&index, &comps);
+            let fresh = make_node(&n)?;
+            if let Err(e) = check(root, &comps, me, fresh) {
+                prune(&index, &comps);
+                return Err(e);
+            }
+            put_marker(&n, me)?;
         }
-        let index = root.join(INDEX);
-        let n = node(&index, &comps);
-        let fresh = make_node(&n)?;
-        if let Err(e) = check(root, &comps, me, fresh) {
-            prune(&index, &comps);
-            return Err(e);
-        }
-        put_marker(&n, me)?;
     }
     for other in also {
         // A root that does not exist or holds no directory at all has nobody stored.
