@@ -47,11 +47,19 @@ fn live_processes_marked(marker: &str) -> Vec<i32> {
 /// signal there ends the runtime before it has made anything (bench/signal-soak.sh counts
 /// that window too).
 fn wait_until_blocking(pid: i32) {
-    wait_until(Duration::from_secs(5), "the runtime blocks signals", || {
-        let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let blk = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?.trim().to_string();
-        (!blk.trim_start_matches('0').is_empty()).then_some(())
-    });
+    // Polled without a pause: a create takes a few milliseconds, less than wait_until's
+    // 10 ms step, and the delays below count from this moment.
+    let start = Instant::now();
+    loop {
+        let blocking = fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| status.lines().find_map(|l| l.strip_prefix("SigBlk:")).map(|b| !b.trim().trim_start_matches('0').is_empty()));
+        if blocking == Some(true) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "timed out waiting for the runtime to block signals");
+        std::thread::yield_now();
+    }
 }
 
 /// Runs `trials` foreground runs, each signalled after a random 0..max_delay_ms.
@@ -130,14 +138,15 @@ fn signal_during_create_leaves_nothing() {
     ctx.create(&b, "control", &[]).expect_ok("control create");
     ctx.delete("control", true).expect_ok("delete control");
     let mut stopped = 0;
-    for t in 0..10u64 {
+    // Delays of 0 to 9.5 ms in 0.5 ms steps: a create of the debug build takes about 8.
+    for t in 0..20u64 {
         let id = format!("c{t}");
         ctx.write_config(&b, &id);
         ctx.track(&id);
         let bundle = b.dir.to_string_lossy().into_owned();
         let mut r = ctx.spawn(ctx.cmd(&["create", "--bundle", &bundle, &id]), "create");
         wait_until_blocking(r.pid());
-        std::thread::sleep(Duration::from_millis(t * 2));
+        std::thread::sleep(Duration::from_micros(t * 500));
         // SAFETY: kill(2) on our own unreaped child.
         unsafe { libc::kill(r.pid(), libc::SIGTERM) };
         let st = r.child.wait().expect("wait");
