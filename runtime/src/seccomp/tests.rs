@@ -994,3 +994,97 @@ fn kernel_shipped_profiles_in_a_child() {
         assert_eq!(got[14], e(libc::EBADF), "{name} fchmod 755");
     }
 }
+
+// ---------------------------------------------------------------- searched dispatch
+
+/// Profiles the searched dispatch is checked on: the shipped ones, a Docker-sized list,
+/// and small ones with every shape of rule (allow lists, deny lists, mixed actions,
+/// argument rules on listed and unlisted syscalls, numbers 0 and the newest).
+fn dispatch_profiles() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = SHIPPED.iter().map(|(n, j)| (n.to_string(), j.to_string())).collect();
+    v.push(("big allowlist".into(), big_allowlist()));
+    let newest = syscalls::table().values().copied().max().unwrap();
+    let newest_name = syscalls::table().iter().find(|e| *e.1 == newest).unwrap().0;
+    v.push((
+        "edges".into(),
+        format!(
+            r#"{{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+                {{"names":["read","write","open","close"],"action":"SCMP_ACT_ALLOW"}},
+                {{"names":["{newest_name}"],"action":"SCMP_ACT_ALLOW"}},
+                {{"names":["mmap"],"action":"SCMP_ACT_ALLOW","args":[{{"index":2,"value":4,"valueTwo":0,"op":"SCMP_CMP_MASKED_EQ"}}]}},
+                {{"names":["close"],"action":"SCMP_ACT_ERRNO","errnoRet":9,"args":[{{"index":0,"value":1000,"op":"SCMP_CMP_GT"}}]}},
+                {{"names":["kill"],"action":"SCMP_ACT_KILL_PROCESS"}},
+                {{"names":["getpid","gettid"],"action":"SCMP_ACT_TRAP"}}]}}"#
+        ),
+    ));
+    v.push((
+        "deny list".into(),
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[
+            {"names":["mount","umount2","ptrace","bpf","init_module"],"action":"SCMP_ACT_ERRNO","errnoRet":1},
+            {"names":["socket"],"action":"SCMP_ACT_ERRNO","errnoRet":97,"args":[{"index":0,"value":16,"op":"SCMP_CMP_EQ"}]},
+            {"names":["kexec_load"],"action":"SCMP_ACT_KILL"}]}"#
+            .into(),
+    ));
+    v.push(("empty allow list".into(), r#"{"defaultAction":"SCMP_ACT_KILL_PROCESS","syscalls":[]}"#.into()));
+    v
+}
+
+#[test]
+fn searched_dispatch_answers_every_call_as_the_chain_does() {
+    // Every syscall number up to well past the newest, the x32 range, numbers with high
+    // bits set, for the native architecture and a foreign one, with argument values
+    // around every rule's constants.
+    let newest = syscalls::table().values().copied().max().unwrap() as i32;
+    let mut numbers: Vec<i32> = (0..=newest + 64).collect();
+    numbers.extend((0..=newest + 64).map(|n| n | 0x4000_0000));
+    numbers.extend([-1, i32::MAX, i32::MIN, 0x7fff_fffe]);
+    let arg_sets: Vec<[u64; 6]> = GRID.iter().map(|&a| [a, a, a, a, a, a]).chain([[16, 2, 4, 0, 0, 0], [1001, 0, 4, 0, 0, 0], [8, 0, 0, 0, 0, 0]]).collect();
+    for (name, json) in dispatch_profiles() {
+        let p = profile(&json);
+        let searched = translate::compile_with(&p, true).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let chained = translate::compile_with(&p, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut calls = 0;
+        for arch in [native_audit(), AUDIT_ARCH_I386] {
+            for &n in &numbers {
+                for args in &arg_sets {
+                    let (a, b) = (eval_arch(&searched, arch, n, *args), eval_arch(&chained, arch, n, *args));
+                    assert_eq!(a, b, "{name}: arch {arch:#x} nr {n} args {args:?}: searched {a:#x}, chain {b:#x}");
+                    calls += 1;
+                }
+            }
+        }
+        let (s, c) = (searched.instruction_count(), chained.instruction_count());
+        println!("{name}: {calls} calls agree; {s} instructions searched, {c} chained");
+    }
+}
+
+#[test]
+fn searched_dispatch_is_short_for_a_large_profile() {
+    // What the kernel pays per call and, ~450 times over, at install: the longest path
+    // through the base filter of the default profile.
+    let c = shipped("default");
+    let base = c.filters.iter().find(|f| f.label.starts_with("base")).unwrap();
+    let longest = (0..=450).map(|n| bpf::steps(&base.insns, &SeccompData { nr: n, arch: native_audit(), ip: 0, args: [0; 6] })).max().unwrap();
+    let chained = translate::compile_with(&profile(SHIPPED[0].1), false).unwrap();
+    let cbase = chained.filters.iter().find(|f| f.label.starts_with("base")).unwrap();
+    let clongest = (0..=450).map(|n| bpf::steps(&cbase.insns, &SeccompData { nr: n, arch: native_audit(), ip: 0, args: [0; 6] })).max().unwrap();
+    println!("default.json base filter: longest path {longest} instructions searched, {clongest} chained");
+    assert!(longest * 4 < clongest, "the search is not shorter: {longest} vs {clongest}");
+}
+
+#[test]
+fn dispatch_edges() {
+    // Runs at 0, at u32::MAX, single numbers, and the empty set.
+    let on = libc::SECCOMP_RET_ALLOW;
+    let miss = errno(1);
+    for set in [vec![], vec![0], vec![u32::MAX], vec![0, 1, 2, 5, 7, 8, u32::MAX - 1, u32::MAX], vec![3], (10..300).collect::<Vec<u32>>()] {
+        let mut prog = vec![bpf::stmt(bpf::LD_W_ABS, bpf::OFF_NR)];
+        prog.extend(bpf::dispatch(&set, on));
+        prog.push(bpf::stmt(bpf::RET_K, miss));
+        for n in (0..=310u32).chain([u32::MAX - 2, u32::MAX - 1, u32::MAX, 1 << 30]) {
+            let got = bpf::run(&prog, &SeccompData { nr: n as i32, arch: 0, ip: 0, args: [0; 6] });
+            let want = if set.contains(&n) { on } else { miss };
+            assert_eq!(got, Some(want), "set {set:?}, nr {n}");
+        }
+    }
+}

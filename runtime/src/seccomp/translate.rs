@@ -35,6 +35,12 @@ struct Entry {
 /// of range, architecture lists without the native architecture, and profiles too large
 /// for the kernel.
 pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
+    compile_with(cfg, true)
+}
+
+/// [`compile`], with the unconditional syscalls searched ([`bpf::dispatch`]) or, with
+/// `search` false, left in seccompiler's chain: the tests compare the two.
+pub(crate) fn compile_with(cfg: &LinuxSeccomp, search: bool) -> Result<CompiledSeccomp, SeccompError> {
     let native = syscalls::NATIVE.ok_or(SeccompError::UnsupportedHostArch(std::env::consts::ARCH))?;
 
     if cfg.listener_path().is_some() {
@@ -84,15 +90,24 @@ pub fn compile(cfg: &LinuxSeccomp) -> Result<CompiledSeccomp, SeccompError> {
         .then(|| Filter { label: "guard".into(), insns: bpf::guard(Prefix { audit_arch: native.audit, x32_enosys: native.has_x32, enosys_above: None }) });
     for (ret, _, members) in &groups {
         let label = ret_name(*ret);
-        let prog = build(members.iter().copied(), ALLOW, *ret, native, &label)?;
-        filters.push(Filter { label, insns: bpf::from_seccompiler(&prog) });
+        let insns = if search {
+            let mut insns = bpf::prefix(Prefix { audit_arch: native.audit, x32_enosys: false, enosys_above: None });
+            insns.extend(body(members, ALLOW, *ret, native, &label)?);
+            insns
+        } else {
+            bpf::from_seccompiler(&build(members.iter().copied(), ALLOW, *ret, native, &label)?)
+        };
+        filters.push(Filter { label, insns });
     }
     if default != ALLOW {
         let label = format!("base (default {})", ret_name(default));
-        let body = build(entries.iter(), default, ALLOW, native, &label)?;
         let stub = enosys_stub_applies(default).then_some(newest_named).flatten();
         let mut insns = bpf::prefix(Prefix { audit_arch: native.audit, x32_enosys: native.has_x32, enosys_above: stub });
-        insns.extend(bpf::from_seccompiler(&body));
+        if search {
+            insns.extend(body(&entries.iter().collect::<Vec<_>>(), default, ALLOW, native, &label)?);
+        } else {
+            insns.extend(bpf::from_seccompiler(&build(entries.iter(), default, ALLOW, native, &label)?));
+        }
         filters.push(Filter { label, insns });
     }
 
@@ -109,6 +124,24 @@ fn enosys_stub_applies(default: Ret) -> bool {
     let action = default & libc::SECCOMP_RET_ACTION_FULL;
     let permissive = action == libc::SECCOMP_RET_ALLOW || action == libc::SECCOMP_RET_LOG || action == libc::SECCOMP_RET_TRACE;
     !permissive && default != bpf::ret_errno(libc::ENOSYS)
+}
+
+/// The body of one filter (after the architecture check): the syscalls matched by number
+/// alone are searched ([`bpf::dispatch`]: `on_match`); the others, and the syscalls whose
+/// rules look at arguments, go on to seccompiler's chain over the latter (`on_match` when
+/// a rule holds, else `mismatch`), or straight to `mismatch` when there are none.
+fn body(entries: &[&Entry], mismatch: Ret, on_match: Ret, native: Native, label: &str) -> Result<Vec<libc::sock_filter>, SeccompError> {
+    let unconditional: BTreeSet<u32> = entries.iter().filter(|e| e.rules.is_empty()).map(|e| e.nr).collect();
+    let numbers: Vec<u32> = unconditional.iter().copied().collect();
+    let mut v = vec![bpf::stmt(bpf::LD_W_ABS, bpf::OFF_NR)];
+    v.extend(bpf::dispatch(&numbers, on_match));
+    let conditional: Vec<&Entry> = entries.iter().copied().filter(|e| !unconditional.contains(&e.nr)).collect();
+    if conditional.is_empty() {
+        v.push(bpf::stmt(bpf::RET_K, mismatch));
+    } else {
+        v.extend(bpf::from_seccompiler(&build(conditional.into_iter(), mismatch, on_match, native, label)?));
+    }
+    Ok(v)
 }
 
 /// Builds one seccompiler filter over `entries`.
