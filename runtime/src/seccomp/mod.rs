@@ -22,6 +22,17 @@
 //! * **Guard filter** (only when there is no base filter): kills foreign-architecture
 //!   syscalls and answers x32 syscalls with `ENOSYS` (see below).
 //!
+//! Inside a group or base filter, after the architecture check, the syscalls that a rule
+//! matches by number alone are found by a binary search over intervals of the number line
+//! ([`bpf::dispatch`]); only the syscalls whose rules look at arguments go on to
+//! seccompiler's chain of compares. The chain alone made every call, and the kernel at
+//! install (it runs a new filter for each of ~450 numbers to fill its cache of
+//! always-allowed syscalls), walk past every listed syscall: the default profile's base
+//! filter was 1,825 instructions with a longest path of 638; searched it is 637 and 80.
+//! `seccomp::tests::searched_dispatch_answers_every_call_as_the_chain_does` checks that
+//! both give the same answer for every number, x32, a foreign architecture and a grid of
+//! argument values, for every shipped profile and a few of every shape.
+//!
 //! Install order: guard, groups, base. The base goes after the groups because an
 //! allow-list base usually denies `seccomp(2)` itself, which would make installing any
 //! later filter fail. [`compile`] checks this by running every filter on the exact
