@@ -10,8 +10,8 @@
 //! ```text
 //!   runtime (create)                          init (child, in the new namespaces)
 //!   ----------------                          -----------------------------------
-//!   clone() ---------------------------------> waits
-//!   joins cgroup, writes uid/gid maps
+//!   clone3() into the cgroup2 dir -----------> enters its v1 cgroups itself, waits
+//!   writes uid/gid maps
 //!   Proceed --------------------------------->
 //!                                             joins/creates the remaining namespaces,
 //!                                             prepares the rootfs (mounts, devices)
@@ -26,7 +26,7 @@
 //!
 //!   runtime (exec)                            exec's child (joins the container)
 //!   --------------                            -----------------------------------
-//!   fork, adds the child to the cgroup
+//!   clone3() into the cgroup2 dir -----------> enters its v1 cgroups itself, waits
 //!   Proceed --------------------------------->
 //!                                             setns, the final steps of process.rs
 //!           <-------------------------------- Console (pty master), if terminal
@@ -36,7 +36,9 @@
 //!           <-------------------------------- Ready + pidfd of the forked program
 //!   Proceed --------------------------------->  the child exits; the program execs
 //!
-//!   At any point:  <------------------------- Error { msg }   (then the sender exits)
+//!   At any point:  <------------------------- Error { msg }   (then the sender exits;
+//!                                             even before Proceed, if entering its
+//!                                             cgroups failed)
 //! ```
 //! A failure inside the container therefore becomes the runtime's own error message.
 //!
@@ -167,6 +169,7 @@ impl<S: Serialize, R: DeserializeOwned> Channel<S, R> {
         // Messages are small JSON; a stack buffer avoids touching heap per message.
         let mut buf = [0u8; MAX_DATAGRAM];
         let mut cmsg = nix::cmsg_space!([RawFd; 1]);
+        let mut reset_seen = false;
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
             match recvmsg::<()>(self.fd.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
@@ -184,6 +187,10 @@ impl<S: Serialize, R: DeserializeOwned> Channel<S, R> {
                     break (m.bytes, fd);
                 }
                 Err(nix::Error::EINTR) => continue,
+                // A peer that exited with a message of ours unread (a child that failed
+                // before it read Proceed) leaves one ECONNRESET ahead of what it had sent
+                // (its Error): the kernel reports it once; what follows is read as usual.
+                Err(nix::Error::ECONNRESET) if !reset_seen => reset_seen = true,
                 Err(e) => return Err(ProtocolError::Recv(e)),
             }
         };
@@ -214,6 +221,23 @@ impl InitEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_sent_before_proceed_was_read_is_not_lost() {
+        // The child reports and exits without reading the Proceed already sent to it: the
+        // kernel flags the runtime's socket with ECONNRESET ahead of the queued Error.
+        let (runtime, init) = pair().unwrap();
+        runtime.send(&ToInit::Proceed).unwrap();
+        init.send_error("cgroup /x: enter it: EACCES").unwrap();
+        drop(init);
+        assert_eq!(runtime.recv_with_fd().unwrap().0, FromInit::Error { msg: "cgroup /x: enter it: EACCES".into() });
+        assert!(matches!(runtime.recv_with_fd(), Err(ProtocolError::Eof)));
+        // Control: a child that exits without a word is still end-of-file, not a hang.
+        let (runtime, init) = pair().unwrap();
+        runtime.send(&ToInit::Proceed).unwrap();
+        drop(init);
+        assert!(matches!(runtime.recv_with_fd(), Err(ProtocolError::Eof)), "a silent death reads as EOF");
+    }
 
     #[test]
     fn messages_and_fds_cross() {
