@@ -8,7 +8,8 @@
 # Every function the runtime executes (its own, std's and glibc's alike) is recorded with
 # packaging/layout/trace.c (one int3 per function entry, removed at its first hit) over the
 # lifecycles the benchmark and a service manager drive: --version, `run` of /bin/true,
-# create / start / state / delete, kill, the hardened bundle's `run`, `run -d` + exec +
+# create / start / state / delete, kill, the hardened bundle's `run`, `run` on a host with
+# v1 controllers only (hybrid hosts: cgroup2 hidden in a mount namespace), `run -d` + exec +
 # delete -f, a foreground `run` that waits (the memory release), spec, list. Then
 # order.py turns the traces into packaging/layout/hot.txt (names without their hash).
 set -euo pipefail
@@ -130,6 +131,14 @@ done
 t delete delete l-c2
 if [ -n "$hardened" ]; then
   t run-hardened run -b "$hardened" l-hard
+fi
+# A host whose runtimes see only the v1 controllers (how the benchmark runs crun, and hosts
+# without cgroup2): the cgroup2 mount hidden in a mount namespace of this command only.
+if mountpoint -q /sys/fs/cgroup/unified; then
+  export -f t
+  export work rt root
+  unshare -m --propagation private bash -c \
+    'umount /sys/fs/cgroup/unified && t run-v1 run -b "$work/true" l-v1'
 fi
 t run-d run -d -b "$work/sleep" --pid-file "$work/d.pid" l-d </dev/null >/dev/null 2>&1
 t exec exec l-d /bin/true
