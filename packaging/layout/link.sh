@@ -29,7 +29,8 @@ restore() {
 }
 echo "layout: relinking the runtime in the profiled order" >&2
 (cd "$repo" && cargo rustc --release -q -p runtime --bin runtime --target "$target" -- \
-  -C link-arg=-Wl,--symbol-ordering-file="$order" -C link-arg=-Wl,--no-warn-symbol-ordering) \
+  -C link-arg=-Wl,--symbol-ordering-file="$order" -C link-arg=-Wl,--no-warn-symbol-ordering \
+  -C link-arg=-Wl,-T,"$repo/packaging/layout/sections.ld") \
   || restore "the ordered link failed"
 python3 "$repo/packaging/layout/order.py" check "$order" "$keep" "$bin" || restore "the ordered binary failed its check"
 "$bin" --version >/dev/null || restore "the ordered binary does not run"

@@ -8,7 +8,7 @@
 # Every function the runtime executes (its own, std's and glibc's alike) is recorded with
 # packaging/layout/trace.c (one int3 per function entry, removed at its first hit) over the
 # lifecycles the benchmark and a service manager drive: --version, `run` of /bin/true,
-# create / start / state / delete, kill, the hardened bundle's `run`, `run` on a host with
+# create / start / state / delete, kill, the seccomp and the hardened bundles' `run`, `run` on a host with
 # v1 controllers only (hybrid hosts: cgroup2 hidden in a mount namespace), `run -d` + exec +
 # delete -f, a foreground `run` that waits (the memory release), spec, list. Then
 # order.py turns the traces into packaging/layout/hot.txt (names without their hash).
@@ -56,7 +56,7 @@ readelf -sW "$rt" | awk '($4 == "FUNC" || $4 == "IFUNC" || $4 ~ /^<OS/) && $7 !=
   | sort -u >"$work/funcs.hex"
 
 rootfs=$work/rootfs
-mkdir -p "$rootfs"/{bin,etc,proc,dev,sys,tmp,run,root}
+mkdir -p "$rootfs"/{bin,etc,proc,dev,sys,tmp,run,root,mnt/usr}
 cp "$busybox" "$rootfs/bin/busybox"
 for a in sh true sleep cat; do ln -s busybox "$rootfs/bin/$a"; done
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
@@ -66,9 +66,9 @@ mkdir -p "$work/spec"
 "$rt" spec -b "$work/spec"
 bundle() { # NAME ARGS_JSON
   mkdir -p "$work/$1"
-  python3 - "$work/spec/config.json" "$work/$1/config.json" "$rootfs" "$2" "$1" <<'PY'
+  python3 - "$work/spec/config.json" "$work/$1/config.json" "$rootfs" "$2" "$1" "$repo/seccomp-profiles/default.json" <<'PY'
 import json, sys
-src, dst, rootfs, args, name = sys.argv[1:]
+src, dst, rootfs, args, name, seccomp = sys.argv[1:]
 c = json.load(open(src))
 c["process"]["terminal"] = False
 c["process"]["args"] = json.loads(args)
@@ -78,12 +78,18 @@ caps = c["process"].get("capabilities") or {}
 if "ambient" in caps:
     caps["inheritable"] = list(caps["ambient"])
 c["linux"]["cgroupsPath"] = "/ocirt-layout/" + name
+# The benchmark's read-only bind of a host tree (and a service's data directories).
+c["mounts"].append({"destination": "/mnt/usr", "type": "bind", "source": "/usr",
+                    "options": ["bind", "ro", "nosuid", "nodev"]})
+if name == "seccomp":
+    c["linux"]["seccomp"] = json.load(open(seccomp))
 json.dump(c, open(dst, "w"), indent=1)
 PY
 }
 bundle true '["/bin/true"]'
 bundle sleep '["/bin/sleep", "600"]'
 bundle wait '["/bin/sleep", "1"]'
+bundle seccomp '["/bin/true"]'
 hardened=""
 if [ -n "$sg" ]; then
   mkdir -p "$work/svc"
@@ -129,6 +135,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 t delete delete l-c2
+t run-seccomp run -b "$work/seccomp" l-sec
 if [ -n "$hardened" ]; then
   t run-hardened run -b "$hardened" l-hard
 fi
