@@ -24,7 +24,7 @@ python3 "$repo/packaging/layout/order.py" symbols "$repo/packaging/layout/hot.tx
   || skip "no order for this build"
 cp -f "$bin" "$keep" || skip "cannot keep a copy of $bin"
 restore() {
-  cp -f "$keep" "$bin"
+  mv -f "$keep" "$bin"
   skip "$*"
 }
 echo "layout: relinking the runtime in the profiled order" >&2
