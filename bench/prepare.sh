@@ -28,6 +28,12 @@ else
   echo "bench: cargo build --release -p runtime (static)" >&2
   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
     cargo build --release -q -p runtime --target x86_64-unknown-linux-gnu
+  # As shipped: linked in the profiled order (packaging/layout/README.md; fail-safe).
+  # OCIRT_BENCH_UNORDERED=1 measures the plain link instead.
+  if [ "${OCIRT_BENCH_UNORDERED:-0}" != 1 ]; then
+    RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+      bash packaging/layout/link.sh x86_64-unknown-linux-gnu
+  fi
   RT="$PWD/target/x86_64-unknown-linux-gnu/release/runtime"
 fi
 # spec-gen gives the hardened configuration; without it the benchmark

@@ -21,8 +21,12 @@ version="$crate_version+git${commit//-/.}"
 target=x86_64-unknown-linux-gnu
 
 echo "build-deb: cargo build --release (static) of runtime and spec-gen at $commit" >&2
-OCIRT_COMMIT=$commit RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
-  cargo build --release -p runtime -p spec-gen --target "$target"
+export OCIRT_COMMIT=$commit RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static"
+cargo build --release -p runtime -p spec-gen --target "$target"
+# The functions a start runs, first in the binary (packaging/layout/README.md): fewer text
+# pages mapped per command. Fail-safe: on any failure the unordered runtime is packaged.
+bash packaging/layout/link.sh "$target"
+unset RUSTFLAGS
 echo "build-deb: man pages and completions (ocirt-docgen)" >&2
 gen=$(mktemp -d)
 root=$(mktemp -d)
