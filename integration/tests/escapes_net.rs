@@ -412,3 +412,44 @@ fn guard_programs_go_with_the_container() {
     assert!(!dir.exists());
     wait_until(Duration::from_secs(10), "the guard's programs to be freed", || ids.iter().all(|&i| !prog_exists(i)).then_some(()));
 }
+
+// ================================================================== the guard's timing
+
+/// A createContainer hook runs in the container's cgroup before the container's process
+/// does: the guard must be attached by then, however long loading it takes. The runtime's
+/// own bpf(2) calls are slowed by 150 ms each under strace (only the runtime is traced), so
+/// a guard attached while the init prepares the root would come too late for the hook. The
+/// hook (the host's probe, before pivot_root) tries an MPTCP connection, which the guard
+/// refuses outright; control: without the network rules the same hook reads the token.
+#[test]
+fn the_guard_is_in_place_before_a_create_container_hook_runs() {
+    if std::process::Command::new("strace").arg("-V").output().is_err() {
+        panic!("strace is not installed: scripts/setup.sh installs it");
+    }
+    let ctx = Ctx::new("net_hook");
+    let secret = token("hook");
+    let forbidden = HostListener::new(&secret);
+    let out = ctx.dir("hook-out").join("reach");
+    let script = format!("{} tcp-reach mptcp 127.0.0.1 {} > {} 2>&1; exit 0", probe_host_path().display(), forbidden.port, out.display());
+    let mut s = guarded(&ctx, "g", &[], &[]);
+    s.b.push("hooks/createContainer", json!({"path": "/bin/sh", "args": ["sh", "-c", script]}));
+    s.b.probe(&["exit", "0"]);
+    let run = |b: &Bundle| {
+        let id = ctx.next_id();
+        ctx.write_config(b, &id);
+        ctx.track(&id);
+        let mut c = std::process::Command::new("strace");
+        c.args(["-qq", "-o", "/dev/null", "-e", "trace=bpf", "-e", "inject=bpf:delay_enter=150000"]);
+        c.arg(runtime_bin()).arg("--root").arg(&ctx.root).args(["run", "--bundle"]).arg(&b.dir).arg(&id).stdin(std::process::Stdio::null());
+        ctx.spawn(c, "strace (bpf slowed) runtime run").wait(Duration::from_secs(60)).expect_ok("run with the hook");
+        fs::read_to_string(&out).expect("the hook wrote its result")
+    };
+    let guarded_out = run(&s.b);
+    assert!(guarded_out.lines().any(|l| l.trim() == "EPERM") && !guarded_out.contains(&secret), "the hook ran before the guard was attached: {guarded_out:?}");
+    assert_eq!(forbidden.count(), 0, "the forbidden listener accepted the hook's connection");
+    // Control: the same hook in the same container without the network rules.
+    unguarded(&mut s.b);
+    let open_out = run(&s.b);
+    assert_eq!(open_out.trim(), format!("read {secret}"), "control hook: {open_out}");
+    ctx.assert_no_residue("after the hook runs");
+}

@@ -176,11 +176,15 @@ pub struct Ready {
     pub fd: Option<OwnedFd>,
 }
 
-/// Tells the child to go on, then serves it until Ready: the pty master goes to the console
-/// socket (or is kept), createRuntime hooks run when it asks (`runtime_hooks`; a child that
-/// asks without them is a protocol error), its Error becomes ours. A fatal signal to the
-/// runtime during create interrupts the wait (signals.rs).
+/// Tells the child to go on, then serves it until Ready: [`proceed`], then [`serve_after`].
 pub fn serve(chan: &RuntimeEnd, console_sock: Option<&UnixStream>, runtime_hooks: Option<&dyn Fn() -> Result<(), HookError>>) -> Result<Ready, SpawnError> {
+    proceed(chan)?;
+    serve_after(chan, console_sock, runtime_hooks)
+}
+
+/// Tells the child to go on. What the runtime does between this and [`serve_after`] runs
+/// while the child prepares the container on another CPU.
+pub fn proceed(chan: &RuntimeEnd) -> Result<(), SpawnError> {
     if let Err(e) = chan.send(&ToInit::Proceed) {
         // A child that failed before it could hear Proceed (entering its cgroups) has left
         // its report queued on the socket: that, not the broken pipe, is the error. Only
@@ -194,6 +198,18 @@ pub fn serve(chan: &RuntimeEnd, console_sock: Option<&UnixStream>, runtime_hooks
         }
         return Err(e.into());
     }
+    Ok(())
+}
+
+/// Serves the child, after [`proceed`], until Ready: the pty master goes to the console
+/// socket (or is kept), createRuntime hooks run when it asks (`runtime_hooks`; a child that
+/// asks without them is a protocol error), its Error becomes ours. A fatal signal to the
+/// runtime during create interrupts the wait (signals.rs).
+pub fn serve_after(
+    chan: &RuntimeEnd,
+    console_sock: Option<&UnixStream>,
+    runtime_hooks: Option<&dyn Fn() -> Result<(), HookError>>,
+) -> Result<Ready, SpawnError> {
     let mut console = None;
     loop {
         crate::signals::wait_readable(chan)?;

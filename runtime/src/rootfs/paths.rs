@@ -33,21 +33,23 @@ pub fn mask(root: &OwnedFd, paths: &[String]) -> Result<(), RootfsError> {
             Err(e) => return Err(io_err("resolve masked path", p)(e)),
         };
         let at = sys::fd_path(&target);
-        // Most masked paths are files: bind the checked /dev/null over it straight away
-        // (both ends named by fd, so nothing is looked up by path again). The kernel refuses
-        // a file over a directory with ENOTDIR: that is how a directory is told apart,
-        // without a stat per path.
-        match nix::mount::mount(Some(null_path.as_str()), at.as_str(), None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>) {
-            Ok(()) => {}
-            Err(nix::errno::Errno::ENOTDIR) => nix::mount::mount(
+        // A directory gets an empty read-only tmpfs, anything else the checked /dev/null
+        // (both ends named by fd, so nothing is looked up by path again). Told apart by an
+        // fstat of the O_PATH fd: a mount the kernel refuses with ENOTDIR costs as much as
+        // one it makes (~20 µs, ten directories in the default list).
+        let is_dir = nix::sys::stat::fstat(&target).map_err(nix_err("stat masked path", p))?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        if is_dir {
+            nix::mount::mount(
                 Some("tmpfs"),
                 at.as_str(),
                 Some("tmpfs"),
                 nix::mount::MsFlags::MS_RDONLY | nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV | nix::mount::MsFlags::MS_NOEXEC,
                 Some("nr_inodes=1,mode=755"),
             )
-            .map_err(nix_err("mask (tmpfs over)", p))?,
-            Err(e) => return Err(nix_err("mask (bind /dev/null over)", p)(e)),
+            .map_err(nix_err("mask (tmpfs over)", p))?;
+        } else {
+            nix::mount::mount(Some(null_path.as_str()), at.as_str(), None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
+                .map_err(nix_err("mask (bind /dev/null over)", p))?;
         }
     }
     Ok(())
