@@ -957,6 +957,27 @@ pub fn write_script(path: &Path, body: &str) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// The unprivileged user the rootless tests run as (scripts/setup-podman.sh makes it).
+pub const ROOTLESS_USER: &str = "ocirt-rootless";
+
+/// uid and gid of [`ROOTLESS_USER`], or a skip for `test` (a failure under
+/// OCIRT_REQUIRE_ALL).
+pub fn rootless_user(test: &str) -> Option<(u32, u32)> {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let ids = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&ROOTLESS_USER)).then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))).flatten()
+    });
+    if ids.is_none() {
+        assert!(
+            std::env::var_os("OCIRT_REQUIRE_ALL").is_none(),
+            "{test}: OCIRT_REQUIRE_ALL is set but user {ROOTLESS_USER} is missing: run scripts/setup-podman.sh"
+        );
+        eprintln!("{test}: skipped: no user {ROOTLESS_USER} (scripts/setup-podman.sh makes it)");
+    }
+    ids
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -414,26 +414,6 @@ fn tmpcopyup_fails_closed_at_each_of_its_syscalls() {
 
 // ---- rootless: a limit whose controller was not delegated ---------------------------------
 
-const ROOTLESS_USER: &str = "ocirt-rootless";
-
-/// uid and gid of the rootless test user (scripts/setup-podman.sh makes it), or a skip
-/// (a failure under OCIRT_REQUIRE_ALL).
-fn rootless_user(test: &str) -> Option<(u32, u32)> {
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let ids = passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&ROOTLESS_USER)).then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))).flatten()
-    });
-    if ids.is_none() {
-        assert!(
-            std::env::var_os("OCIRT_REQUIRE_ALL").is_none(),
-            "{test}: OCIRT_REQUIRE_ALL is set but user {ROOTLESS_USER} is missing: run scripts/setup-podman.sh"
-        );
-        eprintln!("{test}: skipped: no user {ROOTLESS_USER} (scripts/setup-podman.sh makes it)");
-    }
-    ids
-}
-
 fn chown_r(p: &std::path::Path, uid: u32, gid: u32) {
     let st = std::process::Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(p).status().unwrap();
     assert!(st.success(), "chown -R {}", p.display());

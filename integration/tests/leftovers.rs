@@ -79,24 +79,6 @@ fn an_unreadable_uid_map_fails_closed_with_one_error_naming_it() {
 
 // ---- rootless: cpu delegated, cpuset not ---------------------------------------------------
 
-const ROOTLESS_USER: &str = "ocirt-rootless";
-
-fn rootless_user(test: &str) -> Option<(u32, u32)> {
-    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
-    let ids = passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&ROOTLESS_USER)).then(|| Some((f.get(2)?.parse().ok()?, f.get(3)?.parse().ok()?))).flatten()
-    });
-    if ids.is_none() {
-        assert!(
-            std::env::var_os("OCIRT_REQUIRE_ALL").is_none(),
-            "{test}: OCIRT_REQUIRE_ALL is set but user {ROOTLESS_USER} is missing: run scripts/setup-podman.sh"
-        );
-        eprintln!("{test}: skipped: no user {ROOTLESS_USER} (scripts/setup-podman.sh makes it)");
-    }
-    ids
-}
-
 fn chown_r(p: &Path, uid: u32, gid: u32) {
     let st = Command::new("chown").arg("-R").arg(format!("{uid}:{gid}")).arg(p).status().unwrap();
     assert!(st.success(), "chown -R {}", p.display());
