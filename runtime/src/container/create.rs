@@ -354,12 +354,14 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
     if ns.has_new(LinuxNamespaceType::User) {
         write_id_maps(pid, &linux)?;
     }
+    // The init's pid is on disk before Proceed: a runtime killed after it leaves an init
+    // that works on until it next speaks, in cgroups that `delete --force` can only empty
+    // by killing that pid (ownership::runtime_killed_at_any_point_of_create_leaves_a_removable_entry).
+    dir.save(&state)?;
     // The network guard is attached before the first program of the container's runs: the
     // process itself (after Ready) or a createContainer hook, which the init runs in the
     // container's cgroup without asking first. Without such hooks it is loaded and attached
-    // (~0.4 ms of BPF verification) while the init prepares the root on another CPU, as is
-    // the state file with the init's pid (an init whose runtime dies before it is written
-    // finds its socket closed and exits).
+    // (~0.4 ms of BPF verification) while the init prepares the root on another CPU.
     let early_guard = state.hooks.as_ref().is_some_and(|h| h.create_container().as_ref().is_some_and(|c| !c.is_empty()));
     let attach_guard = || match &netguard {
         Some(g) => g.attach(&cgroup_path).map_err(at(&cfg.path)),
@@ -379,7 +381,6 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
         }
     };
     spawn::proceed(&spawned.chan).map_err(broken)?;
-    dir.save(&state)?;
     if !early_guard {
         attach_guard()?;
     }
