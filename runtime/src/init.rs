@@ -186,8 +186,13 @@ fn sequence(mut a: InitArgs, chan: &InitEnd) -> Result<Never, SetupError> {
     let mut plan = crate::process::finalize(&process, sec, &a.extra_env)?;
     plan.reaper = a.spec.annotations().as_ref().and_then(|m| m.get(crate::reaper::ANNOTATION)).is_some_and(|v| v == "true");
 
-    // 19. Ready: the runtime records us as created. Then wait for `start` on the fifo.
+    // 19. Ready: the runtime records us as created and says so (Recorded); a runtime that
+    //     dies before that leaves nothing on record that would ever `start` us: exit. Then
+    //     wait for `start` on the fifo.
     chan.send(&FromInit::Ready)?;
+    if chan.expect(ToInit::Recorded).is_err() {
+        crate::sys::exit_now(1);
+    }
     let mut b = [0u8; 1];
     loop {
         let Some(fifo) = a.fifo.as_ref() else { return Err(SetupError::step("start barrier", "internal: no start fifo")) };

@@ -21,8 +21,10 @@
 //!                                             createContainer hooks, pivot_root, masks,
 //!                                             console, user, caps, Landlock, seccomp
 //!           <-------------------------------- Console (pty master as SCM_RIGHTS), if terminal
-//!           <-------------------------------- Ready (waiting on the exec fifo)
-//!   writes state.json, --pid-file; exits (create) or starts and waits (run)
+//!           <-------------------------------- Ready
+//!   writes state.json (created), --pid-file
+//!   Recorded -------------------------------->  waits on the exec fifo for `start`
+//!   exits (create) or starts and waits (run)
 //!
 //!   runtime (exec)                            exec's child (joins the container)
 //!   --------------                            -----------------------------------
@@ -62,6 +64,10 @@ pub enum ToInit {
     Proceed,
     /// The createRuntime (and prestart) hooks succeeded.
     HooksDone,
+    /// After Ready: the runtime has recorded the container as created. An init whose socket
+    /// closes without it (its runtime died in between) exits instead of waiting for a
+    /// `start` that nothing on record would ever send.
+    Recorded,
 }
 
 /// init (or exec's child) → runtime.

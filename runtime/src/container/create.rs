@@ -401,6 +401,9 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
     }
     // Last look before the caller keeps the container: the guard still undoes everything.
     crate::signals::check()?;
+    // On record: the init may wait for `start` now (until this, a runtime killed leaves an
+    // init that exits by itself).
+    spawned.chan.send(&crate::protocol::ToInit::Recorded).map_err(spawn::SpawnError::from)?;
     Ok(Launched { dir, state, console, notify: relay, guard })
 }
 
