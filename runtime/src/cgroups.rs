@@ -717,16 +717,6 @@ pub fn check_supported(res: &LinuxResources) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// How a process enters the container's cgroups: [`prepare`] decides, [`Entry`] carries it
-/// through the clone (container/spawn.rs).
-pub enum Placement {
-    /// Opened before the clone: the process is born in the cgroup2 directory and moves
-    /// itself into each v1 one as its first step.
-    Born(Entry),
-    /// cgroup2-only hosts: libcgroups places the pid after the clone ([`setup_after_clone`]).
-    AfterClone,
-}
-
 /// The container's cgroups, opened for a new process to enter by itself.
 ///
 /// Why by itself: a pid written into `cgroup.procs` (or `tasks`) by another process makes
@@ -770,7 +760,8 @@ impl Entry {
 
 /// Makes the container's cgroups ready for its init (made by [`make_dirs`], recorded in
 /// `own`): applies `res` and opens the [`Entry`], all before the clone, so the init is never
-/// outside its limits.
+/// outside its limits. `None` on cgroup2-only hosts: there the pid is placed after the clone
+/// ([`setup_after_clone`]).
 ///
 /// No libcgroups manager on v1 and hybrid hosts: its v1 controllers are found through
 /// pathrs' procfs handle, which panics (an abort in release builds, skipping every
@@ -780,7 +771,7 @@ impl Entry {
 /// a root the container would see the host's whole tree there, release_agent included,
 /// CVE-2022-0492 class). cgroup2-only hosts use libcgroups for limits, which also delegates
 /// controllers down the path: that happens after the clone ([`setup_after_clone`]).
-pub fn prepare(path: &Path, res: Option<&LinuxResources>, own: &Ownership) -> Result<Placement, CgroupError> {
+pub fn prepare(path: &Path, res: Option<&LinuxResources>, own: &Ownership) -> Result<Option<Entry>, CgroupError> {
     let placed = |e: crate::cgroup_placement::PlacementError| CgroupError::Manager { path: path.to_path_buf(), msg: e.to_string() };
     let empty = LinuxResources::default();
     let res = res.unwrap_or(&empty);
@@ -789,7 +780,7 @@ pub fn prepare(path: &Path, res: Option<&LinuxResources>, own: &Ownership) -> Re
     crate::cgroup_placement::make_room(path, *res != empty).map_err(placed)?;
     let l = checked_layout()?;
     if l.unified {
-        return Ok(Placement::AfterClone);
+        return Ok(None);
     }
     if crate::cgroup_placement::v1_read_only() {
         // check_supported refused each limit whose hierarchy is read-only; this is the
@@ -801,13 +792,13 @@ pub fn prepare(path: &Path, res: Option<&LinuxResources>, own: &Ownership) -> Re
                 "linux.resources: some cgroup v1 hierarchies are read-only here (not delegated to this service), and limits need them writable: remove linux.resources, or run where root can write /sys/fs/cgroup".into(),
             ));
         }
-        return entry(l, own, Some(res)).map(Placement::Born);
+        return entry(l, own, Some(res)).map(Some);
     }
     apply_v1::apply(l, relative(path)?, res)?;
-    entry(l, own, Some(res)).map(Placement::Born)
+    entry(l, own, Some(res)).map(Some)
 }
 
-/// cgroup2-only hosts ([`Placement::AfterClone`]): puts `pid` into the container's cgroup
+/// cgroup2-only hosts ([`prepare`] said `None`): puts `pid` into the container's cgroup
 /// and applies `res` through libcgroups.
 pub fn setup_after_clone(path: &Path, id: &str, pid: i32, res: Option<&LinuxResources>, own: &Ownership) -> Result<(), CgroupError> {
     let empty = LinuxResources::default();
@@ -871,18 +862,18 @@ fn oom_killer_disabled(res: Option<&LinuxResources>) -> bool {
 }
 
 /// How an `exec`'d process enters an existing container cgroup: born into the directories its
-/// create recorded ([`Entry`]), or, on cgroup2-only hosts and for a state written before they
-/// were recorded, placed after the clone by [`join`].
-pub fn prepare_join(own: Option<&Ownership>) -> Result<Placement, CgroupError> {
+/// create recorded ([`Entry`]), or (`None`), on cgroup2-only hosts and for a state written
+/// before they were recorded, placed after the clone by [`join`].
+pub fn prepare_join(own: Option<&Ownership>) -> Result<Option<Entry>, CgroupError> {
     let l = checked_layout()?;
     match own {
-        Some(own) if !l.unified => entry(l, own, None).map(Placement::Born),
-        _ => Ok(Placement::AfterClone),
+        Some(own) if !l.unified => entry(l, own, None).map(Some),
+        _ => Ok(None),
     }
 }
 
 /// Adds `pid` to an existing container cgroup after the clone ([`prepare_join`] said
-/// [`Placement::AfterClone`]): into the directories its create recorded (no libcgroups
+/// `None`): into the directories its create recorded (no libcgroups
 /// manager, so no pathrs; see [`prepare`]), or, for a state written before they were
 /// recorded, into the container's directory in every hierarchy.
 pub fn join(path: &Path, id: &str, pid: i32, own: Option<&Ownership>) -> Result<(), CgroupError> {

@@ -328,11 +328,8 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
     // Limits are in place before the init exists; it is born in (or enters first thing) the
     // cgroups they are in, so it never runs outside them.
     let resources = |source| CreateError::Resources { path: cfg.path.clone(), source };
-    let placement = cgroups::prepare(&cgroup_path, linux.resources().as_ref(), &guard.cgroup).map_err(resources)?;
-    let (entry, after_clone) = match placement {
-        cgroups::Placement::Born(e) => (Some(e), false),
-        cgroups::Placement::AfterClone => (None, true),
-    };
+    let entry = cgroups::prepare(&cgroup_path, linux.resources().as_ref(), &guard.cgroup).map_err(resources)?;
+    let after_clone = entry.is_none();
     // Dropped before the guard on any error: the init is killed and reaped (and its socket
     // closed) before the guard removes what was made for it.
     let spawned =
@@ -403,7 +400,7 @@ pub fn launch(o: &Options) -> Result<Launched, CreateError> {
     crate::signals::check()?;
     // On record: the init may wait for `start` now (until this, a runtime killed leaves an
     // init that exits by itself).
-    spawned.chan.send(&crate::protocol::ToInit::Recorded).map_err(spawn::SpawnError::from)?;
+    spawned.chan.send(&crate::protocol::ToInit::Recorded).map_err(|e| broken(e.into()))?;
     Ok(Launched { dir, state, console, notify: relay, guard })
 }
 

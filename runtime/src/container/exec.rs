@@ -122,11 +122,8 @@ pub fn exec(root: &Path, id: &str, o: &Options) -> Result<i32, ExecError> {
     // exec -d: forked inside the container for its init to reap, unless a supervisor above
     // the init reaps it as runc's contract has it (exec_reaper.rs).
     let split = detach && !crate::exec_reaper::caller_reaps(st.pid, sec.self_exe);
-    let placement = cgroups::prepare_join(st.cgroup_dirs.as_ref())?;
-    let (entry, after_clone) = match placement {
-        cgroups::Placement::Born(e) => (Some(e), false),
-        cgroups::Placement::AfterClone => (None, true),
-    };
+    let entry = cgroups::prepare_join(st.cgroup_dirs.as_ref())?;
+    let after_clone = entry.is_none();
     let spawned = spawn::spawn(CloneFlags::empty(), pid_ns.as_deref(), &close_in_child, entry, move |chan| {
         tenant(&chan, setns, chroot_to, &process, &sec, detach, split)
     })?;

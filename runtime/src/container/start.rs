@@ -92,7 +92,6 @@ pub fn start(dir: &ContainerDir, st: &mut ContainerState) -> Result<(), StartErr
     // The fifo's absence is what makes the container running (ContainerState::status reads
     // the phase only while it is `creating`): the state file is not rewritten for it, which
     // on a disk-backed state root would be a new inode and a rename per start.
-    st.phase = Status::Running;
     if let Some(h) = st.hooks.as_ref().and_then(|h| h.poststart().clone()) {
         let state_json = hooks::state_json(st, "running");
         // runtime-spec: a failing poststart hook is logged; the container keeps running.
